@@ -1,0 +1,219 @@
+"""TTL sampling and plotting helpers shared by the notebooks (matplotlib).
+
+Plots are made to be read from the back of a room: large fonts, thick lines, labelled axes with
+units. Every plotted number comes from a measurement on Redis (PTTL sampled over real time).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import matplotlib.pyplot as plt
+import redis
+
+__all__ = ["apply_style", "TtlTimeline", "sample_pttl", "plot_ttl"]
+
+STYLE = {
+    "figure.figsize": (10, 5),
+    "figure.dpi": 80,
+    "font.size": 15,
+    "axes.titlesize": 18,
+    "axes.labelsize": 16,
+    "legend.fontsize": 14,
+    "lines.linewidth": 3,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def apply_style() -> None:
+    """Big, high-contrast defaults for every figure that follows."""
+    plt.rcParams.update(STYLE)
+
+
+@dataclass
+class TtlTimeline:
+    """Remaining TTL of some keys, sampled over real time.
+
+    ``times[i]`` is seconds since the start; ``remaining[label][i]`` is that key's PTTL in
+    seconds at that moment (0.0 once the key is gone); ``events`` are ``(time, text)`` marks.
+    """
+
+    times: list[float] = field(default_factory=list)
+    remaining: dict[str, list[float]] = field(default_factory=dict)
+    events: list[tuple[float, str]] = field(default_factory=list)
+
+    def expired_at(self, label: str) -> float | None:
+        """First sampled time at which ``label``'s key was gone, or None if it never was."""
+        for t, left in zip(self.times, self.remaining[label]):
+            if left <= 0:
+                return t
+        return None
+
+
+def sample_pttl(
+    client: redis.Redis,
+    keys: dict[str, str],
+    seconds: float,
+    every: float = 0.05,
+    actions: list[tuple[float, str, Callable[[], object]]] | None = None,
+) -> TtlTimeline:
+    """Sample PTTL of each key every ``every`` s for ``seconds`` s (one pipelined round trip each).
+
+    ``actions`` are ``(at_second, text, function)``: each function runs once, as soon as the
+    clock passes ``at_second`` (a refresh, an update…), and is marked on the plot.
+    """
+    pending = sorted(actions or [], key=lambda a: a[0])
+    timeline = TtlTimeline(remaining={label: [] for label in keys})
+    start = time.monotonic()
+    while True:
+        now = time.monotonic() - start
+        while pending and pending[0][0] <= now:
+            at, text, action = pending.pop(0)
+            action()
+            timeline.events.append((round(now, 3), text))
+        pipe = client.pipeline(transaction=False)
+        for key in keys.values():
+            pipe.pttl(key)
+        replies = pipe.execute()
+        timeline.times.append(time.monotonic() - start)
+        for label, pttl in zip(keys, replies):
+            timeline.remaining[label].append(max(pttl, 0) / 1000 if pttl != -1 else float("nan"))
+        if now >= seconds:
+            return timeline
+        time.sleep(max(0.0, every - (time.monotonic() - start - now)))
+
+
+def plot_ttl(
+    timeline: TtlTimeline,
+    title: str,
+    labels: list[str] | None = None,
+    styles: dict[str, dict] | None = None,
+    hlines: dict[str, float] | None = None,
+) -> plt.Figure:
+    """Remaining TTL (s) against time (s), one line per key, actions as dotted vertical lines."""
+    apply_style()
+    fig, ax = plt.subplots()
+    for label in labels or list(timeline.remaining):
+        ax.plot(timeline.times, timeline.remaining[label], label=label, **(styles or {}).get(label, {}))
+    for at, text in timeline.events:
+        ax.axvline(at, color="grey", linestyle=":", linewidth=1.5)
+    for text, y in (hlines or {}).items():
+        ax.axhline(y, color="black", linestyle="--", linewidth=1.5)
+        ax.annotate(text, (0, y), xytext=(4, 4), textcoords="offset points", fontsize=13)
+    ax.set_xlabel("time since start (s)")
+    ax.set_ylabel("remaining TTL (s)")
+    ax.set_title(title)
+    highest = max((v for label in (labels or timeline.remaining) for v in timeline.remaining[label]
+                   if v == v), default=1.0)
+    ax.set_ylim(0, highest * 1.45)  # head room for the legend
+    ax.set_xlim(left=0)
+    if timeline.events:
+        at, text = timeline.events[0]
+        ax.annotate(text, (at, highest * 1.05), xytext=(4, 0), textcoords="offset points",
+                    fontsize=13, color="grey")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+# -- notebook 00: four session stores compared (rows come from lessons.stores.summarize) --------
+STORE_COLORS = {"memory": "#4c72b0", "file": "#dd8452", "sqlite": "#55a868", "redis": "#c44e52"}
+
+
+def _grouped_store_bars(rows, value, labels, title, ylabel, p99=False):
+    """Bars grouped by operation, one colour per store, on a log y-axis."""
+    import numpy as np
+
+    ops = list(dict.fromkeys(r.op for r in rows))
+    kinds = list(dict.fromkeys(r.kind for r in rows))
+    by = {(r.kind, r.op): r for r in rows}
+    width = 0.8 / len(kinds)
+    x = np.arange(len(ops))
+    fig, ax = plt.subplots(figsize=(12, 7.5))
+    for i, kind in enumerate(kinds):
+        xs = x - 0.4 + width * (i + 0.5)
+        ax.bar(xs, [value(by[kind, op]) for op in ops], width * 0.92,
+               color=STORE_COLORS.get(kind), label=labels.get(kind, kind))
+        if p99:
+            ax.scatter(xs, [by[kind, op].p99_us for op in ops], marker="_", s=500,
+                       linewidths=3, color="black", zorder=3,
+                       label="p99 (99% of calls were faster)" if i == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xticks(x, ops)
+    ax.set_xlabel("operation (one client, one call at a time)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_store_latency(rows, labels: dict[str, str], title: str):
+    """Median latency per call (bars) and p99 (black ticks), µs on a log scale, per store and op."""
+    return _grouped_store_bars(rows, lambda r: r.median_us, labels, title,
+                               "latency per call (µs, log scale)", p99=True)
+
+
+def plot_store_throughput(rows, labels: dict[str, str], title: str):
+    """Calls per second (one client, sequential) on a log scale, per store and op."""
+    return _grouped_store_bars(rows, lambda r: r.ops_per_s, labels, title,
+                               "throughput (calls per second, log scale)")
+
+
+# -- notebook 02: three servers behind a round-robin balancer (counts from lessons.cluster) ------
+def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str, int],
+                              title: str):
+    """Grouped bars: successful requests per server, one colour per set-up, with the count on
+    each bar; a dashed line marks how many requests each server received."""
+    import numpy as np
+
+    apply_style()
+    servers = list(dict.fromkeys(s for counts in results.values() for s in counts))
+    setups = list(results)
+    width = 0.8 / len(setups)
+    x = np.arange(len(servers))
+    colors = ["#c44e52", "#4c72b0", "#55a868", "#dd8452"]
+    fig, ax = plt.subplots(figsize=(11, 6))
+    for i, setup in enumerate(setups):
+        values = [results[setup].get(s, 0) for s in servers]
+        bars = ax.bar(x - 0.4 + width * (i + 0.5), values, width * 0.92,
+                      color=colors[i % len(colors)], label=setup)
+        ax.bar_label(bars, padding=3, fontsize=15)
+    for j, s in enumerate(servers):
+        ax.hlines(sent.get(s, 0), j - 0.45, j + 0.45, colors="black", linestyles="--",
+                  linewidth=2, label="requests each server received" if j == 0 else None)
+    ax.set_xticks(x, servers)
+    ax.set_xlabel("server behind the load balancer")
+    ax.set_ylabel("successful GET /me (requests)")
+    ax.set_ylim(0, max(sent.values()) * 1.35)
+    ax.set_title(title)
+    ax.legend(loc="upper right", ncol=1)
+    fig.tight_layout()
+    return fig
+
+
+def plot_key_growth(seconds, with_ttl, without_ttl, ttl: float, bound: int | None = None,
+                    title: str = "Sessions kept in Redis: with and without a TTL"):
+    """Notebook 04 (セッション無限増加): key count over time for the same workload, written with
+    ``SET … EX ttl`` and with a plain ``SET``. Data: ``lessons.security.growth_experiment``."""
+    apply_style()
+    fig, ax = plt.subplots()
+    ax.plot(seconds, without_ttl, marker="o", markersize=5, color="tab:red",
+            label="plain SET (no TTL): grows forever")
+    ax.plot(seconds, with_ttl, marker="o", markersize=5, color="tab:blue",
+            label=f"SET … EX {ttl:g} (TTL {ttl:g} s): levels off")
+    if bound is not None:
+        ax.axhline(bound, color="tab:blue", linestyle=":", linewidth=2,
+                   label=f"most that can be alive with the TTL ({bound})")
+    ax.set_xlabel("time since the workload started (s)")
+    ax.set_ylabel("session keys in Redis (count)")
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,59 @@
+"""Fixtures shared by the tests: every test that takes ``redis_url`` runs on both backends.
+
+- ``embedded``: the course's embedded fakeredis TCP server (always).
+- ``real``: the Redis at ``$REDIS_URL`` (only when it is set; CI sets it).
+
+Each test gets its own key prefix; at teardown the test fails if any key under that prefix has
+no TTL, then every key under it is deleted. Nothing else on a shared Redis is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from lessons import backend
+
+# Build matplotlib's font cache now, so that its one-time notice never lands in a notebook
+# output that nbval compares.
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot  # noqa: E402,F401
+
+BACKENDS = ["embedded", "real"]
+
+
+def _url_for(name: str) -> str:
+    if name == "embedded":
+        return backend.embedded_url()
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL is not set: no real Redis to test against")
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def redis_url(request) -> str:
+    """The URL of the backend under test."""
+    return _url_for(request.param)
+
+
+@pytest.fixture
+def client(redis_url):
+    """A decode_responses client for the backend under test."""
+    c = backend.connect(redis_url)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def prefix(client) -> str:
+    """A key prefix owned by this test; keys under it must all have a TTL at teardown."""
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    immortal = [k for k in client.scan_iter(match=f"{name}*", count=1000) if client.ttl(k) == -1]
+    backend.delete_prefix(client, name)
+    assert not immortal, f"keys without a TTL were left behind: {immortal}"

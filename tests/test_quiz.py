@@ -1,0 +1,76 @@
+"""lessons.quiz: the engine, and every answer key of the TTL quiz proven on Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from lessons import quiz
+
+
+def test_every_question_is_well_formed():
+    qs = quiz.questions()
+    assert "ttl-reset" in qs
+    for q in qs.values():
+        assert q.answer in q.choices and q.explanation and q.question
+
+
+def test_check_prints_the_verdict_and_explanation(capsys):
+    quiz.check("ttl-reset", "b")
+    out = capsys.readouterr().out
+    assert out.startswith("Correct: B. EXPIRE") and "PERSIST removes the TTL" in out
+    quiz.check("ttl-reset", "A")
+    assert capsys.readouterr().out.startswith("Not quite: A. SETEX is not it. The answer is B.")
+    quiz.check("ttl-reset", "Z")
+    assert "is not one of the choices" in capsys.readouterr().out
+
+
+def test_unknown_quiz_is_a_clear_error():
+    with pytest.raises(KeyError, match="no quiz called"):
+        quiz.check("nope", "A")
+
+
+def test_ask_builds_a_widget_whose_button_checks_the_choice():
+    box = quiz.ask("ttl-reset")
+    title, picker, button, out = box.children
+    assert picker.value is None
+    picker.value = "B"
+    button.click()
+    assert any("Correct: B" in o.get("text", "") for o in out.outputs)
+
+
+# -- the answer key, proven on Redis -------------------------------------------------------------
+@pytest.fixture
+def key(client, prefix):
+    k = f"{prefix}:quiz"
+    client.set(k, "data", ex=100)
+    client.expire(k, 5)  # a session with 5 s left
+    return k
+
+
+def test_B_expire_resets_the_ttl_and_keeps_the_value(client, key):
+    assert client.expire(key, 100) is True
+    assert client.ttl(key) >= 99 and client.get(key) == "data"
+
+
+def test_A_setex_resets_the_ttl_but_rewrites_the_value(client, key):
+    with pytest.warns(DeprecationWarning, match="setex"):  # redis-py 8 deprecates setex()
+        client.setex(key, 100, "new")
+    assert client.ttl(key) >= 99 and client.get(key) == "new"
+
+
+def test_A_setex_brings_back_a_deleted_session(client, key):
+    client.delete(key)
+    with pytest.warns(DeprecationWarning, match="setex"):
+        client.setex(key, 100, "data")
+    assert client.exists(key) == 1  # why SETEX is the wrong tool for a plain refresh
+
+
+def test_C_ttl_only_reads(client, key):
+    assert client.ttl(key) <= 5
+    assert client.ttl(key) <= 5
+
+
+def test_D_persist_removes_the_ttl(client, key):
+    assert client.persist(key) is True
+    assert client.ttl(key) == -1  # would live forever
+    client.delete(key)  # leave no immortal key behind

@@ -1,0 +1,339 @@
+"""lessons.store.SessionStore on both backends: values, TTLs, round trips, what is left in Redis."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+import redis
+
+from lessons.roundtrips import counting_client
+from lessons.store import SessionNotFound, SessionStore, is_valid_session_id
+
+MALFORMED_IDS = [
+    "", "abc", "x" * 42, "x" * 44, "*" * 43, "session:*", "../../etc/passwd", "a b" * 14 + "a",
+    "é" * 43, "=" * 43, None, 123, b"x" * 43, ["x" * 43],
+]
+
+
+@pytest.fixture
+def counted(redis_url, prefix):
+    """A store on a round-trip-counting client: (store, trips)."""
+    client, trips = counting_client(redis_url)
+    yield SessionStore(client=client, prefix=prefix, default_ttl=100), trips
+    client.close()
+
+
+@pytest.fixture
+def store(client, prefix):
+    return SessionStore(client=client, prefix=prefix, default_ttl=100)
+
+
+# -- create ----------------------------------------------------------------------------------
+def test_create_writes_json_with_ttl_and_utc_timestamps(store, client, prefix):
+    sid = store.create({"user_id": 1, "username": "alice"})
+    assert is_valid_session_id(sid) and len(sid) == 43
+    assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
+    saved = json.loads(client.get(f"{prefix}:{sid}"))
+    assert saved["username"] == "alice" and saved["user_id"] == 1
+    created = datetime.fromisoformat(saved["created_at"])
+    assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
+    assert abs((datetime.now(timezone.utc) - created).total_seconds()) < 60
+    assert saved["last_accessed"] == saved["created_at"]
+
+
+def test_create_with_explicit_ttl(store, client, prefix):
+    sid = store.create({"user_id": 1}, ttl=7)
+    assert 6 <= client.ttl(f"{prefix}:{sid}") <= 7
+
+
+@pytest.mark.parametrize("ttl, error", [(0, ValueError), (-1, ValueError), ("5", TypeError),
+                                        (True, TypeError), (1.5, TypeError)])
+def test_create_rejects_bad_ttls(store, client, prefix, ttl, error):
+    with pytest.raises(error):
+        store.create({"user_id": 1}, ttl=ttl)
+    assert list(client.scan_iter(match=f"{prefix}*")) == []
+
+
+@pytest.mark.parametrize("data", [None, "alice", [1, 2], {"when": datetime.now()},
+                                  {"x": float("nan")}, {"user_id": 1.5}, {"user_id": True}])
+def test_create_rejects_bad_data(store, client, prefix, data):
+    with pytest.raises((TypeError, ValueError)):
+        store.create(data)
+    assert list(client.scan_iter(match=f"{prefix}*")) == []
+
+
+def test_create_is_one_round_trip(counted):
+    store, trips = counted
+    with trips.measure() as m:
+        store.create({"username": "anonymous"})
+    assert m.count == 1
+    with trips.measure() as m:
+        store.create({"user_id": 7})
+    assert m.count == 1 and m.commands[0].startswith("MULTI SET")
+
+
+def test_ids_are_unique_and_43_urlsafe_characters(store):
+    ids = {store.create({"n": i}, ttl=5) for i in range(200)}
+    assert len(ids) == 200 and all(is_valid_session_id(i) for i in ids)
+
+
+# -- get ---------------------------------------------------------------------------------------
+def test_get_returns_the_data_or_none(store):
+    sid = store.create({"user_id": 1, "role": "admin"})
+    assert store.get(sid)["role"] == "admin"
+    assert store.get("A" * 43) is None
+
+
+@pytest.mark.parametrize("stored", ["not json", "[1, 2]", '"text"', "{broken", ""])
+def test_get_treats_garbage_as_no_session(store, client, prefix, stored):
+    sid = "B" * 43
+    client.set(f"{prefix}:{sid}", stored, ex=10)
+    assert store.get(sid) is None
+    assert store.get(sid, refresh=True) is None
+
+
+def test_get_refresh_slides_the_ttl_in_one_round_trip(counted):
+    store, trips = counted
+    sid = store.create({"user_id": 1}, ttl=5)
+    store.get(sid, refresh=True)  # warm: the script is now cached on the server
+    store.r.expire(f"{store.prefix}:{sid}", 5)
+    with trips.measure() as m:
+        session = store.get(sid, refresh=True)
+    assert session["user_id"] == 1 and m.count == 1
+    assert 99 <= store.r.ttl(f"{store.prefix}:{sid}") <= 100
+
+
+def test_first_scripted_call_is_one_round_trip_too(counted):
+    store, trips = counted
+    sid = store.create({"user_id": 1})
+    with trips.measure() as m:
+        assert store.refresh(sid) is True
+    assert m.count == 1
+
+
+def test_get_without_refresh_keeps_the_ttl(counted):
+    store, trips = counted
+    sid = store.create({"user_id": 1}, ttl=5)
+    with trips.measure() as m:
+        store.get(sid)
+    assert m.count == 1 and store.r.ttl(f"{store.prefix}:{sid}") <= 5
+
+
+# -- malformed IDs -------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", MALFORMED_IDS, ids=repr)
+def test_malformed_ids_cost_no_round_trip(counted, bad):
+    store, trips = counted
+    with trips.measure() as m:
+        assert store.get(bad) is None
+        assert store.get(bad, refresh=True) is None
+        assert store.delete(bad) is False
+        assert store.refresh(bad) is False
+        with pytest.raises(SessionNotFound):
+            store.update(bad, {"x": 1})
+        with pytest.raises(SessionNotFound):
+            store.regenerate(bad)
+    assert m.count == 0
+
+
+def test_session_not_found_is_a_value_error():
+    assert issubclass(SessionNotFound, ValueError)
+
+
+# -- update ------------------------------------------------------------------------------------
+def test_update_merges_and_slides_the_ttl(store, client, prefix):
+    sid = store.create({"user_id": 1, "role": "user"}, ttl=5)
+    updated = store.update(sid, {"role": "admin", "cart": [1, 2]})
+    assert updated["role"] == "admin" and updated["cart"] == [1, 2] and updated["user_id"] == 1
+    assert store.get(sid) == updated
+    assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
+    assert updated["last_accessed"] >= updated["created_at"]
+
+
+def test_update_without_refresh_keeps_the_ttl(store, client, prefix):
+    sid = store.create({"user_id": 1}, ttl=50)
+    store.update(sid, {"step": 2}, refresh=False)
+    assert 45 <= client.ttl(f"{prefix}:{sid}") <= 50
+    assert store.get(sid)["step"] == 2
+
+
+def test_update_without_refresh_gives_an_immortal_session_a_ttl(store, client, prefix):
+    sid = store.create({"user_id": 1}, ttl=50)
+    client.persist(f"{prefix}:{sid}")  # someone removed its TTL
+    store.update(sid, {"step": 3}, refresh=False)
+    assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
+
+
+def test_update_never_resurrects_a_deleted_session(store, client, prefix):
+    sid = store.create({"user_id": 1})
+    assert store.delete(sid) is True
+    with pytest.raises(SessionNotFound):
+        store.update(sid, {"role": "admin"})
+    with pytest.raises(SessionNotFound):
+        store.update(sid, {"role": "admin"}, refresh=False)
+    assert client.exists(f"{prefix}:{sid}") == 0
+
+
+def test_update_never_resurrects_an_expired_session(store, client, prefix):
+    sid = store.create({"user_id": 1}, ttl=1)
+    client.pexpire(f"{prefix}:{sid}", 50)
+    time.sleep(0.2)
+    with pytest.raises(SessionNotFound):
+        store.update(sid, {"role": "admin"}, refresh=False)
+    assert client.exists(f"{prefix}:{sid}") == 0
+
+
+@pytest.mark.parametrize("field", ["created_at", "last_accessed", "absolute_deadline_ms"])
+def test_update_cannot_touch_store_fields(store, field):
+    sid = store.create({"user_id": 1})
+    with pytest.raises(ValueError):
+        store.update(sid, {field: "x"})
+
+
+def test_update_cannot_move_a_session_to_another_user(store):
+    sid = store.create({"user_id": 1})
+    with pytest.raises(ValueError):
+        store.update(sid, {"user_id": 2})
+    assert store.update(sid, {"user_id": 1})["user_id"] == 1
+
+
+def test_uncontended_update_is_at_most_three_round_trips(counted):
+    store, trips = counted
+    sid = store.create({"user_id": 1})
+    for refresh in (True, False):
+        with trips.measure() as m:
+            store.update(sid, {"n": 1}, refresh=refresh)
+        assert m.count <= 3, m.commands
+
+
+def test_concurrent_updates_of_distinct_fields_lose_nothing(redis_url, prefix):
+    """8 threads x 40 updates, each of its own field, on one session: all 320 survive."""
+    client = __import__("lessons.backend", fromlist=["connect"]).connect(
+        redis_url, max_connections=16)
+    store = SessionStore(client=client, prefix=prefix, default_ttl=100)
+    sid = store.create({"user_id": 1})
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def writer(worker: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(40):
+                store.update(sid, {f"w{worker}_{i}": i})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    session = store.get(sid)
+    written = {k for k in session if k.startswith("w")}
+    assert len(written) == 320
+    client.close()
+
+
+# -- delete / refresh ------------------------------------------------------------------------------
+def test_delete_is_one_round_trip_and_reports_existence(counted):
+    store, trips = counted
+    sid = store.create({"user_id": 3})
+    with trips.measure() as m:
+        assert store.delete(sid) is True
+    assert m.count == 1
+    assert store.delete(sid) is False
+    assert store.r.zscore(store.index_key(3), sid) is None
+
+
+def test_refresh_is_one_round_trip(counted):
+    store, trips = counted
+    sid = store.create({"user_id": 1}, ttl=5)
+    with trips.measure() as m:
+        assert store.refresh(sid) is True
+    assert m.count == 1
+    assert 99 <= store.r.ttl(f"{store.prefix}:{sid}") <= 100
+    store.delete(sid)
+    with trips.measure() as m:
+        assert store.refresh(sid) is False
+    assert m.count == 1
+
+
+def test_refresh_keeps_the_user_index_alive_at_least_as_long(store, client):
+    sid = store.create({"user_id": 9}, ttl=3)
+    assert client.pttl(store.index_key(9)) <= 3000
+    store.refresh(sid)
+    assert client.pttl(store.index_key(9)) >= client.pttl(f"{store.prefix}:{sid}") - 50
+    store.get(sid, refresh=True)
+    assert client.pttl(store.index_key(9)) >= client.pttl(f"{store.prefix}:{sid}") - 50
+
+
+def test_index_never_shrinks_when_a_shorter_session_is_created(store, client):
+    store.create({"user_id": 4}, ttl=90)
+    store.create({"user_id": 4}, ttl=2)
+    assert client.ttl(store.index_key(4)) >= 85
+    assert client.zcard(store.index_key(4)) == 2
+
+
+# -- regenerate ------------------------------------------------------------------------------------
+def test_regenerate_moves_data_and_ttl_to_a_new_id(store, client, prefix):
+    sid = store.create({"user_id": 5, "cart": [1]}, ttl=40)
+    new = store.regenerate(sid)
+    assert new != sid and is_valid_session_id(new)
+    assert store.get(sid) is None and client.exists(f"{prefix}:{sid}") == 0
+    assert store.get(new)["cart"] == [1]
+    assert 35 <= client.ttl(f"{prefix}:{new}") <= 40
+    assert client.zrange(store.index_key(5), 0, -1) == [new]
+
+
+def test_regenerate_of_a_missing_session_raises(store):
+    sid = store.create({"user_id": 5})
+    store.delete(sid)
+    with pytest.raises(SessionNotFound):
+        store.regenerate(sid)
+
+
+# -- absolute timeout --------------------------------------------------------------------------------
+def test_absolute_ttl_caps_every_extension(client, prefix):
+    store = SessionStore(client=client, prefix=prefix, default_ttl=100, absolute_ttl=1)
+    sid = store.create({"user_id": 1})
+    key = f"{prefix}:{sid}"
+    assert client.pttl(key) <= 1000
+    assert store.refresh(sid) is True and client.pttl(key) <= 1000
+    store.get(sid, refresh=True)
+    assert client.pttl(key) <= 1000
+    store.update(sid, {"n": 1})
+    assert client.pttl(key) <= 1000
+    new = store.regenerate(sid)
+    assert client.pttl(f"{prefix}:{new}") <= 1000
+    time.sleep(1.1)
+    assert store.get(new) is None
+    assert store.refresh(new) is False
+    with pytest.raises(SessionNotFound):
+        store.update(new, {"n": 2})
+    assert client.exists(f"{prefix}:{new}") == 0
+
+
+def test_absolute_ttl_must_be_positive(client, prefix):
+    with pytest.raises(ValueError):
+        SessionStore(client=client, prefix=prefix, absolute_ttl=0)
+
+
+@pytest.mark.parametrize("bad", ["", "a*", "s?", "[x]"])
+def test_prefix_cannot_be_a_glob(client, bad):
+    with pytest.raises(ValueError):
+        SessionStore(client=client, prefix=bad)
+
+
+def test_unreachable_redis_raises_connection_error():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = SessionStore(f"redis://127.0.0.1:{port}/0")
+    with pytest.raises(redis.ConnectionError):
+        store.create({"user_id": 1})

@@ -190,9 +190,9 @@ def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str
     ax.set_xticks(x, servers)
     ax.set_xlabel("server behind the load balancer")
     ax.set_ylabel("successful GET /me (requests)")
-    ax.set_ylim(0, max(sent.values()) * 1.35)
+    ax.set_ylim(0, max(sent.values()) * 1.25)
     ax.set_title(title)
-    ax.legend(loc="upper right", ncol=1)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
 

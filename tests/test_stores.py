@@ -1,0 +1,335 @@
+"""lessons.stores: the four stores' shared contract, expiry and cleanup, and who can share.
+
+Local stores (memory, file, SQLite) get an injected clock that the tests move forward; the Redis
+store runs on both backends and waits out short TTLs in real time (a few seconds in all).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+
+import pytest
+
+from lessons import backend, stores
+from lessons.quiz import question
+from lessons.store import SessionNotFound, is_valid_session_id
+
+STORE_PARAMS = ["memory", "file", "sqlite", "redis-embedded", "redis-real"]
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _redis_url(name: str) -> str:
+    if name == "redis-embedded":
+        return backend.embedded_url()
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL is not set: no real Redis to test against")
+    return url
+
+
+@pytest.fixture
+def tmpdir_own():
+    """A temporary directory, removed at the end."""
+    path = tempfile.mkdtemp(prefix="test-stores-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class Harness:
+    """A store under test plus ``advance(seconds)``: fake time for local stores, sleep for Redis."""
+
+    def __init__(self, store, clock: FakeClock | None):
+        self.store, self.clock = store, clock
+
+    @property
+    def is_redis(self) -> bool:
+        return self.store.kind == "redis"
+
+    def advance(self, seconds: float) -> None:
+        if self.clock is None:
+            time.sleep(seconds)
+        else:
+            self.clock.now += seconds
+
+
+@pytest.fixture(params=STORE_PARAMS)
+def h(request, tmpdir_own):
+    kind = request.param
+    clock = None if kind.startswith("redis") else FakeClock()
+    if kind == "memory":
+        store = stores.MemoryStore(default_ttl=100, clock=clock)
+    elif kind == "file":
+        store = stores.FileStore(os.path.join(tmpdir_own, "files"), default_ttl=100, clock=clock)
+    elif kind == "sqlite":
+        store = stores.SqliteStore(os.path.join(tmpdir_own, "s.db"), default_ttl=100, clock=clock)
+    else:
+        url = _redis_url(kind)
+        prefix = f"test-{uuid.uuid4().hex[:10]}"
+        store = stores.RedisStore(url, prefix=prefix, default_ttl=100)
+    yield Harness(store, clock)
+    if store.kind == "redis":
+        r = backend.connect(store.url)
+        immortal = [k for k in r.scan_iter(match=f"{store.prefix}*") if r.ttl(k) == -1]
+        backend.delete_prefix(r, store.prefix)
+        r.close()
+        assert not immortal, f"keys without a TTL were left behind: {immortal}"
+    store.close()
+
+
+# -- the shared contract --------------------------------------------------------------------------
+def test_create_then_get(h):
+    sid = h.store.create({"user_id": 1, "username": "alice"})
+    assert is_valid_session_id(sid)
+    session = h.store.get(sid)
+    assert session["user_id"] == 1 and session["username"] == "alice"
+    assert session["created_at"] == session["last_accessed"]
+    assert h.store.stored_count() == 1
+    assert 99 < h.store.ttl(sid) <= 100
+
+
+def test_unknown_and_malformed_ids(h):
+    unknown = "A" * 43
+    for sid in (unknown, "short", "../../etc/passwd", "x" * 44):
+        assert h.store.get(sid) is None
+        assert h.store.delete(sid) is False
+        assert h.store.refresh(sid) is False
+        assert h.store.ttl(sid) is None
+        with pytest.raises(SessionNotFound):
+            h.store.update(sid, {"role": "admin"})
+    assert h.store.stored_count() == 0
+
+
+def test_bad_input_is_refused(h):
+    with pytest.raises(TypeError):
+        h.store.create(["not", "a", "dict"])
+    with pytest.raises(ValueError):
+        h.store.create({"user_id": 1}, ttl=0)
+    sid = h.store.create({"user_id": 1})
+    with pytest.raises(ValueError):
+        h.store.update(sid, {"created_at": "yesterday"})
+    with pytest.raises(TypeError):
+        h.store.update(sid, "role=admin")
+
+
+def test_update_merges_and_returns_the_new_session(h):
+    sid = h.store.create({"user_id": 1, "username": "alice"})
+    updated = h.store.update(sid, {"role": "admin"})
+    assert updated["role"] == "admin" and updated["username"] == "alice"
+    assert h.store.get(sid)["role"] == "admin"
+
+
+def test_delete_is_final(h):
+    sid = h.store.create({"user_id": 1})
+    assert h.store.delete(sid) is True
+    assert h.store.get(sid) is None
+    with pytest.raises(SessionNotFound):
+        h.store.update(sid, {"role": "admin"})  # no resurrection
+    assert h.store.get(sid) is None
+    assert h.store.delete(sid) is False
+    assert h.store.stored_count() == 0
+
+
+def test_refresh_and_update_slide_or_keep_the_ttl(h):
+    sid = h.store.create({"user_id": 1}, ttl=10)
+    assert 9 < h.store.ttl(sid) <= 10
+    h.store.update(sid, {"step": 1}, refresh=False)
+    assert 9 < h.store.ttl(sid) <= 10  # kept
+    h.store.update(sid, {"step": 2}, refresh=True)
+    assert 99 < h.store.ttl(sid) <= 100  # reset to default_ttl
+    other = h.store.create({"user_id": 2}, ttl=10)
+    assert h.store.refresh(other) is True
+    assert 99 < h.store.ttl(other) <= 100
+    third = h.store.create({"user_id": 3}, ttl=10)
+    assert h.store.get(third, refresh=True)["user_id"] == 3
+    assert 99 < h.store.ttl(third) <= 100
+
+
+def test_expired_session_is_gone_for_every_call(h):
+    short = h.store.create({"user_id": 1}, ttl=1)
+    long = h.store.create({"user_id": 2})
+    h.advance(1.5)
+    assert h.store.get(short) is None
+    assert h.store.ttl(short) is None
+    assert h.store.refresh(short) is False
+    with pytest.raises(SessionNotFound):
+        h.store.update(short, {"role": "admin"})
+    assert h.store.get(short) is None  # the failed update did not bring it back
+    assert h.store.get(long)["user_id"] == 2
+
+
+def test_what_piles_up_without_a_cleanup_job(h):
+    """Redis deletes expired keys itself; the local stores keep them until cleanup() runs."""
+    for i in range(3):
+        h.store.create({"user_id": i}, ttl=1)
+    live = [h.store.create({"user_id": i}) for i in (10, 11)]
+    h.advance(1.5)
+    if h.is_redis:
+        assert h.store.stored_count() == 2  # nothing piled up
+        assert h.store.cleanup() == 0       # and nothing to clean
+    else:
+        assert h.store.stored_count() == 5  # the 3 expired sessions are still stored
+        assert h.store.cleanup() == 3
+    assert h.store.stored_count() == 2
+    assert all(h.store.get(sid) is not None for sid in live)
+
+
+def test_get_deletes_an_expired_entry_lazily(h):
+    sid = h.store.create({"user_id": 1}, ttl=1)
+    h.advance(1.5)
+    assert h.store.get(sid) is None
+    assert h.store.stored_count() == 0
+    assert h.store.cleanup() == 0
+
+
+# -- store-specific -------------------------------------------------------------------------------
+def test_sqlite_update_never_resurrects_a_session_deleted_by_another_connection(tmpdir_own):
+    path = os.path.join(tmpdir_own, "shared.db")
+    a, b = stores.SqliteStore(path), stores.SqliteStore(path)
+    try:
+        sid = a.create({"user_id": 1})
+        assert b.get(sid)["user_id"] == 1
+        assert b.delete(sid) is True
+        with pytest.raises(SessionNotFound):
+            a.update(sid, {"role": "admin"})
+        assert a.get(sid) is None and a.stored_count() == 0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_file_store_writes_one_json_file_per_session(tmpdir_own):
+    directory = os.path.join(tmpdir_own, "files")
+    store = stores.FileStore(directory)
+    sid = store.create({"user_id": 1})
+    assert sorted(os.listdir(directory)) == [f"{sid}.json"]  # no temporary files left over
+    store.update(sid, {"role": "admin"})
+    assert sorted(os.listdir(directory)) == [f"{sid}.json"]
+    assert stores.FileStore(directory).get(sid)["role"] == "admin"  # another instance reads it
+
+
+def test_redis_store_cleanup_sends_no_command(redis_url, prefix):
+    from lessons.roundtrips import counting_client
+
+    store = stores.RedisStore(redis_url, prefix=prefix)
+    client, trips = counting_client(redis_url)
+    store.r = client
+    with trips.measure() as m:
+        assert store.cleanup() == 0
+    assert m.count == 0
+    client.close()
+
+
+def test_open_store_by_spec(tmpdir_own, redis_url, prefix):
+    assert isinstance(stores.open_store("memory:"), stores.MemoryStore)
+    file_store = stores.open_store(f"file:{tmpdir_own}/f")
+    assert isinstance(file_store, stores.FileStore)
+    sqlite_store = stores.open_store(f"sqlite:{tmpdir_own}/s.db")
+    assert isinstance(sqlite_store, stores.SqliteStore)
+    sqlite_store.close()
+    redis_store = stores.open_store(stores.RedisStore(redis_url, prefix=prefix).spec)
+    assert isinstance(redis_store, stores.RedisStore) and redis_store.prefix == prefix
+    for bad in ("file:", "postgres://x", "redis:nourl", ""):
+        with pytest.raises(ValueError):
+            stores.open_store(bad)
+
+
+# -- the sharing experiment -----------------------------------------------------------------------
+def test_a_second_process_sees_file_sqlite_and_redis_sessions_but_not_the_dict(
+        tmpdir_own, redis_url, prefix):
+    local = [stores.MemoryStore(), stores.FileStore(os.path.join(tmpdir_own, "files")),
+             stores.SqliteStore(os.path.join(tmpdir_own, "s.db"))]
+    redis_store = stores.RedisStore(redis_url, prefix=prefix, default_ttl=60)
+    lookups = [(s, s.create({"user_id": 7, "username": "alice"}))
+               for s in [*local, redis_store]]
+    pid, seen = stores.other_process_sees(lookups)
+    assert pid != os.getpid()
+    assert seen["memory"] is None
+    for kind in ("file", "sqlite", "redis"):
+        assert seen[kind]["username"] == "alice", kind
+    # The second process only read: every session is still here.
+    assert all(s.get(sid) is not None for s, sid in lookups)
+    local[2].close()
+
+
+def test_second_process_reports_errors_clearly():
+    class Bogus:
+        kind, spec = "bogus", "nosuch:thing"
+
+    with pytest.raises(RuntimeError, match="not a store spec"):
+        stores.other_process_sees([(Bogus(), "A" * 43)])
+
+
+# -- benchmark helpers ----------------------------------------------------------------------------
+def test_run_workload_times_every_call_and_leaves_the_store_empty():
+    store = stores.MemoryStore()
+    timings = stores.run_workload(store, n=30, warmup=5)
+    assert set(timings) == set(stores.OPS)
+    assert all(len(v) == 30 and all(t >= 0 for t in v) for v in timings.values())
+    assert store.stored_count() == 0
+    rows = stores.summarize({"memory": timings})
+    assert [(r.kind, r.op, r.count) for r in rows] == [("memory", op, 30) for op in stores.OPS]
+    assert all(r.median_us <= r.p99_us and r.ops_per_s > 0 for r in rows)
+
+
+def test_percentile_is_nearest_rank():
+    values = [float(i) for i in range(1, 101)]
+    assert stores._percentile(values, 50) == 50.0
+    assert stores._percentile(values, 99) == 99.0
+    assert stores._percentile([5.0], 99) == 5.0
+
+
+# -- the "Your turn" checker ----------------------------------------------------------------------
+def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(capsys):
+    def right(conn, now):
+        return conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
+
+    def deletes_everything(conn, now):
+        return conn.execute("DELETE FROM sessions").rowcount
+
+    def forgets_to_return(conn, now):
+        conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+
+    assert stores.check_cleanup_sql(right) is True
+    assert "PASSED" in capsys.readouterr().out
+    assert stores.check_cleanup_sql(deletes_everything) is False
+    assert stores.check_cleanup_sql(forgets_to_return) is False
+    assert "Not yet" in capsys.readouterr().out
+
+
+# -- quiz answer keys, proven ---------------------------------------------------------------------
+def test_quiz_answer_keys_match_the_experiments(tmpdir_own, redis_url, prefix):
+    # why-redis-shared: only the store reached over the network (D) is seen by another process
+    # through a URL; the dict (A) is not seen at all.
+    q = question("why-redis-shared")
+    assert q.answer == "D" and "Redis" in q.choices["D"] and "dict" in q.choices["A"]
+    memory, redis_store = stores.MemoryStore(), stores.RedisStore(redis_url, prefix=prefix)
+    _, seen = stores.other_process_sees([(memory, memory.create({"user_id": 1})),
+                                         (redis_store, redis_store.create({"user_id": 1}))])
+    assert seen["memory"] is None and seen["redis"]["user_id"] == 1
+
+    # why-redis-cleanup: an expired session file stays on disk until a cleanup job runs.
+    q = question("why-redis-cleanup")
+    assert q.answer == "B"
+    clock = FakeClock()
+    files = stores.FileStore(os.path.join(tmpdir_own, "files"), default_ttl=1800, clock=clock)
+    files.create({"user_id": 1})
+    clock.now += 3600
+    assert files.stored_count() == 1 and files.cleanup() == 1
+
+    # why-redis-table: Redis expires keys itself (and is shared, above).
+    q = question("why-redis-table")
+    assert q.answer == "C" and "expires" in q.choices["C"]
+    redis_store.create({"user_id": 2}, ttl=1)
+    time.sleep(1.5)
+    assert redis_store.stored_count() == 1  # only the default-TTL session from above is left

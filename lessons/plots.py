@@ -217,3 +217,43 @@ def plot_key_growth(seconds, with_ttl, without_ttl, ttl: float, bound: int | Non
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
+
+
+# -- notebook 03: revoking one user's sessions, SCAN vs index (rows from lessons.bench) -----------
+REVOKE_STYLES = {
+    "lesson SCAN": {"color": "tab:red", "marker": "o"},
+    "SCAN + MGET": {"color": "tab:orange", "marker": "s"},
+    "per-user index": {"color": "tab:blue", "marker": "D"},
+}
+
+
+def plot_revoke_scaling(rows, metric: str = "seconds", title: str | None = None,
+                        backend_label: str = ""):
+    """Notebook 03 (演習3): one line per method, total sessions in Redis on the x axis, on log-log
+    axes. ``metric`` is ``"seconds"`` (plotted in ms) or ``"round_trips"``. Rows:
+    ``lessons.bench.revoke_scaling`` (``Measurement`` objects)."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(10, 6))
+    methods = list(dict.fromkeys(r.method for r in rows))
+    for method in methods:
+        mine = sorted((r for r in rows if r.method == method), key=lambda r: r.sessions)
+        xs = [r.sessions for r in mine]
+        ys = [r.seconds * 1000 if metric == "seconds" else r.round_trips for r in mine]
+        ax.plot(xs, ys, label=method, markersize=10, **REVOKE_STYLES.get(method, {}))
+        ax.annotate(f"{ys[-1]:,.1f}" if metric == "seconds" else f"{ys[-1]:,}", (xs[-1], ys[-1]),
+                    xytext=(8, 0), textcoords="offset points", va="center", fontsize=14)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    sizes = sorted({r.sessions for r in rows})
+    ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.set_xlabel("sessions in Redis (count, log scale)")
+    ax.set_ylabel("time to revoke (ms, log scale)" if metric == "seconds"
+                  else "round trips to Redis (count, log scale)")
+    what = "time" if metric == "seconds" else "round trips"
+    ax.set_title(title or f"Revoking one user's 5 sessions: {what}"
+                 + (f"\n({backend_label})" if backend_label else ""))
+    ax.margins(x=0.15)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig

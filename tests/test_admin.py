@@ -1,0 +1,498 @@
+"""``lessons.admin`` (SessionAdmin, LastSeen) and ``lessons.bench`` on both backends.
+
+What is asserted: which sessions are listed, counted and revoked, what is left in Redis (values,
+index entries, TTLs), and how many round trips the index-based operations cost (counted).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import time
+
+import pytest
+
+from lessons import bench
+from lessons.admin import LastSeen, SessionAdmin
+from lessons.quiz import question
+from lessons.roundtrips import counting_client
+from lessons.store import SessionStore
+
+TTL = 60
+
+
+@pytest.fixture
+def store(client, prefix) -> SessionStore:
+    return SessionStore(client=client, prefix=prefix, default_ttl=TTL)
+
+
+@pytest.fixture
+def admin(client, prefix) -> SessionAdmin:
+    return SessionAdmin(client, prefix)
+
+
+@pytest.fixture
+def counted(redis_url, prefix):
+    """(SessionAdmin on a round-trip-counting client, trips)."""
+    client, trips = counting_client(redis_url)
+    yield SessionAdmin(client, prefix), trips
+    client.close()
+
+
+def ids(sessions) -> list[str]:
+    return sorted(s["session_id"] for s in sessions)
+
+
+def index_members(client, store, user) -> list[str]:
+    return sorted(client.zrange(store.index_key(user), 0, -1))
+
+
+def wait_until_gone(client, keys, limit=4.0) -> None:
+    """Bounded wait for keys with a short TTL to expire (never more than ``limit`` seconds)."""
+    deadline = time.monotonic() + limit
+    while client.exists(*keys) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.exists(*keys) == 0, "the short-TTL keys did not expire in time"
+
+
+# -- listing -------------------------------------------------------------------------------------
+def test_list_all_and_by_user(store, admin):
+    a1 = store.create({"user_id": 1, "username": "alice"})
+    a2 = store.create({"user_id": 1, "username": "alice"})
+    b = store.create({"user_id": 2, "username": "bob"})
+    anon = store.create({"cart": ["apple"]})
+    everything = admin.list_sessions()
+    assert ids(everything) == sorted([a1, a2, b, anon])
+    for s in everything:
+        assert 0 < s["ttl"] <= TTL
+        assert {"created_at", "last_accessed", "session_id", "ttl"} <= set(s)
+    assert ids(admin.list_sessions(1)) == sorted([a1, a2])
+    assert [s["username"] for s in admin.list_sessions(2)] == ["bob"]
+    assert admin.list_sessions(3) == []
+
+
+def test_listing_by_user_takes_at_most_three_round_trips(store, counted):
+    counted_admin, trips = counted
+    mine = [store.create({"user_id": 1}) for _ in range(4)]
+    bench.populate(store.r, store.prefix, 300, ttl=TTL)
+    with trips.measure() as m:
+        listed = counted_admin.list_sessions(1)
+    assert ids(listed) == sorted(mine)
+    assert m.count == 2  # ZRANGE, then one pipeline (MGET + TTLs); no ZREM: nothing expired
+    assert m.commands[0] == "ZRANGE" and not any(c.startswith("SCAN") for c in m.commands)
+
+
+def test_list_by_user_does_not_prune_sessions_of_an_equal_looking_user(store, admin, client):
+    """User 7 (int) and "7" (str) share the index key …-by-user:7; listing one must not drop
+    the other's entries from it."""
+    sid = store.create({"user_id": 7})
+    assert admin.list_sessions("7") == []
+    assert index_members(client, store, 7) == [sid]
+    assert ids(admin.list_sessions(7)) == [sid]
+
+
+def test_non_session_values_under_the_prefix_are_skipped(store, admin, client, prefix):
+    sid = store.create({"user_id": 1})
+    client.set(f"{prefix}:{secrets.token_urlsafe(32)}", "not json", ex=TTL)
+    client.set(f"{prefix}:{secrets.token_urlsafe(32)}", json.dumps([1, 2]), ex=TTL)
+    assert ids(admin.list_sessions()) == [sid]
+    assert admin.get_active_users_count() == 1
+
+
+# -- the index follows the store -------------------------------------------------------------------
+def test_index_follows_create_regenerate_and_delete(store, admin, client):
+    old = store.create({"user_id": 1, "username": "alice"})
+    other = store.create({"user_id": 1, "username": "alice"})
+    assert index_members(client, store, 1) == sorted([old, other])
+    new = store.regenerate(old)
+    assert index_members(client, store, 1) == sorted([new, other])
+    assert ids(admin.list_sessions(1)) == sorted([new, other])
+    assert store.delete(other) is True
+    assert index_members(client, store, 1) == [new]
+    assert admin.revoke_all_sessions(1) == 1
+    assert store.get(new) is None
+    assert client.exists(store.index_key(1)) == 0
+
+
+def test_index_disappears_with_the_last_deleted_session(store, client):
+    sid = store.create({"user_id": 5})
+    store.delete(sid)
+    assert client.exists(store.index_key(5)) == 0
+
+
+@pytest.mark.parametrize("touch", ["refresh", "get_refresh", "update", "regenerate"])
+def test_index_always_outlives_its_sessions(store, client, prefix, touch):
+    short = SessionStore(client=client, prefix=prefix, default_ttl=300)
+    sid = store.create({"user_id": 1}, ttl=20)
+    if touch == "refresh":
+        short.refresh(sid)
+    elif touch == "get_refresh":
+        short.get(sid, refresh=True)
+    elif touch == "update":
+        short.update(sid, {"role": "admin"})
+    else:
+        sid = short.regenerate(sid)
+    pipe = client.pipeline(transaction=True)  # both read at the same instant
+    pipe.pttl(f"{prefix}:{sid}")
+    pipe.pttl(store.index_key(1))
+    session_pttl, index_pttl = pipe.execute()
+    assert session_pttl > 0 and index_pttl >= session_pttl
+
+
+# -- expiry: neither listed nor counted ----------------------------------------------------------
+def test_expired_sessions_are_neither_listed_nor_counted(store, admin, client, prefix):
+    brief = store.create({"user_id": 1, "username": "alice"}, ttl=1)
+    alice_stays = store.create({"user_id": 1, "username": "alice"})
+    gone_user = store.create({"user_id": 3, "username": "carol"}, ttl=1)
+    bob = store.create({"user_id": 2, "username": "bob"})
+    assert admin.get_active_users_count() == 3
+    wait_until_gone(client, [f"{prefix}:{brief}", f"{prefix}:{gone_user}"])
+    assert ids(admin.list_sessions()) == sorted([alice_stays, bob])
+    assert ids(admin.list_sessions(1)) == [alice_stays]
+    assert admin.list_sessions(3) == []
+    assert admin.get_active_users_count() == 2
+    # the expired entry was pruned from alice's index; carol's index expired with her session
+    assert index_members(client, store, 1) == [alice_stays]
+    assert client.exists(store.index_key(3)) == 0
+    assert admin.count_users_by_index() == 2
+    assert admin.revoke_all_sessions(1) == 1
+
+
+def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store, prefix):
+    """A session expiring between the read of its value and its TTL: the TTL answers -2."""
+
+    class Pipe:
+        def __init__(self):
+            self.n = 0
+
+        def mget(self, keys):
+            self.keys = keys
+
+        def ttl(self, key):
+            pass
+
+        def execute(self):
+            value = json.dumps({"user_id": 1})
+            return [[value] * len(self.keys)] + [-2] * len(self.keys)
+
+    class Client:
+        def pipeline(self, transaction=True):
+            return Pipe()
+
+    admin = SessionAdmin(Client(), prefix)
+    found, gone = admin._load([f"{prefix}:{'a' * 43}"])
+    assert found == [] and gone == [f"{prefix}:{'a' * 43}"]
+
+
+def test_the_lessons_ttl_minus_two_is_what_expires_after_get_simulates(client, store, prefix):
+    sid = store.create({"user_id": 1})
+    wrapped = bench.ExpiresAfterGet(client)
+    key = f"{prefix}:{sid}"
+    assert json.loads(wrapped.get(key))["user_id"] == 1
+    assert wrapped.ttl(key) == -2
+
+
+# -- revoking ------------------------------------------------------------------------------------
+def test_revoke_touches_only_that_user(store, admin, client, prefix):
+    alice = [store.create({"user_id": 1, "username": "alice"}) for _ in range(3)]
+    bob = [store.create({"user_id": 2, "username": "bob"}) for _ in range(2)]
+    eleven = store.create({"user_id": 11, "username": "user eleven"})
+    as_string = store.create({"user_id": "alice", "username": "alice-by-name"})
+    anon = store.create({"cart": []})
+    before = {sid: client.get(f"{prefix}:{sid}") for sid in bob + [eleven, as_string, anon]}
+    assert admin.revoke_all_sessions(1) == 3
+    assert all(store.get(sid) is None for sid in alice)
+    assert client.exists(store.index_key(1)) == 0
+    for sid, value in before.items():
+        assert client.get(f"{prefix}:{sid}") == value
+        assert 0 < client.ttl(f"{prefix}:{sid}") <= TTL
+    assert index_members(client, store, 2) == sorted(bob)
+    assert index_members(client, store, 11) == [eleven]
+    assert admin.revoke_all_sessions(1) == 0  # nothing left: harmless
+
+
+@pytest.mark.parametrize("mine", [0, 1, 5, 50])
+def test_revoke_takes_three_round_trips_whatever_the_numbers(store, counted, client, prefix,
+                                                            mine):
+    counted_admin, trips = counted
+    sids = [store.create({"user_id": 1}) for _ in range(mine)]
+    bench.populate(client, prefix, 500, ttl=TTL)
+    with trips.measure() as m:
+        assert counted_admin.revoke_all_sessions(1) == mine
+    assert m.count == 3, m.commands
+    assert m.commands[:2] == ["WATCH", "ZRANGE"]
+    assert m.commands[2].startswith("MULTI") and m.commands[2].endswith("EXEC")
+    assert not any(c.startswith("SCAN") for c in m.commands)
+    assert client.exists(*[f"{prefix}:{s}" for s in sids] or [f"{prefix}:none"]) == 0
+
+
+def test_revoke_retries_when_a_login_races_it(store, client, prefix):
+    """A session created for the user between ZRANGE and EXEC is revoked too (WATCH retry)."""
+    first = store.create({"user_id": 1})
+    raced: list[str] = []
+
+    class RacingClient(bench._Wrapper):
+        def pipeline(self, transaction=True):
+            real = client.pipeline(transaction=transaction)
+            original = real.zrange
+
+            def zrange(*args, **kwargs):
+                result = original(*args, **kwargs)
+                if not raced:  # another server logs the user in right now
+                    raced.append(store.create({"user_id": 1}))
+                return result
+
+            real.zrange = zrange
+            return real
+
+    assert SessionAdmin(RacingClient(client), prefix).revoke_all_sessions(1) == 2
+    assert store.get(first) is None and store.get(raced[0]) is None
+
+
+def test_revoke_by_scan_finds_unindexed_sessions(store, admin, client, prefix):
+    indexed = store.create({"user_id": 1})
+    raw = secrets.token_urlsafe(32)  # written the lesson's way: no index entry
+    client.set(f"{prefix}:{raw}", json.dumps({"user_id": 1}), ex=TTL)
+    other = store.create({"user_id": 2})
+    assert admin.revoke_by_scan(1) == 2
+    assert store.get(indexed) is None and store.get(raw) is None
+    assert store.get(other) is not None
+
+
+@pytest.mark.parametrize("bad", [None, True, 1.5, ["1"]])
+def test_bad_user_ids_are_type_errors(admin, bad):
+    with pytest.raises(TypeError):
+        admin.revoke_all_sessions(bad)
+
+
+@pytest.mark.parametrize("bad", ["", "a*", "x?", "[x]", None, 5])
+def test_bad_prefixes_are_refused(client, bad):
+    with pytest.raises(ValueError):
+        SessionAdmin(client, bad)
+
+
+# -- prefixes with a colon and SCAN duplicates -------------------------------------------------
+def test_prefixes_with_colons(client, prefix):
+    nested = f"{prefix}:shop:session"
+    store = SessionStore(client=client, prefix=nested, default_ttl=TTL)
+    admin = SessionAdmin(client, nested)
+    sids = [store.create({"user_id": 1}) for _ in range(2)]
+    key = f"{nested}:{sids[0]}"
+    assert key.split(":")[1] != sids[0]  # the lesson's split picks the wrong piece
+    assert ids(admin.list_sessions()) == sorted(sids)
+    assert ids(admin.list_sessions(1)) == sorted(sids)
+    assert admin.audit_ttl() == []
+    assert admin.revoke_all_sessions(1) == 2
+    assert list(client.scan_iter(match=f"{nested}*")) == []
+
+
+def test_scan_duplicates_are_removed(store, client, prefix):
+    a = [store.create({"user_id": 1}) for _ in range(3)]
+    b = store.create({"user_id": 2})
+    dup = bench.DuplicatingScan(client)
+    cursor, keys = dup.scan(0, match=f"{prefix}:*", count=1000)
+    while int(cursor):
+        cursor, more = dup.scan(cursor, match=f"{prefix}:*", count=1000)
+        keys += more
+    assert len(keys) == 2 * len(set(keys))  # the wrapper really does duplicate
+    admin = SessionAdmin(dup, prefix)
+    assert ids(admin.list_sessions()) == sorted(a + [b])
+    assert admin.get_active_users_count() == 2
+    assert admin.count_users_by_index() == 2
+    assert admin.revoke_by_scan(1) == 3
+    assert ids(admin.list_sessions()) == [b]
+
+
+def test_scan_batches_with_a_small_count_still_find_everything(store, client, prefix):
+    sids = {store.create({"user_id": n % 4}) for n in range(57)}
+    admin = SessionAdmin(client, prefix, scan_count=5)
+    assert set(ids(admin.list_sessions())) == sids
+    assert admin.get_active_users_count() == 4
+
+
+# -- counting ------------------------------------------------------------------------------------
+def test_active_users_count_by_scan_and_by_index_agree(store, admin, client, prefix):
+    for user in (1, 1, 2, "carol", 3):
+        store.create({"user_id": user})
+    store.create({"cart": []})  # anonymous: not a user
+    bench.populate(client, prefix, 40, per_user=10, ttl=TTL)
+    assert admin.get_active_users_count() == 4 + 4
+    assert admin.count_users_by_index() == 4 + 4
+
+
+def test_last_seen_counts_recent_users_in_one_round_trip(redis_url, prefix):
+    client, trips = counting_client(redis_url)
+    try:
+        seen = LastSeen(client, prefix, window=60)
+        for user in (1, 2, 2, "2", 3):
+            seen.touch(user)
+        long_ago = int(time.time() * 1000) - 3_600_000
+        seen.touch(4, now_ms=long_ago)
+        with trips.measure() as m:
+            assert seen.count() == 4  # 1, 2, "2", 3; not 4 (an hour ago)
+        assert m.count == 1 and m.commands == ["ZCOUNT"]
+        assert seen.count(within=7200) == 5
+        assert 0 < client.ttl(seen.key) <= 60
+        seen.forget(2)
+        assert seen.count() == 3
+        assert seen.prune() == 1
+        assert client.zcard(seen.key) == 3
+        assert not seen.key.startswith(f"{prefix}:")  # never matched by the session pattern
+    finally:
+        client.close()
+
+
+def test_last_seen_rejects_bad_arguments(client, prefix):
+    with pytest.raises(ValueError):
+        LastSeen(client, prefix, window=0)
+    with pytest.raises(TypeError):
+        LastSeen(client, prefix).touch(None)
+
+
+# -- audit_ttl -----------------------------------------------------------------------------------
+def test_audit_ttl_finds_planted_immortal_sessions_and_nothing_else(store, admin, client, prefix):
+    normal = [store.create({"user_id": 1}) for _ in range(3)]
+    planted = secrets.token_urlsafe(32)
+    client.set(f"{prefix}:{planted}", json.dumps({"user_id": 9}))  # SET without EX
+    persisted = store.create({"user_id": 2})
+    client.persist(f"{prefix}:{persisted}")  # PERSIST removes a TTL
+    client.set(f"{prefix}-other:{secrets.token_urlsafe(32)}", "x")  # not under {prefix}:
+    try:
+        assert sorted(admin.audit_ttl()) == sorted([planted, persisted])
+        assert not set(admin.audit_ttl()) & set(normal)
+        client.persist(store.index_key(1))
+        assert admin.audit_index_ttl() == ["1"]
+    finally:  # give them a TTL again, so the prefix fixture's no-immortal-key check passes
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.expire(key, TTL)
+    assert admin.audit_ttl() == [] and admin.audit_index_ttl() == []
+
+
+def test_audit_ttl_costs_one_pipeline_per_scan_batch(store, counted, client, prefix):
+    counted_admin, trips = counted
+    bench.populate(client, prefix, 30, ttl=TTL)
+    with trips.measure() as m:
+        assert counted_admin.audit_ttl() == []
+    scans = [c for c in m.commands if c == "SCAN"]
+    pipelines = [c for c in m.commands if c.startswith("TTL")]
+    assert len(scans) >= 1 and len(pipelines) <= len(scans)
+    assert sum(c.split().count("TTL") for c in pipelines) == 30
+
+
+# -- bench helpers -------------------------------------------------------------------------------
+def test_populate_writes_sessions_like_the_store(client, prefix):
+    with_last_seen = LastSeen(client, prefix, window=TTL)
+    sids = bench.populate(client, prefix, 25, per_user=10, ttl=TTL, batch=10,
+                          last_seen=with_last_seen)
+    assert len(set(sids)) == 25
+    store = SessionStore(client=client, prefix=prefix, default_ttl=TTL)
+    admin = SessionAdmin(client, prefix)
+    first = bench.FIRST_BULK_USER
+    assert store.get(sids[0])["user_id"] == first
+    assert [len(admin.list_sessions(first + n)) for n in range(3)] == [10, 10, 5]
+    assert admin.get_active_users_count() == 3 == with_last_seen.count()
+    assert all(0 < client.ttl(k) <= TTL for k in client.scan_iter(match=f"{prefix}*"))
+
+
+def test_populate_uses_one_round_trip_per_batch(redis_url, prefix):
+    client, trips = counting_client(redis_url)
+    try:
+        with trips.measure() as m:
+            bench.populate(client, prefix, 250, batch=100, ttl=TTL)
+        assert m.count == math.ceil(250 / 100)
+    finally:
+        client.close()
+
+
+def test_revoke_scaling_measures_and_checks(redis_url, prefix):
+    def by_index(c, p, u):
+        return SessionAdmin(c, p).revoke_all_sessions(u)
+
+    def by_scan(c, p, u):
+        return SessionAdmin(c, p).revoke_by_scan(u)
+
+    rows = bench.revoke_scaling({"per-user index": by_index, "SCAN + MGET": by_scan},
+                                [20, 200], prefix, url=redis_url, repeats={"per-user index": 2},
+                                ttl=TTL)
+    assert [(r.method, r.sessions) for r in rows] == [
+        ("per-user index", 20), ("SCAN + MGET", 20), ("per-user index", 200), ("SCAN + MGET", 200)]
+    assert all(r.revoked == 5 and r.only_that_user and r.seconds > 0 for r in rows)
+    assert [r.round_trips for r in rows if r.method == "per-user index"] == [3, 3]
+    assert "round trips" in bench.format_table(rows)
+
+
+# -- the "Your turn" check and the quiz answer keys -------------------------------------------------
+def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url, monkeypatch, capsys):
+    monkeypatch.setattr("lessons.backend.redis_url", lambda: redis_url)
+
+    def solution(client, prefix, user_id):
+        members = client.zrange(f"{prefix}-by-user:{user_id}", 0, -1)
+        if not members:
+            return []
+        pipe = client.pipeline(transaction=False)
+        for sid in members:
+            pipe.exists(f"{prefix}:{sid}")
+        return [sid for sid, alive in zip(members, pipe.execute()) if alive]
+
+    def lesson_style(client, prefix, user_id):
+        return [k.split(":")[1] for k in client.scan_iter(match=f"{prefix}:*")
+                if json.loads(client.get(k) or "{}").get("user_id") == user_id]
+
+    assert bench.check_live_session_ids(solution) is True
+    assert "All checks passed." in capsys.readouterr().out
+    assert bench.check_live_session_ids(lesson_style) is False
+    out = capsys.readouterr().out
+    assert "✗ uses the index, not SCAN or KEYS" in out
+    assert bench.check_live_session_ids(lambda c, p, u: 1 / 0) is False
+    assert "raised ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_quiz_split_colon_answer_key(client, prefix):
+    q = question("admin-split-colon")
+    store = SessionStore(client=client, prefix=f"{prefix}-shop:session", default_ttl=TTL)
+    sid = store.create({"user_id": 1})
+    (key,) = client.scan_iter(match=f"{prefix}-shop:session:*")
+    got = key.split(":")[1]
+    assert got != sid and q.choices[q.answer].startswith(repr(got))
+
+
+def test_quiz_scan_empty_batch_answer_key(client, prefix):
+    """A SCAN call can return no keys with a non-zero cursor: the iteration is not over."""
+    q = question("admin-scan-empty-batch")
+    for n in range(200):
+        client.set(f"{prefix}-noise:{n}", "x", ex=TTL)
+    client.set(f"{prefix}:needle", "x", ex=TTL)
+    cursor, empty_but_not_done, found = 0, 0, []
+    while True:
+        cursor, keys = client.scan(cursor, match=f"{prefix}:*", count=10)
+        found += keys
+        if not keys and cursor != 0:
+            empty_but_not_done += 1
+        if cursor == 0:
+            break
+    assert empty_but_not_done > 0 and found == [f"{prefix}:needle"]
+    assert "keep" in q.choices[q.answer].lower()
+
+
+def test_quiz_index_round_trips_answer_key(store, counted, client, prefix):
+    q = question("admin-index-round-trips")
+    counted_admin, trips = counted
+    counts = []
+    for population in (100, 1000):
+        bench.populate(client, prefix, population, ttl=TTL)
+        for _ in range(5):
+            store.create({"user_id": 1})
+        with trips.measure() as m:
+            counted_admin.revoke_all_sessions(1)
+        counts.append(m.count)
+    assert counts == [3, 3]
+    assert "3" in q.choices[q.answer]
+
+
+def test_quiz_duplicates_answer_key(store, client, prefix):
+    q = question("admin-scan-duplicates")
+    store.create({"user_id": 1})
+    admin = SessionAdmin(bench.DuplicatingScan(client), prefix)
+    assert len(admin.list_sessions()) == 1
+    assert "de-duplicate" in q.choices[q.answer].lower()

@@ -1,0 +1,158 @@
+"""``lessons.cluster``: three real uvicorn servers behind a round-robin balancer.
+
+Shared Redis: every request succeeds, whichever server answers. A dict per process: only the
+server that created the session knows it. Every process is gone afterwards, even on failure.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import httpx
+import pytest
+
+from lessons.cluster import Cluster, RoundRobinBalancer, tally
+
+ALICE = {"username": "alice", "password": "wonderland"}
+NAMES = ["server-1", "server-2", "server-3"]
+
+
+def gone(pid: int) -> bool:
+    """True if no live (non-zombie) process has this pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def assert_all_stopped(cluster: Cluster) -> None:
+    assert cluster.running() == []
+    for pid in cluster.pids:
+        assert gone(pid), f"process {pid} is still running"
+    for url in cluster.urls:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url + "/health", timeout=2)
+
+
+def test_three_servers_share_sessions_through_redis(redis_url, client, prefix):
+    with Cluster(3, store="redis", redis_url=redis_url, prefix=prefix, ttl=60) as cluster:
+        assert len(set(cluster.urls)) == 3 and len(set(cluster.pids)) == 3
+        lb = cluster.balancer()
+        r = lb.post("/login", json=ALICE)
+        assert r.status_code == 200 and r.extensions["server"] == "server-1"
+        sid = lb.cookies["session_id"]
+        assert client.exists(f"{prefix}:{sid}") == 1  # written by a child process, seen here
+
+        hits = lb.call_many("GET", "/me", 30)
+        assert tally(hits, NAMES) == {"server-1": 10, "server-2": 10, "server-3": 10}
+
+        cluster.stop_server("server-2")
+        assert cluster.running() == ["server-1", "server-3"]
+        hits = lb.call_many("GET", "/me", 30)
+        assert tally(hits, NAMES) == {"server-1": 15, "server-2": 0, "server-3": 15}
+        assert lb.down == {"server-2"}
+
+        assert lb.post("/logout").status_code == 200
+        assert client.exists(f"{prefix}:{sid}") == 0
+        assert lb.get("/me").status_code == 401
+    assert_all_stopped(cluster)
+
+
+def test_in_memory_sessions_work_on_one_server_in_three():
+    """Also proves the answer key of quiz 02-memory-behind-balancer (B: about 10 of 30)."""
+    from lessons.quiz import question
+
+    assert question("02-memory-behind-balancer").answer == "B"
+    with Cluster(3, store="memory", ttl=60) as cluster:
+        lb = cluster.balancer()
+        assert lb.post("/login", json=ALICE).extensions["server"] == "server-1"
+        hits = lb.call_many("GET", "/me", 30)
+        assert tally(hits, NAMES) == {"server-1": 10, "server-2": 0, "server-3": 0}
+        assert tally(hits, NAMES, status=401) == {"server-1": 0, "server-2": 10, "server-3": 10}
+    assert_all_stopped(cluster)
+
+
+# The life-cycle tests need no Redis: they use the in-memory store.
+def test_processes_are_stopped_when_the_block_fails():
+    with pytest.raises(ZeroDivisionError):
+        with Cluster(2, store="memory") as cluster:
+            1 / 0
+    assert_all_stopped(cluster)
+
+
+def test_processes_are_stopped_when_startup_times_out():
+    cluster = Cluster(2, store="memory", startup_timeout=0.01)
+    with pytest.raises(TimeoutError):
+        cluster.start()
+    assert cluster.running() == []
+    for pid in cluster.pids:
+        assert gone(pid)
+
+
+def test_a_forgotten_cluster_is_stopped_when_collected():
+    cluster = Cluster(1, store="memory").start()
+    pids = cluster.pids
+    del cluster
+    gc.collect()
+    assert all(gone(pid) for pid in pids)
+
+
+def test_servers_are_stopped_at_interpreter_exit():
+    script = textwrap.dedent("""
+        from lessons.cluster import Cluster
+        c = Cluster(2, store="memory").start()
+        print(*c.pids)
+        # no stop(): the interpreter exits with the servers running
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True)
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2
+    assert all(gone(pid) for pid in pids)
+
+
+def test_ports_are_free_ones_not_hard_coded():
+    with Cluster(2, store="memory") as a, Cluster(2, store="memory") as b:
+        assert len(set(a.urls) | set(b.urls)) == 4
+
+
+def test_balancer_forwards_cookies_like_a_browser_and_honours_max_age_0():
+    lb = RoundRobinBalancer([("a", "http://127.0.0.1:9")])
+    lb._remember(httpx.Response(200, headers=[
+        ("set-cookie", "session_id=abc; HttpOnly; Max-Age=60; Path=/; SameSite=lax; Secure")]))
+    assert lb.cookies == {"session_id": "abc"}
+    lb._remember(httpx.Response(200, headers=[("set-cookie", 'session_id=""; Max-Age=0; Path=/')]))
+    assert lb.cookies == {}
+    lb.close()
+
+
+def test_no_uvicorn_of_ours_is_left():
+    """After the tests above, no process started from this interpreter is still alive."""
+    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(os.getpid())],
+                              capture_output=True, text=True).stdout
+    assert "uvicorn" not in children
+
+
+def test_servers_stop_themselves_when_their_parent_is_killed():
+    script = textwrap.dedent("""
+        import os, signal
+        from lessons.cluster import Cluster
+        c = Cluster(2, store="memory").start()
+        print(*c.pids, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no finally, no atexit: the hard way
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == -9
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 15  # bounded wait: the watchdog polls every 0.5 s
+    while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(gone(pid) for pid in pids)

@@ -1,0 +1,599 @@
+"""``lessons.security`` and the defences of notebook 04, on both backends.
+
+One section per row of the lesson's セキュリティ考慮事項 table: each attack is shown to work on
+the deliberately vulnerable variant and to fail on the course's code (``lessons.store``,
+``lessons.web``, ``lessons.admin``), asserting status codes, what is in Redis and round trips.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+
+import pytest
+
+from lessons import backend, security
+from lessons.admin import SessionAdmin
+from lessons.roundtrips import counting_client
+from lessons.security import (BrowserModel, HashedKeySessionStore, client_side_session_app,
+                              command_log_client, expected_guess_seconds, export_snapshot,
+                              find_immortal_keys, forge_client_side_cookie, growth_experiment,
+                              logged_in_as, parse_set_cookie, plant_cookie, replay_client, plant_immortal_sessions,
+                              test_client, token_handle, vulnerable_app)
+from lessons.store import SessionNotFound, SessionStore, is_valid_session_id
+from lessons.web import HOST_COOKIE_NAME, create_app
+
+USERS = {"alice": {"password": "wonderland", "user_id": "alice"},
+         "mallory": {"password": "evil-but-registered", "user_id": "mallory"}}
+ALICE = {"username": "alice", "password": "wonderland"}
+MALLORY = {"username": "mallory", "password": "evil-but-registered"}
+
+
+@pytest.fixture
+def counted(redis_url):
+    client, trips = counting_client(redis_url)
+    yield client, trips
+    client.close()
+
+
+@pytest.fixture
+def store(client, prefix) -> SessionStore:
+    return SessionStore(client=client, prefix=prefix, default_ttl=60)
+
+
+@pytest.fixture
+def app(store):
+    return create_app(store, USERS)
+
+
+def login(app, creds=ALICE, **kwargs):
+    http = test_client(app, **kwargs)
+    response = http.post("/login", json=creds)
+    assert response.status_code == 200, response.text
+    return http
+
+
+def stolen_copy(app, http, cookie_name="session_id"):
+    """The attacker's client, replaying a copy of ``http``'s session cookie on every request."""
+    return replay_client(app, http.cookies[cookie_name], cookie_name)
+
+
+# ------------------------------------------------------------------------------------------------
+# Row 1: セッション固定 (session fixation) -> ログイン時に ID 再生成
+# ------------------------------------------------------------------------------------------------
+def test_fixation_succeeds_against_the_app_that_keeps_the_pre_login_id(client, prefix):
+    app = vulnerable_app(client, f"{prefix}-vuln", {"alice": "wonderland"})
+    attacker, victim = test_client(app), test_client(app)
+    assert attacker.get("/visit").status_code == 200
+    planted = attacker.cookies["session_id"]
+    plant_cookie(victim, "session_id", planted)  # planted in the victim's browser
+    assert victim.post("/login", json=ALICE).status_code == 200
+    assert victim.cookies["session_id"] == planted  # the bug: same ID after login
+    assert logged_in_as(attacker) == "alice"
+
+
+def test_fixation_succeeds_against_the_app_that_adopts_unknown_ids(client, prefix):
+    app = vulnerable_app(client, f"{prefix}-vuln", {"alice": "wonderland"}, adopt_unknown_ids=True)
+    invented = "attacker-chose-this-id"
+    victim, attacker = test_client(app), test_client(app)
+    plant_cookie(victim, "session_id", invented)
+    plant_cookie(attacker, "session_id", invented)
+    assert victim.post("/login", json=ALICE).status_code == 200
+    assert client.exists(f"{prefix}-vuln:{invented}") == 1
+    assert logged_in_as(attacker) == "alice"
+
+
+def test_fixation_fails_against_the_course_app(app, store, client, prefix):
+    pre_login = store.create({"cart": ["book"]})  # an ID the server really issued
+    for planted in (pre_login, "attacker-chose-this-id", secrets.token_urlsafe(32)):
+        victim, attacker = test_client(app), test_client(app)
+        plant_cookie(victim, "session_id", planted)
+        plant_cookie(attacker, "session_id", planted)
+        assert victim.post("/login", json=ALICE).status_code == 200
+        fresh = victim.cookies["session_id"]
+        assert fresh != planted and is_valid_session_id(fresh)
+        assert attacker.get("/me").status_code == 401
+        assert logged_in_as(attacker) is None
+        assert logged_in_as(victim) == "alice"
+        assert client.exists(f"{prefix}:{planted}") == 0  # never adopted, pre-login one deleted
+
+
+def test_regenerate_keeps_the_data_and_kills_the_old_id(store):
+    old = store.create({"cart": ["book"]})
+    new = store.regenerate(old)
+    assert new != old and store.get(old) is None
+    assert store.get(new)["cart"] == ["book"]
+
+
+def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(redis_url, capsys):
+    def safe(store, incoming, user):
+        if incoming:
+            store.delete(incoming)
+        return store.create(user)
+
+    def keeps(store, incoming, user):  # the vulnerable login: upgrades the session in place
+        if incoming and store.get(incoming) is not None:
+            store.r.set(store._key(incoming), json.dumps(user), ex=60)
+            return incoming
+        return store.create(user)
+
+    def raises(store, incoming, user):
+        raise RuntimeError("oops")
+
+    security.check_safe_login(safe, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    out = capsys.readouterr().out
+    assert "All checks passed." in out and "FAIL" not in out
+    security.check_safe_login(keeps, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    out = capsys.readouterr().out
+    assert "FAIL: returns a new ID" in out and "Not yet" in out
+    security.check_safe_login(raises, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    assert "FAIL: safe_login raised RuntimeError: oops" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------
+# Row 2: セッションハイジャック (hijacking) -> HTTPS, HttpOnly Cookie (+ server-side answers)
+# ------------------------------------------------------------------------------------------------
+def test_a_stolen_cookie_works_until_the_server_ends_the_session(app):
+    victim = login(app)
+    thief = stolen_copy(app, victim)
+    assert logged_in_as(thief) == "alice"  # the attack: a copy of the cookie is the session
+    assert victim.post("/logout").status_code == 200
+    assert thief.get("/me").status_code == 401
+
+
+def test_logout_all_ends_the_stolen_copy_too(app):
+    laptop, phone = login(app), login(app)
+    thief = stolen_copy(app, phone)
+    response = laptop.post("/logout-all")
+    assert response.status_code == 200 and response.json()["ended"] == 2
+    assert thief.get("/me").status_code == 401 and phone.get("/me").status_code == 401
+
+
+def test_admin_revoke_ends_the_stolen_copy(app, client, prefix):
+    thief = stolen_copy(app, login(app))
+    assert SessionAdmin(client, prefix).revoke_all_sessions("alice") == 1
+    assert thief.get("/me").status_code == 401
+
+
+def test_idle_timeout_ends_an_unused_stolen_session(client, prefix):
+    app = create_app(SessionStore(client=client, prefix=prefix, default_ttl=1), USERS)
+    thief = stolen_copy(app, login(app))
+    assert thief.get("/me").status_code == 200
+    time.sleep(1.3)
+    assert thief.get("/me").status_code == 401  # the replayed cookie is sent: the server said no
+    assert list(client.scan_iter(match=f"{prefix}:*")) == []
+
+
+def test_absolute_timeout_ends_a_stolen_session_that_is_kept_busy(client, prefix):
+    store = SessionStore(client=client, prefix=prefix, default_ttl=1, absolute_ttl=3)
+    app = create_app(store, USERS)
+    thief = stolen_copy(app, login(app))
+    start = time.monotonic()
+    key = next(client.scan_iter(match=f"{prefix}:*"))
+    statuses = []
+    while time.monotonic() - start < 1.5:  # busy past the 1 s idle timeout
+        statuses.append(thief.get("/me").status_code)
+        time.sleep(0.2)
+    assert set(statuses) == {200}
+    assert 0 < client.pttl(key) <= 1000
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - start)))
+    assert thief.get("/me").status_code == 401  # refreshing cannot pass the absolute deadline
+
+
+def test_secure_cookie_is_never_sent_over_http(app):
+    http = login(app)
+    assert "cookie" in http.build_request("GET", "https://testserver/me").headers
+    assert "cookie" not in http.build_request("GET", "http://testserver/me").headers
+    plain = test_client(app, base_url="http://testserver")
+    assert plain.post("/login", json=ALICE).status_code == 200
+    assert plain.get("/me").status_code == 401  # the browser (httpx) kept the cookie to itself
+
+
+def test_the_course_cookie_has_every_attribute(app):
+    response = test_client(app).post("/login", json=ALICE)
+    cookie = parse_set_cookie(response.headers["set-cookie"])
+    assert (cookie.secure, cookie.httponly, cookie.samesite, cookie.path) == (True, True, "Lax", "/")
+    assert cookie.domain is None and cookie.max_age == 60
+
+
+def test_browser_model_httponly_hides_the_cookie_from_scripts(app):
+    browser = BrowserModel()
+    header = test_client(app).post("/login", json=ALICE).headers["set-cookie"]
+    assert browser.store(header, "https://app.example.com/login") is None
+    browser.store("theme=dark; Path=/; Secure", "https://app.example.com/")
+    assert set(browser.cookies_for("https://app.example.com/me")) == {"session_id", "theme"}
+    assert browser.document_cookie("https://app.example.com/") == {"theme": "dark"}
+
+
+@pytest.mark.parametrize("samesite, same_site_post, cross_get_nav, cross_post, cross_fetch", [
+    ("Strict", True, False, False, False),
+    ("Lax", True, True, False, False),
+    ("None", True, True, True, True),
+    (None, True, True, False, False),  # no attribute: browsers default to Lax
+])
+def test_browser_model_samesite_rules(samesite, same_site_post, cross_get_nav, cross_post,
+                                      cross_fetch):
+    browser = BrowserModel()
+    attr = f"; SameSite={samesite}" if samesite else ""
+    assert browser.store(f"sid=x; Path=/; Secure; HttpOnly{attr}", "https://app.example.com/") is None
+    url = "https://app.example.com/logout-all"
+    sent = lambda **kw: "sid" in browser.cookies_for(url, **kw)  # noqa: E731
+    assert sent(initiator="https://app.example.com/page", method="POST") is same_site_post
+    assert sent(initiator="https://evil.test/", method="GET") is cross_get_nav
+    assert sent(initiator="https://evil.test/", method="POST") is cross_post
+    assert sent(initiator="https://evil.test/", method="GET", top_level=False) is cross_fetch
+
+
+def test_cross_site_post_reaches_the_app_without_the_cookie(app):
+    browser = BrowserModel()
+    login_header = test_client(app).post("/login", json=ALICE).headers["set-cookie"]
+    assert browser.store(login_header, "https://testserver/login") is None
+    forged = browser.cookies_for("https://testserver/logout-all", initiator="https://evil.test/",
+                                 method="POST")
+    assert forged == {}
+    assert test_client(app, cookies=forged).post("/logout-all").status_code == 401
+    same = browser.cookies_for("https://testserver/me", initiator="https://testserver/")
+    assert test_client(app, cookies=same).get("/me").status_code == 200
+
+
+@pytest.mark.parametrize("header, set_by, reason", [
+    ("__Host-sid=x; Path=/; Secure", "https://app.example.com/", None),
+    ("__Host-sid=x; Path=/; Secure; Domain=example.com", "https://evil.example.com/", "Domain"),
+    ("__Host-sid=x; Path=/app; Secure", "https://app.example.com/", "Path=/"),
+    ("__Host-sid=x; Path=/", "https://app.example.com/", "Secure"),
+    ("__Host-sid=x; Path=/; Secure", "http://app.example.com/", "Secure"),
+    ("__Secure-sid=x; Path=/", "https://app.example.com/", "Secure"),
+    ("sid=x; SameSite=None", "https://app.example.com/", "SameSite=None needs Secure"),
+    ("sid=x; Domain=other.org", "https://app.example.com/", "cannot set"),
+    ("sid=x; Domain=example.com; Path=/", "https://evil.example.com/", None),  # cookie tossing
+])
+def test_browser_model_prefix_rules(header, set_by, reason):
+    got = BrowserModel.rejection(parse_set_cookie(header), set_by)
+    assert (got is None) if reason is None else (reason in got)
+
+
+def test_host_prefix_blocks_a_sibling_subdomain_planting_a_session(store):
+    browser = BrowserModel()
+    # a sibling subdomain tosses a cookie for the parent domain: the fixation route
+    assert browser.store("session_id=planted; Domain=example.com; Path=/; Secure",
+                         "https://evil.example.com/") is None
+    assert browser.cookies_for("https://app.example.com/me") == {"session_id": "planted"}
+    assert browser.store(f"{HOST_COOKIE_NAME}=planted; Domain=example.com; Path=/; Secure",
+                         "https://evil.example.com/") is not None
+    # the course app can use the __Host- name, and its cookie passes the browser's rules
+    header = test_client(create_app(store, USERS, cookie_name=HOST_COOKIE_NAME)).post(
+        "/login", json=ALICE).headers["set-cookie"]
+    assert header.startswith(f"{HOST_COOKIE_NAME}=")
+    assert BrowserModel.rejection(parse_set_cookie(header), "https://app.example.com/") is None
+
+
+def test_check_host_cookie(capsys):
+    security.check_host_cookie("__Host-session_id=abc; Path=/; Secure; HttpOnly; SameSite=Lax")
+    out = capsys.readouterr().out
+    assert "All checks passed." in out and "FAIL" not in out
+    security.check_host_cookie("__Host-session_id=abc; Domain=example.com; Secure")
+    out = capsys.readouterr().out
+    assert "FAIL: a browser accepts it" in out and "Not yet" in out
+
+
+# ------------------------------------------------------------------------------------------------
+# Row 3: 不正なセッション (forged sessions) -> 署名、暗号化
+# ------------------------------------------------------------------------------------------------
+def test_500_fresh_ids_are_unique_and_43_characters(client, prefix):
+    store = SessionStore(client=client, prefix=prefix, default_ttl=30)
+    pipe_ids = [store.create({"n": i}) for i in range(500)]
+    assert len(set(pipe_ids)) == 500
+    assert all(len(i) == 43 and is_valid_session_id(i) for i in pipe_ids)
+    assert len(set(client.scan_iter(match=f"{prefix}:*", count=1000))) == 500
+
+
+def test_forged_client_side_session_succeeds_only_on_the_vulnerable_app(app):
+    vulnerable = client_side_session_app({"mallory": "evil-but-registered"})
+    mallory = login(vulnerable, MALLORY)
+    plant_cookie(mallory, "session", forge_client_side_cookie(mallory.cookies["session"],
+                                                            username="alice"))
+    assert logged_in_as(mallory) == "alice"
+    # the course app: the cookie is an opaque random ID; editing it gets nothing
+    mallory = login(app, MALLORY)
+    value = mallory.cookies["session_id"]
+    plant_cookie(mallory, "session_id", value[:-1] + ("A" if value[-1] != "A" else "B"))
+    assert logged_in_as(mallory) is None
+
+
+TAMPERED = [
+    lambda v: v.rpartition(".")[0],                                   # unsigned: the bare ID
+    lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"),                # signature changed
+    lambda v: ("A" if v[0] != "A" else "B") + v[1:],                  # ID changed
+    lambda v: secrets.token_urlsafe(32) + "." + v.rpartition(".")[2],  # another ID, old signature
+    lambda v: v + ".",                                                 # extra separator
+    lambda v: "garbage",
+    lambda v: "eyJhbGciOiJub25lIn0.eyJ1c2VyIjoiYWxpY2UifQ.",             # JWT-like, alg none
+    lambda v: "x" * 4000,
+]
+
+
+@pytest.mark.parametrize("tamper", TAMPERED)
+def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(counted, prefix, tamper):
+    client, trips = counted
+    app = create_app(SessionStore(client=client, prefix=prefix, default_ttl=60), USERS,
+                     secret_key="course04-test-key")
+    http = login(app)
+    good = http.cookies["session_id"]
+    assert "." in good and is_valid_session_id(good.rpartition(".")[0])
+    with trips.measure() as m:
+        assert http.get("/me").status_code == 200
+    assert m.count == 1
+    forged = test_client(app)
+    plant_cookie(forged, "session_id", tamper(good))
+    with trips.measure() as m:
+        assert forged.get("/me").status_code == 401
+    assert m.count == 0, m.commands
+
+
+def test_signing_rejects_well_formed_random_ids_before_redis(counted, prefix):
+    """What signing adds to a 256-bit ID: guesses cost the store nothing."""
+    client, trips = counted
+    store = SessionStore(client=client, prefix=prefix, default_ttl=60)
+    plain, signed = create_app(store, USERS), create_app(store, USERS, secret_key="k")
+    for app, expected_trips in ((plain, 20), (signed, 0)):
+        with trips.measure() as m:
+            for _ in range(20):
+                guess = test_client(app)
+                plant_cookie(guess, "session_id", secrets.token_urlsafe(32))
+                assert guess.get("/me").status_code == 401
+        assert m.count == expected_trips
+
+
+def test_signing_key_rotation(store):
+    old_app = create_app(store, USERS, secret_key="old")
+    http = login(old_app)
+    value = http.cookies["session_id"]
+    for keys, status in ((["new", "old"], 200), (["new"], 401)):
+        other = test_client(create_app(store, USERS, secret_key=keys))
+        plant_cookie(other, "session_id", value)
+        assert other.get("/me").status_code == status
+
+
+def test_guessing_time_matches_owasp_example():
+    # OWASP: 64 bits, 10 000 guesses/s, 100 000 valid sessions -> about 292 years
+    years = expected_guess_seconds(64, 10_000, 100_000) / security.SECONDS_PER_YEAR
+    assert 292 <= years < 293
+    rows = {r["bits"]: r for r in security.guessing_table(1e9, 1_000_000)}
+    assert rows[256]["universe_ages"] > 1e40 and rows[122]["universe_ages"] > 1
+    assert rows[64]["seconds"] < 86400  # 64 bits fall within hours to a strong attacker
+    assert security.format_duration(90) == "1.5 minutes"
+    with pytest.raises(ValueError):
+        expected_guess_seconds(0, 1, 1)
+
+
+def test_check_guess_seconds(capsys):
+    security.check_guess_seconds(lambda b, a, s: (2 ** b + 1) / (2 * a * s))
+    out = capsys.readouterr().out
+    assert "All checks passed." in out and "FAIL" not in out
+    security.check_guess_seconds(lambda b, a, s: 2 ** b / (a * s))
+    assert "Not yet" in capsys.readouterr().out
+    security.check_guess_seconds(lambda b, a, s: 1 / 0)
+    out = capsys.readouterr().out
+    assert "raised ZeroDivisionError" in out and "Not yet" in out
+
+
+# ------------------------------------------------------------------------------------------------
+# Row 4: セッション無限増加 (unbounded growth) -> TTL 必須
+# ------------------------------------------------------------------------------------------------
+def test_audit_ttl_finds_the_planted_immortal_sessions_and_nothing_else(client, prefix):
+    store = SessionStore(client=client, prefix=prefix, default_ttl=60)
+    mortal = [store.create({"user_id": "alice"}), store.create({})]
+    immortal = plant_immortal_sessions(store, n_without_ex=2, n_persisted=1)
+    # a plain SET overwrite of a live session drops its TTL too
+    overwritten = store.create({"user_id": "bob"})
+    client.set(f"{prefix}:{overwritten}", json.dumps({"user_id": "bob"}))
+    immortal.append(overwritten)
+    admin = SessionAdmin(client, prefix)
+    try:
+        found = admin.audit_ttl()
+        assert sorted(found) == sorted(immortal)
+        assert not set(found) & set(mortal)
+        assert find_immortal_keys(client, f"{prefix}*") == sorted(f"{prefix}:{i}" for i in immortal)
+    finally:
+        client.delete(*[f"{prefix}:{i}" for i in immortal])
+    assert admin.audit_ttl() == []
+
+
+def test_growth_experiment_without_ttl_grows_with_ttl_plateaus(client, prefix):
+    try:
+        run = growth_experiment(client, prefix, ticks=15, per_tick=5, tick=0.1, ttl=1)
+        assert run.without_ttl == [5 * (i + 1) for i in range(15)]
+        assert max(run.with_ttl) <= run.steady_state_bound() == 55
+        assert run.with_ttl[-1] < run.without_ttl[-1]
+        assert len(run.seconds) == 15 and run.seconds == sorted(run.seconds)
+    finally:
+        backend.delete_prefix(client, f"{prefix}-immortal:")
+
+
+def test_server_memory_facts_never_raises(client, prefix):
+    client.set(f"{prefix}:k", "v", ex=30)
+    lines = security.server_memory_facts(client, f"{prefix}:k")
+    assert len(lines) == 2 and all(isinstance(line, str) for line in lines)
+    assert "maxmemory" in lines[0] and "MEMORY USAGE" in lines[1]
+
+
+def test_check_find_immortal(redis_url, capsys):
+    def good(client, prefix):
+        return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
+                if client.ttl(k) == -1]
+
+    def keys_not_ids(client, prefix):
+        return [k for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
+
+    security.check_find_immortal(good, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    out = capsys.readouterr().out
+    assert "All checks passed." in out and "FAIL" not in out
+    security.check_find_immortal(keys_not_ids, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    out = capsys.readouterr().out
+    assert "FAIL: returns session IDs" in out and "Not yet" in out
+
+
+# ------------------------------------------------------------------------------------------------
+# Keys that leak tokens -> key sessions by a hash of the token
+# ------------------------------------------------------------------------------------------------
+def test_raw_token_keys_leak_through_scan_monitor_and_dumps(redis_url, client, prefix):
+    logged, log = command_log_client(redis_url)
+    try:
+        store = SessionStore(client=logged, prefix=prefix, default_ttl=60)
+        app = create_app(store, USERS)
+        http = login(app)
+        token = http.cookies["session_id"]
+        assert logged_in_as(http) == "alice"
+        assert any(token in key for key in client.scan_iter(match=f"{prefix}:*"))
+        assert any(token in line for line in log.lines)
+        assert token in export_snapshot(client, f"{prefix}:*")
+        thief = test_client(app)
+        plant_cookie(thief, "session_id", next(client.scan_iter(match=f"{prefix}:*")).split(":")[-1])
+        assert logged_in_as(thief) == "alice"
+    finally:
+        logged.close()
+
+
+def test_hashed_keys_leak_nothing_usable(redis_url, client, prefix):
+    logged, log = command_log_client(redis_url)
+    try:
+        store = HashedKeySessionStore(client=logged, prefix=prefix, default_ttl=60)
+        app = create_app(store, USERS)
+        http = login(app)
+        token = http.cookies["session_id"]
+        assert logged_in_as(http) == "alice"
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        everything = " ".join(keys) + " ".join(log.lines) + export_snapshot(client, f"{prefix}*")
+        everything += " ".join(m for k in keys if k.startswith(f"{prefix}-by-user:")
+                               for m in client.zrange(k, 0, -1))
+        assert token not in everything
+        assert f"{prefix}:{token_handle(token)}" in keys
+        thief = test_client(app)
+        plant_cookie(thief, "session_id", token_handle(token))  # the handle seen in SCAN
+        assert logged_in_as(thief) is None
+        assert http.post("/logout").status_code == 200
+        assert list(client.scan_iter(match=f"{prefix}:*")) == []
+    finally:
+        logged.close()
+
+
+def test_hashed_store_contract(counted, prefix):
+    client, trips = counted
+    store = HashedKeySessionStore(client=client, prefix=prefix, default_ttl=60)
+    with trips.measure() as m:
+        token = store.create({"user_id": 7, "username": "alice"})
+    assert m.count == 1 and is_valid_session_id(token)
+    handle = store.handle(token)
+    assert handle == token_handle(token) != token and is_valid_session_id(handle)
+    assert client.exists(f"{prefix}:{handle}") == 1 and client.exists(f"{prefix}:{token}") == 0
+    assert client.zrange(store.index_key(7), 0, -1) == [handle]
+    assert 0 < client.ttl(f"{prefix}:{handle}") <= 60
+
+    for call, expected in ((lambda: store.get(token), 1), (lambda: store.get(token, refresh=True), 1),
+                           (lambda: store.refresh(token), 1),
+                           (lambda: store.update(token, {"role": "admin"}), 3)):
+        with trips.measure() as m:
+            call()
+        assert m.count == expected, m.commands
+    assert store.get(token)["role"] == "admin"
+
+    # the handle (what SCAN, admin listings and logs show) is not a token
+    assert store.get(handle) is None and store.refresh(handle) is False
+    with pytest.raises(SessionNotFound):
+        store.update(handle, {"x": 1})
+    # malformed tokens: no round trip
+    with trips.measure() as m:
+        assert store.get("nope") is None and store.delete("nope") is False
+        assert store.refresh("*") is False
+        with pytest.raises(SessionNotFound):
+            store.regenerate("nope")
+    assert m.count == 0
+
+    with trips.measure() as m:
+        new = store.regenerate(token)
+    assert m.count == 4
+    assert store.get(token) is None and store.get(new)["role"] == "admin"
+    assert client.zrange(store.index_key(7), 0, -1) == [store.handle(new)]
+
+    admin = SessionAdmin(client, prefix)
+    listed = admin.list_sessions(user_id=7)
+    assert [s["session_id"] for s in listed] == [store.handle(new)]
+    assert store.revoke_handle(store.handle(new)) is True and store.get(new) is None
+    other = store.create({"user_id": 7})
+    assert admin.revoke_all_sessions(7) == 1 and store.get(other) is None
+
+    anon = store.create({"cart": []})
+    assert store.delete(anon) is True and store.delete(anon) is False
+
+
+def test_hashed_store_keeps_absolute_ttl(client, prefix):
+    store = HashedKeySessionStore(client=client, prefix=prefix, default_ttl=60, absolute_ttl=5)
+    token = store.create({"user_id": 1})
+    assert client.ttl(f"{prefix}:{store.handle(token)}") <= 5
+    assert store.refresh(token) and client.ttl(f"{prefix}:{store.handle(token)}") <= 5
+
+
+def test_check_token_handle(capsys):
+    security.check_token_handle(token_handle)
+    out = capsys.readouterr().out
+    assert "All checks passed." in out and "FAIL" not in out
+    security.check_token_handle(lambda t: "h:" + t)
+    out = capsys.readouterr().out
+    assert "FAIL: the handle does not contain the token" in out and "Not yet" in out
+
+
+def test_command_log_parses_binary_safe_arguments(redis_url, prefix):
+    logged, log = command_log_client(redis_url)
+    try:
+        logged.set(f"{prefix}:k", "a b\r\n\"c\"", ex=10)
+        assert log.commands == [["SET", f"{prefix}:k", "a b\r\n\"c\"", "EX", "10"]]
+        assert log.short(max_arg=5) == ['"SET" "…" "…" "EX" "10"']
+    finally:
+        logged.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# The quiz answer keys of notebook 04, proven on Redis
+# ------------------------------------------------------------------------------------------------
+def test_quiz_sec_set_drops_ttl(client, prefix):
+    from lessons.quiz import question
+
+    assert question("sec-set-drops-ttl").answer == "B"
+    key = f"{prefix}:s"
+    client.set(key, "{}", ex=3600)
+    client.set(key, '{"role": "admin"}')  # the "update" written with a plain SET
+    try:
+        assert client.ttl(key) == -1
+    finally:
+        client.delete(key)
+
+
+def test_quiz_sec_fixation(client, prefix, app):
+    from lessons.quiz import question
+
+    assert question("sec-fixation").answer == "B"
+    # A (HttpOnly) does not help: the vulnerable app sets HttpOnly and is still fixated
+    vuln = vulnerable_app(client, f"{prefix}-v", {"alice": "wonderland"})
+    attacker, victim = test_client(vuln), test_client(vuln)
+    attacker.get("/visit")
+    plant_cookie(victim, "session_id", attacker.cookies["session_id"])
+    header = victim.post("/login", json=ALICE).headers["set-cookie"]
+    assert "HttpOnly" in header and logged_in_as(attacker) == "alice"
+
+
+def test_quiz_sec_signing(counted, prefix):
+    from lessons.quiz import question
+
+    assert question("sec-signing").answer == "C"
+    test_signing_rejects_well_formed_random_ids_before_redis(counted, prefix)
+
+
+def test_quiz_file_is_well_formed():
+    from lessons.quiz import questions
+
+    mine = [q for q in questions().values() if q.id.startswith("sec-")]
+    assert len(mine) >= 3
+    for q in mine:
+        assert q.answer in q.choices and len(q.choices) == 4 and q.explanation and q.question

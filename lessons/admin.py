@@ -22,6 +22,8 @@ from typing import Any, Iterable, Iterator
 
 import redis
 
+from .store import decode_session, user_of
+
 __all__ = ["SessionAdmin", "LastSeen", "SCAN_COUNT"]
 
 #: SCAN's COUNT hint: how many slots of the keyspace one SCAN call looks at (not a page size).
@@ -120,7 +122,7 @@ class SessionAdmin:
             if raw is None or ttl == -2:  # expired or deleted in the meantime
                 gone.append(key)
                 continue
-            session = _decode(raw)
+            session = decode_session(raw)
             if session is None:
                 continue  # not a session (someone else's value under our prefix)
             session["session_id"] = self._session_id(key)
@@ -193,7 +195,7 @@ class SessionAdmin:
         keys = []
         for batch in self._scan_session_keys():
             for key, raw in zip(batch, self.r.mget(batch)):
-                session = _decode(raw)
+                session = decode_session(raw)
                 if session is not None and session.get("user_id") == user_id:
                     keys.append(key)
         deleted = 0
@@ -210,8 +212,8 @@ class SessionAdmin:
         users: set[str] = set()
         for keys in self._scan_session_keys():
             for raw in self.r.mget(keys):
-                session = _decode(raw)  # None: expired since SCAN, or not a session
-                if session is not None and _is_user(session.get("user_id")):
+                session = decode_session(raw)  # None: expired since SCAN, or not a session
+                if session is not None and user_of(session) is not None:
                     users.add(json.dumps(session["user_id"]))
         return len(users)
 
@@ -251,21 +253,6 @@ class SessionAdmin:
                 pipe.ttl(key)
             immortal.extend(k[start:] for k, ttl in zip(keys, pipe.execute()) if ttl == -1)
         return immortal
-
-
-def _decode(raw: str | None) -> dict | None:
-    """A stored value as a dict, or None if it is missing or not a JSON object."""
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except (TypeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _is_user(user: object) -> bool:
-    return isinstance(user, (int, str)) and not isinstance(user, bool)
 
 
 class LastSeen:

@@ -32,8 +32,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel
 
 from . import backend
-from .store import (SessionNotFound, SessionStore, _now_iso, _now_ms, _positive_int,
-                    is_valid_session_id)
+from .store import SessionStore, is_valid_session_id
 
 __all__ = [
     "DEMO_USERS",
@@ -716,98 +715,18 @@ class HashedKeySessionStore(SessionStore):
         """The key-name part for ``token``."""
         return token_handle(token)
 
-    def create(self, data: dict, ttl: int | None = None) -> str:
-        """Like ``SessionStore.create`` (one round trip, or one MULTI with the index) but the key
-        and the index member are ``handle(token)``; returns the token."""
-        if not isinstance(data, dict):
-            raise TypeError(f"session data must be a dict, not {type(data).__name__}")
-        ttl = self.default_ttl if ttl is None else _positive_int("ttl", ttl)
-        if self.absolute_ttl is not None:
-            ttl = min(ttl, self.absolute_ttl)
-        user = data.get("user_id")
-        if user is not None and self._user_of(data) is None:
-            raise TypeError(f"user_id must be an int or a str, not {type(user).__name__}")
-        now = _now_iso()
-        session = {**data, "created_at": now, "last_accessed": now}
-        if self.absolute_ttl is not None:
-            session["absolute_deadline_ms"] = _now_ms() + self.absolute_ttl * 1000
-        payload = self._dumps(session)
-        for _ in range(3):
-            token = secrets.token_urlsafe(32)
-            handle = self.handle(token)
-            if user is None:
-                created = self.r.set(self._key(handle), payload, ex=ttl, nx=True)
-            else:
-                index = self.index_key(user)
-                pipe = self.r.pipeline(transaction=True)
-                pipe.set(self._key(handle), payload, ex=ttl, nx=True)
-                pipe.zadd(index, {handle: _now_ms()})
-                pipe.expire(index, ttl, nx=True)
-                pipe.expire(index, ttl, gt=True)
-                created = pipe.execute()[0]
-            if created:
-                return token
-        raise RuntimeError("could not allocate a unique session ID")  # pragma: no cover
-
-    def get(self, session_id: str, refresh: bool = False) -> dict | None:
-        if not is_valid_session_id(session_id):
-            return None
-        return super().get(self.handle(session_id), refresh=refresh)
-
-    def update(self, session_id: str, data: dict, refresh: bool = True) -> dict:
-        if not is_valid_session_id(session_id):
-            raise SessionNotFound("malformed session ID")
-        return super().update(self.handle(session_id), data, refresh=refresh)
-
-    def delete(self, session_id: str) -> bool:
-        if not is_valid_session_id(session_id):
-            return False
-        return super().delete(self.handle(session_id))
-
-    def refresh(self, session_id: str) -> bool:
-        if not is_valid_session_id(session_id):
-            return False
-        return super().refresh(self.handle(session_id))
+    def stored_id(self, session_id: str) -> str:
+        """Sessions are stored (key name and index member) under the token's hash."""
+        return token_handle(session_id)
 
     def revoke_handle(self, handle: str) -> bool:
-        """End one session given its handle (what an admin listing shows); True if it existed."""
-        return SessionStore.delete(self, handle)
+        """End one session given its handle (what an admin listing shows); True if it existed.
 
-    def regenerate(self, session_id: str) -> str:
-        """A new token for the same session (same data, same remaining TTL); the old one dies.
-
-        Four round trips, as ``SessionStore.regenerate``: WATCH, GET, PTTL, MULTI…EXEC.
+        One EVALSHA round trip, like ``delete``; a malformed handle costs none.
         """
-        if not is_valid_session_id(session_id):
-            raise SessionNotFound("malformed session ID")
-        old_handle = self.handle(session_id)
-        old_key = self._key(old_handle)
-        with self.r.pipeline(transaction=True) as pipe:
-            for _ in range(self.max_retries):
-                try:
-                    pipe.watch(old_key)
-                    current = self._decode(pipe.get(old_key))
-                    pttl = pipe.pttl(old_key)
-                    if current is None or pttl <= 0 or self._expired_by_deadline(current):
-                        raise SessionNotFound(f"session {session_id[:6]}… not found")
-                    current["last_accessed"] = _now_iso()
-                    new_token = secrets.token_urlsafe(32)
-                    new_handle = self.handle(new_token)
-                    pipe.multi()
-                    pipe.set(self._key(new_handle), self._dumps(current), px=pttl, nx=True)
-                    pipe.delete(old_key)
-                    user = self._user_of(current)
-                    if user is not None:
-                        index = self.index_key(user)
-                        pipe.zrem(index, old_handle)
-                        pipe.zadd(index, {new_handle: _now_ms()})
-                        pipe.pexpire(index, pttl, nx=True)
-                        pipe.pexpire(index, pttl, gt=True)
-                    if pipe.execute()[0]:
-                        return new_token
-                except redis.WatchError:
-                    continue
-        raise RuntimeError(f"regenerate gave up after {self.max_retries} conflicting writes")
+        if not is_valid_session_id(handle):
+            return False
+        return bool(self._delete(keys=[f"{self.prefix}:{handle}"], args=[self.index_prefix, handle]))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -50,6 +50,23 @@ def is_valid_session_id(session_id: object) -> bool:
     return isinstance(session_id, str) and SESSION_ID_PATTERN.fullmatch(session_id) is not None
 
 
+def decode_session(raw: str | None) -> dict | None:
+    """A stored value as a dict, or None if it is missing or not a JSON object."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def user_of(session: dict) -> int | str | None:
+    """The session's ``user_id`` if it is an int or a str (what the per-user index accepts)."""
+    user = session.get("user_id")
+    return user if isinstance(user, (int, str)) and not isinstance(user, bool) else None
+
+
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
 
@@ -173,8 +190,12 @@ class SessionStore:
         self._delete = _Script(self.r, _DELETE_LUA)
 
     # -- key names ---------------------------------------------------------------------------
+    def stored_id(self, session_id: str) -> str:
+        """The name a session is stored under: the ID itself here (a subclass may hash it)."""
+        return session_id
+
     def _key(self, session_id: str) -> str:
-        return f"{self.prefix}:{session_id}"
+        return f"{self.prefix}:{self.stored_id(session_id)}"
 
     @property
     def index_prefix(self) -> str:
@@ -186,21 +207,8 @@ class SessionStore:
         return f"{self.index_prefix}{user_id}"
 
     # -- helpers -----------------------------------------------------------------------------
-    @staticmethod
-    def _decode(raw: str | None) -> dict | None:
-        """A stored value as a dict, or None if it is missing or not a JSON object."""
-        if raw is None:
-            return None
-        try:
-            value = json.loads(raw)
-        except (TypeError, ValueError):
-            return None
-        return value if isinstance(value, dict) else None
-
-    @staticmethod
-    def _user_of(session: dict) -> int | str | None:
-        user = session.get("user_id")
-        return user if isinstance(user, (int, str)) and not isinstance(user, bool) else None
+    _decode = staticmethod(decode_session)
+    _user_of = staticmethod(user_of)
 
     def _capped_ms(self, session: dict, ttl_ms: int) -> int:
         """``ttl_ms`` shortened so that it ends no later than the absolute deadline (may be <= 0)."""
@@ -248,7 +256,7 @@ class SessionStore:
                 index = self.index_key(user)
                 pipe = self.r.pipeline(transaction=True)
                 pipe.set(self._key(session_id), payload, ex=ttl, nx=True)
-                pipe.zadd(index, {session_id: _now_ms()})
+                pipe.zadd(index, {self.stored_id(session_id): _now_ms()})
                 pipe.expire(index, ttl, nx=True)  # a new index gets a TTL ...
                 pipe.expire(index, ttl, gt=True)  # ... an existing one never shrinks
                 created = pipe.execute()[0]
@@ -268,7 +276,7 @@ class SessionStore:
         key = self._key(session_id)
         if refresh:
             raw = self._touch(keys=[key], args=[self.default_ttl * 1000, _now_ms(),
-                                                self.index_prefix, session_id])
+                                                self.index_prefix, self.stored_id(session_id)])
         else:
             raw = self.r.get(key)
         session = self._decode(raw)
@@ -330,7 +338,7 @@ class SessionStore:
         if not is_valid_session_id(session_id):
             return False
         return bool(self._delete(keys=[self._key(session_id)],
-                                 args=[self.index_prefix, session_id]))
+                                 args=[self.index_prefix, self.stored_id(session_id)]))
 
     def refresh(self, session_id: str) -> bool:
         """Slide the TTL back to ``default_ttl`` (capped by ``absolute_ttl``); True if it exists.
@@ -341,7 +349,8 @@ class SessionStore:
         if not is_valid_session_id(session_id):
             return False
         raw = self._touch(keys=[self._key(session_id)],
-                          args=[self.default_ttl * 1000, _now_ms(), self.index_prefix, session_id])
+                          args=[self.default_ttl * 1000, _now_ms(), self.index_prefix,
+                                self.stored_id(session_id)])
         return raw is not None
 
     # -- additions ------------------------------------------------------------------------------
@@ -371,8 +380,8 @@ class SessionStore:
                     user = self._user_of(current)
                     if user is not None:
                         index = self.index_key(user)
-                        pipe.zrem(index, session_id)
-                        pipe.zadd(index, {new_id: _now_ms()})
+                        pipe.zrem(index, self.stored_id(session_id))
+                        pipe.zadd(index, {self.stored_id(new_id): _now_ms()})
                         pipe.pexpire(index, pttl, nx=True)
                         pipe.pexpire(index, pttl, gt=True)
                     if pipe.execute()[0]:

@@ -15,6 +15,7 @@ import uuid
 import pytest
 
 from lessons import backend
+from lessons.roundtrips import counting_client
 
 # Build matplotlib's font cache now, so that its one-time notice never lands in a notebook
 # output that nbval compares.
@@ -47,6 +48,20 @@ def client(redis_url):
     c = backend.connect(redis_url)
     yield c
     c.close()
+
+
+@pytest.fixture
+def counted_client(redis_url):
+    """(client, trips): a client for the backend under test that counts its round trips."""
+    client, trips = counting_client(redis_url)
+    yield client, trips
+    client.close()
+
+
+@pytest.fixture
+def trips(counted_client):
+    """The round-trip counter of ``counted_client``."""
+    return counted_client[1]
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 
 from lessons import backend, security
 from lessons.admin import SessionAdmin
-from lessons.roundtrips import counting_client
 from lessons.security import (BrowserModel, HashedKeySessionStore, client_side_session_app,
                               command_log_client, expected_guess_seconds, export_snapshot,
                               find_immortal_keys, forge_client_side_cookie, growth_experiment,
@@ -29,13 +28,6 @@ USERS = {"alice": {"password": "wonderland", "user_id": "alice"},
          "mallory": {"password": "evil-but-registered", "user_id": "mallory"}}
 ALICE = {"username": "alice", "password": "wonderland"}
 MALLORY = {"username": "mallory", "password": "evil-but-registered"}
-
-
-@pytest.fixture
-def counted(redis_url):
-    client, trips = counting_client(redis_url)
-    yield client, trips
-    client.close()
 
 
 @pytest.fixture
@@ -315,8 +307,8 @@ TAMPERED = [
 
 
 @pytest.mark.parametrize("tamper", TAMPERED)
-def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(counted, prefix, tamper):
-    client, trips = counted
+def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(counted_client, prefix, tamper):
+    client, trips = counted_client
     app = create_app(SessionStore(client=client, prefix=prefix, default_ttl=60), USERS,
                      secret_key="course04-test-key")
     http = login(app)
@@ -332,9 +324,9 @@ def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(counted, p
     assert m.count == 0, m.commands
 
 
-def test_signing_rejects_well_formed_random_ids_before_redis(counted, prefix):
+def test_signing_rejects_well_formed_random_ids_before_redis(counted_client, prefix):
     """What signing adds to a 256-bit ID: guesses cost the store nothing."""
-    client, trips = counted
+    client, trips = counted_client
     store = SessionStore(client=client, prefix=prefix, default_ttl=60)
     plain, signed = create_app(store, USERS), create_app(store, USERS, secret_key="k")
     for app, expected_trips in ((plain, 20), (signed, 0)):
@@ -479,8 +471,8 @@ def test_hashed_keys_leak_nothing_usable(redis_url, client, prefix):
         logged.close()
 
 
-def test_hashed_store_contract(counted, prefix):
-    client, trips = counted
+def test_hashed_store_contract(counted_client, prefix):
+    client, trips = counted_client
     store = HashedKeySessionStore(client=client, prefix=prefix, default_ttl=60)
     with trips.measure() as m:
         token = store.create({"user_id": 7, "username": "alice"})
@@ -583,11 +575,11 @@ def test_quiz_sec_fixation(client, prefix, app):
     assert "HttpOnly" in header and logged_in_as(attacker) == "alice"
 
 
-def test_quiz_sec_signing(counted, prefix):
+def test_quiz_sec_signing(counted_client, prefix):
     from lessons.quiz import question
 
     assert question("sec-signing").answer == "C"
-    test_signing_rejects_well_formed_random_ids_before_redis(counted, prefix)
+    test_signing_rejects_well_formed_random_ids_before_redis(counted_client, prefix)
 
 
 def test_quiz_file_is_well_formed():

@@ -14,7 +14,6 @@ from http.cookies import SimpleCookie
 import pytest
 
 from lessons import web
-from lessons.roundtrips import counting_client
 from lessons.store import SessionStore, is_valid_session_id
 from lessons.web import (STORE_UNAVAILABLE, InMemorySessionStore, TestClient, create_app,
                          hash_password, session_handle, verify_password)
@@ -26,20 +25,8 @@ BOB = {"username": "bob", "password": "builder"}
 
 # -- fixtures and helpers ------------------------------------------------------------------------
 @pytest.fixture
-def counted(redis_url):
-    client, trips = counting_client(redis_url)
-    yield client, trips
-    client.close()
-
-
-@pytest.fixture
-def store(counted, prefix) -> SessionStore:
-    return SessionStore(client=counted[0], prefix=prefix, default_ttl=TTL)
-
-
-@pytest.fixture
-def trips(counted):
-    return counted[1]
+def store(counted_client, prefix) -> SessionStore:
+    return SessionStore(client=counted_client[0], prefix=prefix, default_ttl=TTL)
 
 
 @pytest.fixture
@@ -523,11 +510,11 @@ def test_quiz_secure_over_http_answer_key(app):
     assert c.get("/me").status_code == 200  # same jar, https: sent
 
 
-def test_quiz_one_round_trip_answer_key(counted, prefix):
+def test_quiz_one_round_trip_answer_key(counted_client, prefix):
     from lessons.quiz import question
 
     assert question("02-one-round-trip").answer == "B"
-    client, trips = counted
+    client, trips = counted_client
     key = f"{prefix}:abc"
     client.set(key, "data", ex=5)
     with trips.measure() as m:
@@ -546,10 +533,10 @@ def test_quiz_stolen_after_logout_answer_key(app):
 
 
 # -- notebook 02's "Your turn" checker ------------------------------------------------------------
-def test_check_get_session_passes_a_good_solution_and_fails_the_lessons(counted, capsys):
+def test_check_get_session_passes_a_good_solution_and_fails_the_lessons(counted_client, capsys):
     import json
 
-    client, trips = counted
+    client, trips = counted_client
 
     def fast(request):
         sid = request.cookies.get("session_id")

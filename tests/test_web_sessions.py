@@ -15,7 +15,6 @@ import pytest
 
 from lessons import bench
 from lessons.admin import SessionAdmin
-from lessons.roundtrips import counting_client
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app, session_handle
 
@@ -25,20 +24,8 @@ BOB = {"username": "bob", "password": "builder"}  # user_id 2
 
 
 @pytest.fixture
-def counted(redis_url):
-    client, trips = counting_client(redis_url)
-    yield client, trips
-    client.close()
-
-
-@pytest.fixture
-def store(counted, prefix) -> SessionStore:
-    return SessionStore(client=counted[0], prefix=prefix, default_ttl=TTL)
-
-
-@pytest.fixture
-def trips(counted):
-    return counted[1]
+def store(counted_client, prefix) -> SessionStore:
+    return SessionStore(client=counted_client[0], prefix=prefix, default_ttl=TTL)
 
 
 @pytest.fixture

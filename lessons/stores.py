@@ -52,12 +52,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
 from . import backend
-from .store import SessionNotFound, SessionStore, is_valid_session_id
+from .store import SessionNotFound, SessionStore, _now_iso, _positive_int, is_valid_session_id
 
 __all__ = [
     "Store", "MemoryStore", "FileStore", "SqliteStore", "RedisStore", "SessionNotFound",
@@ -80,19 +79,6 @@ LESSON_TABLE = (
 
 #: Fields every store writes into a session; ``update`` may not set them.
 META_FIELDS = ("created_at", "last_accessed")
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number of seconds, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0 seconds (got {value}); a session without a TTL "
-                         "would live forever")
-    return value
 
 
 def _check_data(data: object) -> dict:

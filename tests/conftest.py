@@ -27,7 +27,8 @@ import matplotlib.pyplot  # noqa: E402,F401
 BACKENDS = ["embedded", "real"]
 
 
-def _url_for(name: str) -> str:
+def url_for_backend(name: str) -> str:
+    """The URL for backend ``name`` ("embedded" or "real"); skips the test when "real" has no REDIS_URL."""
     if name == "embedded":
         return backend.embedded_url()
     url = os.environ.get("REDIS_URL")
@@ -39,7 +40,7 @@ def _url_for(name: str) -> str:
 @pytest.fixture(params=BACKENDS)
 def redis_url(request) -> str:
     """The URL of the backend under test."""
-    return _url_for(request.param)
+    return url_for_backend(request.param)
 
 
 @pytest.fixture

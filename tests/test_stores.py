@@ -13,6 +13,7 @@ import time
 import uuid
 
 import pytest
+from conftest import url_for_backend
 
 from lessons import backend, stores
 from lessons.quiz import question
@@ -27,15 +28,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def _redis_url(name: str) -> str:
-    if name == "redis-embedded":
-        return backend.embedded_url()
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.skip("REDIS_URL is not set: no real Redis to test against")
-    return url
 
 
 @pytest.fixture
@@ -74,7 +66,7 @@ def h(request, tmpdir_own):
     elif kind == "sqlite":
         store = stores.SqliteStore(os.path.join(tmpdir_own, "s.db"), default_ttl=100, clock=clock)
     else:
-        url = _redis_url(kind)
+        url = url_for_backend(kind.removeprefix("redis-"))
         prefix = f"test-{uuid.uuid4().hex[:10]}"
         store = stores.RedisStore(url, prefix=prefix, default_ttl=100)
     yield Harness(store, clock)

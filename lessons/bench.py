@@ -1,7 +1,7 @@
 """Bulk sessions, benchmarks and experiments for Exercise 3 (演習3): how revoking scales.
 
 - ``populate`` writes many sessions quickly, in the same format as ``SessionStore.create``
-  (JSON value with a TTL at ``{prefix}:{id}``, the user's index at ``{prefix}-by-user:{user}``),
+  (JSON value with a TTL at the session key, the user's index: names from ``lessons.keys``),
   through pipelines: one round trip per ``batch`` sessions instead of one per session.
 - ``measure`` runs a function on a fresh round-trip-counting client and returns how long it took
   and how many round trips it made (counted, never claimed).
@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
@@ -29,6 +29,7 @@ import redis
 from . import backend
 from .admin import LastSeen
 from .roundtrips import counting_client
+from .keys import KeySchema
 from .store import SessionStore
 
 __all__ = ["FIRST_BULK_USER", "populate", "measure", "Measurement", "revoke_scaling",
@@ -44,7 +45,7 @@ def populate(client: redis.Redis, prefix: str, count: int, *, first: int = 0,
     """Create ``count`` sessions for bulk users; returns their IDs.
 
     Session number ``n`` (counting from ``first``, so calls can grow one population) belongs to
-    user ``FIRST_BULK_USER + n // per_user``. Per session: ``SET {prefix}:{id} json EX ttl``;
+    user ``FIRST_BULK_USER + n // per_user``. Per session: ``SET <session key> json EX ttl``;
     per user and batch: one ZADD of its IDs plus ``EXPIRE NX`` / ``EXPIRE GT`` on its index,
     as ``SessionStore.create`` does (and a ``LastSeen.touch`` if ``last_seen`` is given).
     One pipelined round trip per ``batch`` sessions.
@@ -53,6 +54,7 @@ def populate(client: redis.Redis, prefix: str, count: int, *, first: int = 0,
         raise ValueError("count >= 0, and per_user, batch and ttl > 0, please")
     now_iso = datetime.now(timezone.utc).isoformat()
     now_ms = int(time.time() * 1000)
+    keys = KeySchema(prefix)
     ids: list[str] = []
     for start in range(first, first + count, batch):
         stop = min(start + batch, first + count)
@@ -61,16 +63,16 @@ def populate(client: redis.Redis, prefix: str, count: int, *, first: int = 0,
         for n in range(start, stop):
             user = FIRST_BULK_USER + n // per_user
             sid = secrets.token_urlsafe(32)
-            value = {"user_id": user, "username": f"user{user}",
+            value = {"idle_ttl": ttl, "user_id": user, "username": f"user{user}",
                      "created_at": now_iso, "last_accessed": now_iso}
-            pipe.set(f"{prefix}:{sid}", json.dumps(value), ex=ttl)
+            pipe.set(keys.session_key(sid), json.dumps(value), ex=ttl)
             by_user.setdefault(user, {})[sid] = now_ms
             ids.append(sid)
         for user, members in by_user.items():
-            index = f"{prefix}-by-user:{user}"
+            index = keys.index_key(user)
             pipe.zadd(index, members)
-            pipe.expire(index, ttl, nx=True)
-            pipe.expire(index, ttl, gt=True)
+            pipe.expire(index, 2 * ttl, nx=True)
+            pipe.expire(index, 2 * ttl, gt=True)
             if last_seen is not None:
                 last_seen.touch(user, pipe=pipe, now_ms=now_ms)
         pipe.execute()
@@ -100,9 +102,6 @@ class Measurement:
     round_trips: int
     revoked: int
     only_that_user: bool  # the user's sessions are gone, every other session is still there
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _all_exist(client: redis.Redis, keys: list[str], chunk: int = 10_000) -> bool:
@@ -149,23 +148,23 @@ def revoke_scaling(
                 raise ValueError(f"sizes must be >= {user_sessions} and increasing")
             others += populate(client, prefix, missing, first=len(others), ttl=ttl,
                                last_seen=last_seen)
-            other_keys = [f"{prefix}:{sid}" for sid in others]
+            other_keys = [store.key(sid) for sid in others]
             for name, revoke in methods.items():
                 best: Measurement | None = None
                 for _ in range(repeats.get(name, 1)):
-                    client.delete(store.index_key(user_id))  # start from a clean index
+                    client.delete(store.keys.index_key(user_id))  # start from a clean index
                     mine = [store.create({"user_id": user_id, "username": "target"})
                             for _ in range(user_sessions)]
                     seconds, trips, revoked = measure(
                         lambda c: revoke(c, prefix, user_id), url)
-                    gone = client.exists(*[f"{prefix}:{sid}" for sid in mine]) == 0
+                    gone = client.exists(*[store.key(sid) for sid in mine]) == 0
                     row = Measurement(name, size, seconds, trips, int(revoked), gone)
                     if best is None or row.seconds < best.seconds:
                         best = row
                 assert best is not None
                 best.only_that_user = best.only_that_user and _all_exist(client, other_keys)
                 rows.append(best)
-            client.delete(store.index_key(user_id))
+            client.delete(store.keys.index_key(user_id))
             if on_size is not None:
                 on_size(size)
     finally:

@@ -12,10 +12,20 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Question", "questions", "question", "verdict", "check", "ask"]
+__all__ = [
+    "Question",
+    "ask",
+    "check",
+    "question",
+    "question_html",
+    "question_text",
+    "questions",
+    "verdict",
+]
 
 _HERE = Path(__file__).parent
 
@@ -29,7 +39,7 @@ class Question:
     explanation: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def questions() -> dict[str, Question]:
     """Every question from ``lessons/quizzes*.json``, by id (ids must be unique)."""
     found: dict[str, Question] = {}
@@ -70,23 +80,61 @@ def check(quiz_id: str, choice: str) -> None:
     print(verdict(quiz_id, choice))
 
 
-def ask(quiz_id: str):
-    """Show the question as radio buttons with a Check button (needs ipywidgets)."""
+def question_html(quiz_id: str) -> str:
+    """The question and its options as HTML: what a quiz shows before its kernel runs."""
+    q = question(quiz_id)
+    items = "".join(f"<li><b>{html.escape(k)}.</b> {html.escape(v)}</li>"
+                    for k, v in q.choices.items())
+    return (f"<p><b>{html.escape(q.question)}</b></p><ul style='list-style: none'>{items}</ul>"
+            "<p><i>Run this cell to answer with buttons.</i></p>")
+
+
+def question_text(quiz_id: str) -> str:
+    """The question and its options as plain text."""
+    q = question(quiz_id)
+    lines = [q.question, *(f"  {k}. {v}" for k, v in q.choices.items()),
+             "(Run this cell to answer with buttons.)"]
+    return "\n".join(lines)
+
+
+def _verdict_html(quiz_id: str, choice: str) -> str:
+    head, _, explanation = verdict(quiz_id, choice).partition("\n")
+    return (f"<div style='white-space: normal; word-break: normal; overflow-wrap: normal; "
+            f"max-width: 60em'><p><b>{html.escape(head)}</b></p>"
+            f"<p>{html.escape(explanation)}</p></div>")
+
+
+def ask(quiz_id: str) -> Any:
+    """Show the question as radio buttons with a Check button (needs ipywidgets).
+
+    Its display bundle also holds the question as HTML and as text, so a notebook opened
+    without a running kernel shows the question readably, not a widget's repr.
+    """
     import ipywidgets as widgets
+
+    class Quiz(widgets.VBox):  # type: ignore[misc]
+        def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if isinstance(bundle, tuple):  # (data, metadata)
+                data = dict(bundle[0])
+                data.update({"text/html": question_html(quiz_id), "text/plain": question_text(quiz_id)})
+                return data, bundle[1]
+            data = dict(bundle or {})
+            data.update({"text/html": question_html(quiz_id), "text/plain": question_text(quiz_id)})
+            return data
 
     q = question(quiz_id)
     title = widgets.HTML(f"<b>{html.escape(q.question)}</b>")
     options = [(f"{k}. {v}", k) for k, v in q.choices.items()]
     picker = widgets.RadioButtons(options=options, value=None, layout={"width": "max-content"})
     button = widgets.Button(description="Check", button_style="primary")
-    out = widgets.Output()
+    feedback = widgets.HTML("", layout={"max_width": "60em"})
 
-    def on_click(_):
-        out.outputs = ()
+    def on_click(_: Any) -> None:
         if picker.value is None:
-            out.append_stdout("Pick an answer first.\n")
+            feedback.value = "<p>Pick an answer first.</p>"
         else:
-            out.append_stdout(verdict(quiz_id, picker.value) + "\n")
+            feedback.value = _verdict_html(quiz_id, picker.value)
 
     button.on_click(on_click)
-    return widgets.VBox([title, picker, button, out])
+    return Quiz([title, picker, button, feedback])

@@ -1,56 +1,63 @@
 """``SessionStore``: the lesson's Exercise 1 (演習1), with its flaws fixed.
 
 A session is a JSON object stored as a string at ``{prefix}:{session_id}``, with a TTL, exactly as
-in the lesson. What changed, and why:
+in the lesson (``hash_ids=True`` stores it under SHA-256 of the ID instead). What changed, and why:
 
 - Malformed IDs (anything but 43 URL-safe characters) are answered without touching Redis.
 - ``create`` checks its input (``ttl=0`` is an error, not "the default"), uses UTC timestamps and
-  writes with ``SET … EX … NX`` in one round trip (a MULTI pipeline when it also indexes the user).
+  writes with ``SET … EX … NX``. Each session keeps its own idle TTL (``idle_ttl``, the first
+  field of the stored JSON): ``refresh`` and ``update`` slide it back to that, not to
+  ``default_ttl`` as the lesson does.
 - ``update`` is atomic (WATCH/MULTI with retries): concurrent writers lose nothing, and a deleted or
-  expired session is never brought back. ``refresh=False`` keeps the TTL with ``KEEPTTL`` instead of
-  reading TTL and writing it back.
+  expired session is never brought back. ``refresh=False`` keeps the TTL with ``KEEPTTL``.
 - ``absolute_ttl`` caps a session's whole life, however often it is refreshed (OWASP: idle and
   absolute timeouts together).
-- A per-user index (a sorted set at ``{prefix}-by-user:{user_id}``, a name that the ``{prefix}:*``
-  SCAN pattern cannot match) lets ``SessionAdmin`` find one user's sessions without scanning all.
-  The index always has a TTL at least as long as its longest-lived session, so the sliding paths
-  (``refresh`` and ``get(refresh=True)``) extend it too: that is why they run as one small Lua
-  script (one EVALSHA round trip) rather than a bare EXPIRE or GETEX, which could not.
+- A per-user index (a sorted set, named by ``lessons.keys.KeySchema.index_key``) lets
+  ``SessionAdmin`` find one user's sessions without scanning all of them. It is written before
+  the session, and kept alive at least as long as every session it lists.
+
+Every atomic step touches one key (or keys of one slot), and scripts get their keys through
+``KEYS``, so the same code runs on one Redis and on Redis Cluster.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import secrets
 import time
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
 import redis
 
 from . import backend
+from .errors import RetryLimitExceeded, SessionNotFound
+from .keys import SESSION_ID_PATTERN, KeySchema, UserId, is_valid_session_id
+from .scripts import Script
 
-__all__ = ["SessionStore", "SessionNotFound", "is_valid_session_id", "SESSION_ID_PATTERN"]
+__all__ = [
+    "META_FIELDS",
+    "SESSION_ID_PATTERN",
+    "SessionNotFound",
+    "SessionStore",
+    "decode_session",
+    "is_valid_session_id",
+    "user_of",
+]
 
-#: ``secrets.token_urlsafe(32)``: 32 random bytes, base64url without padding = 43 characters.
-SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+#: Fields the store writes into every session; ``create`` and ``update`` may not set them.
+META_FIELDS = ("idle_ttl", "absolute_deadline_ms", "created_at", "last_accessed")
 
-#: Fields the store writes into every session; ``update`` may not set them.
-META_FIELDS = ("created_at", "last_accessed", "absolute_deadline_ms")
+#: How much longer than the session that slides it a per-user index is kept alive (a factor),
+#: so that its TTL needs extending at most once per idle period.
+INDEX_LIFETIME_FACTOR = 2
 
-
-class SessionNotFound(ValueError):
-    """The session does not exist (never created, deleted, expired, or a malformed ID)."""
-
-
-def is_valid_session_id(session_id: object) -> bool:
-    """True if ``session_id`` could have come from ``secrets.token_urlsafe(32)``. No Redis command."""
-    return isinstance(session_id, str) and SESSION_ID_PATTERN.fullmatch(session_id) is not None
+#: How many sessions' index deadlines a store remembers (oldest forgotten first).
+_FLOOR_MEMORY = 100_000
 
 
-def decode_session(raw: str | None) -> dict | None:
+def decode_session(raw: str | None) -> dict[str, Any] | None:
     """A stored value as a dict, or None if it is missing or not a JSON object."""
     if raw is None:
         return None
@@ -61,7 +68,7 @@ def decode_session(raw: str | None) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def user_of(session: dict) -> int | str | None:
+def user_of(session: dict[str, Any]) -> UserId | None:
     """The session's ``user_id`` if it is an int or a str (what the per-user index accepts)."""
     user = session.get("user_id")
     return user if isinstance(user, (int, str)) and not isinstance(user, bool) else None
@@ -84,89 +91,43 @@ def _positive_int(name: str, value: object) -> int:
     return value
 
 
-# The sliding paths: look the session up, extend its TTL (capped by its absolute deadline) and
-# make sure its user's index lives at least as long. Returns the value, or false.
-# KEYS[1] session key; ARGV[1] idle TTL in ms; ARGV[2] now in ms; ARGV[3] index key prefix;
-# ARGV[4] session id (the index member).
-_TOUCH_LUA = """
+# The sliding read: GET the session and PEXPIRE it to its own idle TTL, capped by its absolute
+# deadline (both read from the start of the stored JSON, where the store writes them, without a
+# JSON decode). Touches KEYS[1] only. ARGV[1]: default idle TTL in ms; ARGV[2]: now in ms.
+TOUCH_LUA = """
 local value = redis.call('GET', KEYS[1])
 if not value then return false end
-local ok, session = pcall(cjson.decode, value)
-if not ok or type(session) ~= 'table' then return value end
 local ttl = tonumber(ARGV[1])
-local deadline = tonumber(session['absolute_deadline_ms'])
-if deadline then ttl = math.min(ttl, deadline - tonumber(ARGV[2])) end
-local user = session['user_id']
-local index = false
-if type(user) == 'number' then index = ARGV[3] .. string.format('%d', user)
-elseif type(user) == 'string' then index = ARGV[3] .. user end
+local own, deadline = string.match(value, '^{"idle_ttl": (%d+), "absolute_deadline_ms": (%d+)')
+if not own then own = string.match(value, '^{"idle_ttl": (%d+)') end
+if own then ttl = tonumber(own) * 1000 end
+if deadline then ttl = math.min(ttl, tonumber(deadline) - tonumber(ARGV[2])) end
 if ttl <= 0 then
   redis.call('DEL', KEYS[1])
-  if index then redis.call('ZREM', index, ARGV[4]) end
   return false
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
-if index then
-  local index_ttl = redis.call('PTTL', index)
-  if index_ttl == -2 then
-    redis.call('ZADD', index, tonumber(ARGV[2]), ARGV[4])
-    redis.call('PEXPIRE', index, ttl)
-  elseif index_ttl < ttl then
-    redis.call('PEXPIRE', index, ttl)
-  end
-end
 return value
 """
 
-# Delete a session and its index entry. KEYS[1] session key; ARGV[1] index key prefix;
-# ARGV[2] session id. Returns 1 if the session existed.
-_DELETE_LUA = """
+# Take a session out: GET, PTTL and DEL in one atomic step (regenerate). Touches KEYS[1] only.
+TAKE_LUA = """
 local value = redis.call('GET', KEYS[1])
-if not value then return 0 end
+if not value then return false end
+local pttl = redis.call('PTTL', KEYS[1])
 redis.call('DEL', KEYS[1])
-local ok, session = pcall(cjson.decode, value)
-if ok and type(session) == 'table' then
-  local user = session['user_id']
-  local index = false
-  if type(user) == 'number' then index = ARGV[1] .. string.format('%d', user)
-  elseif type(user) == 'string' then index = ARGV[1] .. user end
-  if index then redis.call('ZREM', index, ARGV[2]) end
-end
-return 1
+return {value, pttl}
 """
-
-
-class _Script:
-    """A Lua script that costs one round trip, the first call included.
-
-    The first call sends the source with EVAL (which also caches it on the server); later calls
-    send only its SHA1 with EVALSHA. If the server forgot it (restart, SCRIPT FLUSH), EVALSHA
-    answers NOSCRIPT and the call falls back to EVAL once. (redis-py's ``register_script`` would
-    spend three round trips on a first call: EVALSHA, SCRIPT LOAD, EVALSHA.)
-    """
-
-    def __init__(self, client: redis.Redis, source: str):
-        self.client, self.source = client, source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-        self.loaded = False
-
-    def __call__(self, keys: list[str], args: list[Any]) -> Any:
-        if self.loaded:
-            try:
-                return self.client.evalsha(self.sha, len(keys), *keys, *args)
-            except redis.exceptions.NoScriptError:
-                pass
-        result = self.client.eval(self.source, len(keys), *keys, *args)
-        self.loaded = True
-        return result
 
 
 class SessionStore:
     """Server-side sessions in Redis: ``create`` / ``get`` / ``update`` / ``delete`` / ``refresh``.
 
-    ``redis_url=None`` means ``lessons.backend.redis_url()``; pass ``client=`` to share a client.
-    ``default_ttl`` is the idle timeout in seconds (sliding); ``absolute_ttl`` (seconds, optional)
-    is a hard limit on a session's whole life that no refresh can extend.
+    ``redis_url=None`` means ``lessons.backend.redis_url()``; pass ``client=`` to share a client
+    (a ``redis.Redis`` or a ``redis.cluster.RedisCluster``). ``default_ttl`` is the idle timeout
+    in seconds (sliding); ``absolute_ttl`` (seconds, optional) is a hard limit on a session's
+    whole life that no refresh can extend. ``hash_ids=True`` keys each session by SHA-256 of its
+    ID, so nothing usable leaks through SCAN, MONITOR or a dump.
     """
 
     def __init__(
@@ -175,123 +136,159 @@ class SessionStore:
         prefix: str = "session",
         default_ttl: int = 3600,
         *,
-        client: redis.Redis | None = None,
+        client: Any = None,
         absolute_ttl: int | None = None,
+        hash_ids: bool = False,
         max_retries: int = 50,
     ):
-        if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "*?[]\\"):
-            raise ValueError(f"prefix must be a non-empty string without glob characters: {prefix!r}")
+        self.keys = KeySchema(prefix, hash_ids=hash_ids)
         self.r = client if client is not None else backend.connect(redis_url)
-        self.prefix = prefix
         self.default_ttl = _positive_int("default_ttl", default_ttl)
         self.absolute_ttl = None if absolute_ttl is None else _positive_int("absolute_ttl", absolute_ttl)
         self.max_retries = max_retries
-        self._touch = _Script(self.r, _TOUCH_LUA)
-        self._delete = _Script(self.r, _DELETE_LUA)
-
-    # -- key names ---------------------------------------------------------------------------
-    def stored_id(self, session_id: str) -> str:
-        """The name a session is stored under: the ID itself here (a subclass may hash it)."""
-        return session_id
-
-    def _key(self, session_id: str) -> str:
-        return f"{self.prefix}:{self.stored_id(session_id)}"
+        self._touch = Script(self.r, TOUCH_LUA)
+        self._take = Script(self.r, TAKE_LUA)
+        # stored ID -> a time (ms) before which its user's index certainly still exists
+        self._index_floor: OrderedDict[str, int] = OrderedDict()
 
     @property
-    def index_prefix(self) -> str:
-        """Per-user index keys start with this; ``{prefix}:*`` cannot match them."""
-        return f"{self.prefix}-by-user:"
+    def prefix(self) -> str:
+        return self.keys.prefix
 
-    def index_key(self, user_id: int | str) -> str:
-        """The sorted set of one user's session IDs (score: creation time in ms)."""
-        return f"{self.index_prefix}{user_id}"
+    @property
+    def hash_ids(self) -> bool:
+        return self.keys.hash_ids
+
+    def key(self, session_id: str) -> str:
+        """The Redis key of a session: ``{prefix}:{session_id}`` (or its hash). No Redis."""
+        return self.keys.session_key(session_id)
 
     # -- helpers -----------------------------------------------------------------------------
-    _decode = staticmethod(decode_session)
-    _user_of = staticmethod(user_of)
-
-    def _capped_ms(self, session: dict, ttl_ms: int) -> int:
-        """``ttl_ms`` shortened so that it ends no later than the absolute deadline (may be <= 0)."""
-        deadline = session.get("absolute_deadline_ms")
-        if isinstance(deadline, (int, float)) and not isinstance(deadline, bool):
-            return min(ttl_ms, int(deadline) - _now_ms())
-        return ttl_ms
-
-    def _expired_by_deadline(self, session: dict) -> bool:
-        return self._capped_ms(session, 1) <= 0
-
     @staticmethod
-    def _dumps(data: dict) -> str:
+    def _dumps(session: dict[str, Any]) -> str:
+        """JSON with the store's fields first, in the order the sliding script reads them."""
+        ordered = {name: session[name] for name in ("idle_ttl", "absolute_deadline_ms")
+                   if name in session}
+        ordered.update((k, v) for k, v in session.items() if k not in ordered)
         try:
-            return json.dumps(data, ensure_ascii=False, allow_nan=False)
+            return json.dumps(ordered, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"session data must be JSON-serialisable: {exc}") from None
 
+    def _idle_ms(self, session: dict[str, Any]) -> int:
+        """The session's own idle TTL in ms, capped by its absolute deadline (may be <= 0)."""
+        own = session.get("idle_ttl")
+        ttl_ms = (own if isinstance(own, int) and own > 0 else self.default_ttl) * 1000
+        deadline = session.get("absolute_deadline_ms")
+        if isinstance(deadline, int) and not isinstance(deadline, bool):
+            ttl_ms = min(ttl_ms, deadline - _now_ms())
+        return ttl_ms
+
+    def _live(self, raw: str | None) -> dict[str, Any] | None:
+        session = decode_session(raw)
+        if session is None or self._idle_ms(session) <= 0:
+            return None
+        return session
+
+    def _remember_floor(self, stored_id: str, until_ms: int) -> None:
+        self._index_floor[stored_id] = until_ms
+        self._index_floor.move_to_end(stored_id)
+        while len(self._index_floor) > _FLOOR_MEMORY:
+            self._index_floor.popitem(last=False)
+
+    def _index_commands(self, pipe: Any, user: UserId, stored_id: str, ttl_ms: int) -> int:
+        """Queue: add ``stored_id`` to the user's index and keep the index alive for
+        ``INDEX_LIFETIME_FACTOR`` x ``ttl_ms``. Returns the time until which it then lives."""
+        index = self.keys.index_key(user)
+        life = INDEX_LIFETIME_FACTOR * ttl_ms
+        pipe.zadd(index, {stored_id: _now_ms()}, nx=True)
+        pipe.pexpire(index, life, nx=True)  # a new index gets a TTL ...
+        pipe.pexpire(index, life, gt=True)  # ... an existing one never shrinks
+        return _now_ms() + life
+
+    def _keep_index_alive(self, stored_id: str, session: dict[str, Any], ttl_ms: int) -> None:
+        """After sliding a session to ``ttl_ms``: make sure its user's index outlives it.
+
+        Usually nothing to do (no round trip): the index was kept alive for twice the idle TTL
+        when this store last wrote it. Otherwise one pipelined round trip (ZADD NX + PEXPIRE NX
+        + PEXPIRE GT on the index key), which also puts back an entry that went missing.
+        """
+        user = user_of(session)
+        if user is None or _now_ms() + ttl_ms <= self._index_floor.get(stored_id, 0):
+            return
+        pipe = self.r.pipeline(transaction=False)
+        until = self._index_commands(pipe, user, stored_id, ttl_ms)
+        pipe.execute()
+        self._remember_floor(stored_id, until)
+
     # -- the lesson's API ----------------------------------------------------------------------
-    def create(self, data: dict, ttl: int | None = None) -> str:
+    def create(self, data: dict[str, Any], ttl: int | None = None) -> str:
         """Create a session and return its ID (43 characters, 256 random bits).
 
         ``SET {prefix}:{id} json EX ttl NX``: one round trip. With a ``user_id`` in ``data`` the
-        same MULTI/EXEC round trip also adds the ID to that user's index (ZADD) and extends the
-        index's TTL (PEXPIRE NX + PEXPIRE GT).
+        same pipeline first adds the ID to that user's index (ZADD NX, PEXPIRE NX, PEXPIRE GT):
+        still one round trip on one Redis, two on a cluster (the index lives in another slot).
         """
         if not isinstance(data, dict):
             raise TypeError(f"session data must be a dict, not {type(data).__name__}")
+        for name in META_FIELDS:
+            if name in data:
+                raise ValueError(f"{name!r} is managed by the store and cannot be set")
         ttl = self.default_ttl if ttl is None else _positive_int("ttl", ttl)
         if self.absolute_ttl is not None:
             ttl = min(ttl, self.absolute_ttl)
         user = data.get("user_id")
-        if user is not None and self._user_of(data) is None:
+        if user is not None and user_of(data) is None:
             raise TypeError(f"user_id must be an int or a str, not {type(user).__name__}")
         now = _now_iso()
-        session = {**data, "created_at": now, "last_accessed": now}
+        session: dict[str, Any] = {"idle_ttl": ttl}
         if self.absolute_ttl is not None:
             session["absolute_deadline_ms"] = _now_ms() + self.absolute_ttl * 1000
+        session.update(data)
+        session.update(created_at=now, last_accessed=now)
         payload = self._dumps(session)
         for _ in range(3):  # a collision of 256-bit IDs will not happen; NX makes sure anyway
             session_id = secrets.token_urlsafe(32)
+            stored = self.keys.stored_id(session_id)
             if user is None:
-                created = self.r.set(self._key(session_id), payload, ex=ttl, nx=True)
+                created = self.r.set(self.keys.key_of(stored), payload, ex=ttl, nx=True)
             else:
-                index = self.index_key(user)
-                pipe = self.r.pipeline(transaction=True)
-                pipe.set(self._key(session_id), payload, ex=ttl, nx=True)
-                pipe.zadd(index, {self.stored_id(session_id): _now_ms()})
-                pipe.expire(index, ttl, nx=True)  # a new index gets a TTL ...
-                pipe.expire(index, ttl, gt=True)  # ... an existing one never shrinks
-                created = pipe.execute()[0]
+                pipe = self.r.pipeline(transaction=False)
+                until = self._index_commands(pipe, user, stored, ttl * 1000)
+                pipe.set(self.keys.key_of(stored), payload, ex=ttl, nx=True)
+                created = pipe.execute()[-1]
+                self._remember_floor(stored, until)
             if created:
                 return session_id
         raise RuntimeError("could not allocate a unique session ID")  # pragma: no cover
 
-    def get(self, session_id: str, refresh: bool = False) -> dict | None:
+    def get(self, session_id: str, refresh: bool = False) -> dict[str, Any] | None:
         """The session's data, or None if it does not exist or is not valid JSON.
 
         ``refresh=False``: one GET. ``refresh=True``: one EVALSHA round trip that GETs the value
-        and slides its TTL back to ``default_ttl`` (capped by ``absolute_ttl``), extending the
-        user's index with it. Malformed IDs: no round trip.
+        and slides its TTL back to the session's own idle TTL (capped by its absolute deadline),
+        like ``GETEX`` but with the cap; plus, about once per idle period, one round trip that
+        extends the user's index. Malformed IDs: no round trip.
         """
         if not is_valid_session_id(session_id):
             return None
-        key = self._key(session_id)
-        if refresh:
-            raw = self._touch(keys=[key], args=[self.default_ttl * 1000, _now_ms(),
-                                                self.index_prefix, self.stored_id(session_id)])
-        else:
-            raw = self.r.get(key)
-        session = self._decode(raw)
-        if session is None or self._expired_by_deadline(session):
-            return None
+        key = self.key(session_id)
+        if not refresh:
+            return self._live(self.r.get(key))
+        session = self._live(self._touch(keys=[key], args=[self.default_ttl * 1000, _now_ms()]))
+        if session is not None:
+            self._keep_index_alive(self.keys.stored_id(session_id), session, self._idle_ms(session))
         return session
 
-    def update(self, session_id: str, data: dict, refresh: bool = True) -> dict:
+    def update(self, session_id: str, data: dict[str, Any], refresh: bool = True) -> dict[str, Any]:
         """Merge ``data`` into the session atomically and return the new session.
 
         WATCH, GET, then MULTI / SET / EXEC: three round trips when nobody else writes the
         session meanwhile; if someone does, EXEC fails and it retries. ``refresh=True`` resets the
-        TTL to ``default_ttl`` (capped by ``absolute_ttl``); ``refresh=False`` keeps it
-        (``SET … KEEPTTL``, plus ``PEXPIRE … NX`` so a key without a TTL gets one). Raises ``SessionNotFound`` if the session is gone: an update never
-        brings back a deleted or expired session.
+        TTL to the session's own idle TTL (capped by its absolute deadline); ``refresh=False``
+        keeps it (``SET … KEEPTTL``, plus ``PEXPIRE … NX`` so a key without a TTL gets one).
+        Raises ``SessionNotFound`` if the session is gone: an update never brings back a deleted
+        or expired session.
         """
         if not isinstance(data, dict):
             raise TypeError(f"session data must be a dict, not {type(data).__name__}")
@@ -300,92 +297,96 @@ class SessionStore:
         for name in META_FIELDS:
             if name in data:
                 raise ValueError(f"{name!r} is managed by the store and cannot be updated")
-        key = self._key(session_id)
+        key = self.key(session_id)
         with self.r.pipeline(transaction=True) as pipe:
             for _ in range(self.max_retries):
                 try:
                     pipe.watch(key)
-                    current = self._decode(pipe.get(key))
-                    if current is None or self._expired_by_deadline(current):
+                    current = self._live(pipe.get(key))
+                    if current is None:
                         raise SessionNotFound("session not found (never created, deleted or expired)")
                     if "user_id" in data and data["user_id"] != current.get("user_id"):
                         raise ValueError("user_id cannot change; create a new session instead")
                     updated = {**current, **data, "last_accessed": _now_iso()}
                     payload = self._dumps(updated)
+                    ttl_ms = max(self._idle_ms(current), 1)
                     pipe.multi()
                     if refresh:
-                        ttl_ms = self._capped_ms(current, self.default_ttl * 1000)
-                        pipe.set(key, payload, px=max(ttl_ms, 1))
-                        user = self._user_of(current)
-                        if user is not None:
-                            pipe.pexpire(self.index_key(user), max(ttl_ms, 1), gt=True)
+                        pipe.set(key, payload, px=ttl_ms)
                     else:
                         pipe.set(key, payload, keepttl=True)
-                        # a session someone made immortal (PERSIST) gets a TTL again
-                        pipe.pexpire(key, max(self._capped_ms(current, self.default_ttl * 1000), 1),
-                                     nx=True)
+                        pipe.pexpire(key, ttl_ms, nx=True)  # a PERSISTed session gets a TTL again
                     pipe.execute()
-                    return updated
+                    break
                 except redis.WatchError:
                     continue
-        raise RuntimeError(f"update gave up after {self.max_retries} conflicting writes")
+            else:
+                raise RetryLimitExceeded(f"update gave up after {self.max_retries} conflicting writes")
+        if refresh:
+            self._keep_index_alive(self.keys.stored_id(session_id), updated, ttl_ms)
+        return updated
 
     def delete(self, session_id: str) -> bool:
         """Delete the session (and its index entry); True if it existed.
 
-        One EVALSHA round trip (GET, DEL, ZREM). Malformed IDs: False, no round trip.
+        GETDEL (one round trip), then a ZREM of its index entry if it had a user (a second).
+        Malformed IDs: False, no round trip.
         """
         if not is_valid_session_id(session_id):
             return False
-        return bool(self._delete(keys=[self._key(session_id)],
-                                 args=[self.index_prefix, self.stored_id(session_id)]))
+        return self.delete_stored(self.keys.stored_id(session_id))
+
+    def delete_stored(self, stored_id: str) -> bool:
+        """``delete`` by the name a session is stored under: the ``session_id`` handles that
+        ``SessionAdmin.list_sessions`` returns (the ID itself, or its hash with ``hash_ids``)."""
+        if not self.keys.is_stored_id(stored_id):
+            return False
+        raw = self.r.getdel(self.keys.key_of(stored_id))
+        self._index_floor.pop(stored_id, None)
+        if raw is None:
+            return False
+        session = decode_session(raw)
+        user = None if session is None else user_of(session)
+        if user is not None:
+            self.r.zrem(self.keys.index_key(user), stored_id)
+        return True
 
     def refresh(self, session_id: str) -> bool:
-        """Slide the TTL back to ``default_ttl`` (capped by ``absolute_ttl``); True if it exists.
-
-        One EVALSHA round trip: the EXPIRE, plus extending the user's index so it outlives the
-        session. No EXISTS first (the lesson's EXISTS + EXPIRE is two round trips and racy).
-        """
-        if not is_valid_session_id(session_id):
-            return False
-        raw = self._touch(keys=[self._key(session_id)],
-                          args=[self.default_ttl * 1000, _now_ms(), self.index_prefix,
-                                self.stored_id(session_id)])
-        return raw is not None
+        """Slide the TTL back to the session's idle TTL (capped by ``absolute_ttl``); True if
+        it exists. One EVALSHA round trip (GET + PEXPIRE), as ``get(refresh=True)``; no EXISTS
+        first (the lesson's EXISTS + EXPIRE is two round trips and racy)."""
+        return self.get(session_id, refresh=True) is not None
 
     # -- additions ------------------------------------------------------------------------------
     def regenerate(self, session_id: str) -> str:
         """Give the session a new ID (same data, same remaining TTL) and kill the old ID.
 
         The defence against session fixation: call it whenever privilege changes (login).
-        WATCH, GET, PTTL, then MULTI (SET new PX NX, DEL old, index ZREM/ZADD) EXEC: four round
-        trips. Raises ``SessionNotFound`` if the old session is gone.
+        Three round trips, each touching one slot: take the old session out (GET + PTTL + DEL in
+        one script), add the new ID to the user's index (and drop the old one), SET the new
+        session with the remaining TTL. Raises ``SessionNotFound`` if the old session is gone.
         """
         if not is_valid_session_id(session_id):
             raise SessionNotFound("malformed session ID")
-        old_key = self._key(session_id)
-        with self.r.pipeline(transaction=True) as pipe:
-            for _ in range(self.max_retries):
-                try:
-                    pipe.watch(old_key)
-                    current = self._decode(pipe.get(old_key))
-                    pttl = pipe.pttl(old_key)
-                    if current is None or pttl <= 0 or self._expired_by_deadline(current):
-                        raise SessionNotFound("session not found (never created, deleted or expired)")
-                    current["last_accessed"] = _now_iso()
-                    new_id = secrets.token_urlsafe(32)
-                    pipe.multi()
-                    pipe.set(self._key(new_id), self._dumps(current), px=pttl, nx=True)
-                    pipe.delete(old_key)
-                    user = self._user_of(current)
-                    if user is not None:
-                        index = self.index_key(user)
-                        pipe.zrem(index, self.stored_id(session_id))
-                        pipe.zadd(index, {self.stored_id(new_id): _now_ms()})
-                        pipe.pexpire(index, pttl, nx=True)
-                        pipe.pexpire(index, pttl, gt=True)
-                    if pipe.execute()[0]:
-                        return new_id
-                except redis.WatchError:
-                    continue
-        raise RuntimeError(f"regenerate gave up after {self.max_retries} conflicting writes")
+        old_stored = self.keys.stored_id(session_id)
+        taken = self._take(keys=[self.keys.key_of(old_stored)], args=[])
+        self._index_floor.pop(old_stored, None)
+        current = None if not taken else self._live(taken[0])
+        pttl = int(taken[1]) if taken else -2
+        if current is None or pttl <= 0:
+            raise SessionNotFound("session not found (never created, deleted or expired)")
+        current["last_accessed"] = _now_iso()
+        payload = self._dumps(current)
+        user = user_of(current)
+        for _ in range(3):
+            new_id = secrets.token_urlsafe(32)
+            new_stored = self.keys.stored_id(new_id)
+            if user is not None:
+                pipe = self.r.pipeline(transaction=False)
+                until = self._index_commands(pipe, user, new_stored, pttl)
+                pipe.zrem(self.keys.index_key(user), old_stored)
+                pipe.execute()
+                self._remember_floor(new_stored, until)
+            if self.r.set(self.keys.key_of(new_stored), payload, px=pttl, nx=True):
+                return new_id
+        raise RuntimeError("could not allocate a unique session ID")  # pragma: no cover

@@ -45,7 +45,7 @@ def ids(sessions) -> list[str]:
 
 
 def index_members(client, store, user) -> list[str]:
-    return sorted(client.zrange(store.index_key(user), 0, -1))
+    return sorted(client.zrange(store.keys.index_key(user), 0, -1))
 
 
 def wait_until_gone(client, keys, limit=4.0) -> None:
@@ -79,17 +79,19 @@ def test_listing_by_user_takes_at_most_three_round_trips(store, counted):
     with trips.measure() as m:
         listed = counted_admin.list_sessions(1)
     assert ids(listed) == sorted(mine)
-    assert m.count == 2  # ZRANGE, then one pipeline (MGET + TTLs); no ZREM: nothing expired
+    assert m.count == 2  # ZRANGE, then one pipeline (GET + TTL each); no ZREM: nothing expired
     assert m.commands[0] == "ZRANGE" and not any(c.startswith("SCAN") for c in m.commands)
 
 
-def test_list_by_user_does_not_prune_sessions_of_an_equal_looking_user(store, admin, client):
-    """User 7 (int) and "7" (str) share the index key …-by-user:7; listing one must not drop
-    the other's entries from it."""
+def test_user_1_and_user_string_1_are_kept_apart(store, admin, client):
+    """Defect: user IDs 1 and "1" shared the index key …-by-user:1, so user "1"'s logout-all
+    logged user 1 out. Now each has its own index; listing or revoking one leaves the other."""
     sid = store.create({"user_id": 7})
-    assert admin.list_sessions("7") == []
+    text = store.create({"user_id": "7"})
+    assert ids(admin.list_sessions("7")) == [text]
     assert index_members(client, store, 7) == [sid]
-    assert ids(admin.list_sessions(7)) == [sid]
+    assert admin.revoke_all_sessions("7") == 1
+    assert ids(admin.list_sessions(7)) == [sid] and store.get(sid) is not None
 
 
 def test_non_session_values_under_the_prefix_are_skipped(store, admin, client, prefix):
@@ -112,13 +114,13 @@ def test_index_follows_create_regenerate_and_delete(store, admin, client):
     assert index_members(client, store, 1) == [new]
     assert admin.revoke_all_sessions(1) == 1
     assert store.get(new) is None
-    assert client.exists(store.index_key(1)) == 0
+    assert client.exists(store.keys.index_key(1)) == 0
 
 
 def test_index_disappears_with_the_last_deleted_session(store, client):
     sid = store.create({"user_id": 5})
     store.delete(sid)
-    assert client.exists(store.index_key(5)) == 0
+    assert client.exists(store.keys.index_key(5)) == 0
 
 
 @pytest.mark.parametrize("touch", ["refresh", "get_refresh", "update", "regenerate"])
@@ -135,7 +137,7 @@ def test_index_always_outlives_its_sessions(store, client, prefix, touch):
         sid = short.regenerate(sid)
     pipe = client.pipeline(transaction=True)  # both read at the same instant
     pipe.pttl(f"{prefix}:{sid}")
-    pipe.pttl(store.index_key(1))
+    pipe.pttl(store.keys.index_key(1))
     session_pttl, index_pttl = pipe.execute()
     assert session_pttl > 0 and index_pttl >= session_pttl
 
@@ -154,7 +156,7 @@ def test_expired_sessions_are_neither_listed_nor_counted(store, admin, client, p
     assert admin.get_active_users_count() == 2
     # the expired entry was pruned from alice's index; carol's index expired with her session
     assert index_members(client, store, 1) == [alice_stays]
-    assert client.exists(store.index_key(3)) == 0
+    assert client.exists(store.keys.index_key(3)) == 0
     assert admin.count_users_by_index() == 2
     assert admin.revoke_all_sessions(1) == 1
 
@@ -164,17 +166,16 @@ def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store, prefix):
 
     class Pipe:
         def __init__(self):
-            self.n = 0
+            self.keys = []
 
-        def mget(self, keys):
-            self.keys = keys
+        def get(self, key):
+            self.keys.append(key)
 
         def ttl(self, key):
             pass
 
         def execute(self):
-            value = json.dumps({"user_id": 1})
-            return [[value] * len(self.keys)] + [-2] * len(self.keys)
+            return [json.dumps({"user_id": 1}), -2] * len(self.keys)
 
     class Client:
         def pipeline(self, transaction=True):
@@ -203,7 +204,7 @@ def test_revoke_touches_only_that_user(store, admin, client, prefix):
     before = {sid: client.get(f"{prefix}:{sid}") for sid in bob + [eleven, as_string, anon]}
     assert admin.revoke_all_sessions(1) == 3
     assert all(store.get(sid) is None for sid in alice)
-    assert client.exists(store.index_key(1)) == 0
+    assert client.exists(store.keys.index_key(1)) == 0
     for sid, value in before.items():
         assert client.get(f"{prefix}:{sid}") == value
         assert 0 < client.ttl(f"{prefix}:{sid}") <= TTL
@@ -220,34 +221,66 @@ def test_revoke_takes_three_round_trips_whatever_the_numbers(store, counted, cli
     bench.populate(client, prefix, 500, ttl=TTL)
     with trips.measure() as m:
         assert counted_admin.revoke_all_sessions(1) == mine
-    assert m.count == 3, m.commands
-    assert m.commands[:2] == ["WATCH", "ZRANGE"]
-    assert m.commands[2].startswith("MULTI") and m.commands[2].endswith("EXEC")
-    assert not any(c.startswith("SCAN") for c in m.commands)
+    if mine:  # ZRANGE, the DELs in one pipeline, the ZREM of exactly the entries it read
+        assert m.commands == ["ZRANGE", " ".join(["DEL"] * mine), "ZREM"]
+    else:
+        assert m.commands == ["ZRANGE"]
     assert client.exists(*[f"{prefix}:{s}" for s in sids] or [f"{prefix}:none"]) == 0
+    assert client.exists(store.keys.index_key(1)) == 0
 
 
-def test_revoke_retries_when_a_login_races_it(store, client, prefix):
-    """A session created for the user between ZRANGE and EXEC is revoked too (WATCH retry)."""
+def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store, client, prefix):
+    """A session created for the user after the revoke read the index survives it (it did not
+    exist when the revoke started), and stays listed, so the next revoke ends it."""
     first = store.create({"user_id": 1})
     raced: list[str] = []
 
     class RacingClient(bench._Wrapper):
-        def pipeline(self, transaction=True):
-            real = client.pipeline(transaction=transaction)
-            original = real.zrange
+        def zrange(self, *args, **kwargs):
+            result = client.zrange(*args, **kwargs)
+            if not raced:  # another server logs the user in right now
+                raced.append(store.create({"user_id": 1}))
+            return result
 
-            def zrange(*args, **kwargs):
-                result = original(*args, **kwargs)
-                if not raced:  # another server logs the user in right now
-                    raced.append(store.create({"user_id": 1}))
-                return result
+    assert SessionAdmin(RacingClient(client), prefix).revoke_all_sessions(1) == 1
+    assert store.get(first) is None and store.get(raced[0]) is not None
+    assert index_members(client, store, 1) == [raced[0]]
+    assert SessionAdmin(client, prefix).revoke_all_sessions(1) == 1
 
-            real.zrange = zrange
-            return real
 
-    assert SessionAdmin(RacingClient(client), prefix).revoke_all_sessions(1) == 2
-    assert store.get(first) is None and store.get(raced[0]) is None
+def test_revoke_never_gives_up_under_concurrent_logins(redis_url, prefix):
+    """Defect: with WATCH/retry, 4 threads logging the same user in made revoke give up after
+    50 conflicts (up to 11 s, then /logout-all answered 500). Now: no retry, three round trips,
+    and every session that existed when it started is gone."""
+    import threading
+
+    from lessons.backend import connect
+
+    c = connect(redis_url, max_connections=8)
+    store = SessionStore(client=c, prefix=prefix, default_ttl=TTL)
+    before = [store.create({"user_id": 1}) for _ in range(20)]
+    stop = threading.Event()
+
+    def login_loop() -> None:
+        while not stop.is_set():
+            store.create({"user_id": 1})
+
+    threads = [threading.Thread(target=login_loop) for _ in range(4)]
+    for t in threads:
+        t.start()
+    counted_client, trips = counting_client(redis_url)
+    try:
+        time.sleep(0.05)
+        with trips.measure() as m:
+            ended = SessionAdmin(counted_client, prefix).revoke_all_sessions(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert m.count == 3 and ended >= len(before)
+    assert all(store.get(sid) is None for sid in before)
+    counted_client.close()
+    c.close()
 
 
 def test_revoke_by_scan_finds_unindexed_sessions(store, admin, client, prefix):
@@ -361,7 +394,7 @@ def test_audit_ttl_finds_planted_immortal_sessions_and_nothing_else(store, admin
     try:
         assert sorted(admin.audit_ttl()) == sorted([planted, persisted])
         assert not set(admin.audit_ttl()) & set(normal)
-        client.persist(store.index_key(1))
+        client.persist(store.keys.index_key(1))
         assert admin.audit_index_ttl() == ["1"]
     finally:  # give them a TTL again, so the prefix fixture's no-immortal-key check passes
         for key in client.scan_iter(match=f"{prefix}*"):
@@ -392,7 +425,9 @@ def test_populate_writes_sessions_like_the_store(client, prefix):
     assert store.get(sids[0])["user_id"] == first
     assert [len(admin.list_sessions(first + n)) for n in range(3)] == [10, 10, 5]
     assert admin.get_active_users_count() == 3 == with_last_seen.count()
-    assert all(0 < client.ttl(k) <= TTL for k in client.scan_iter(match=f"{prefix}*"))
+    assert all(0 < client.ttl(k) <= TTL for k in client.scan_iter(match=f"{prefix}:*"))
+    # indexes live twice the idle TTL, as the store keeps them
+    assert all(TTL < client.ttl(k) <= 2 * TTL for k in client.scan_iter(match=f"{prefix}-by-user:*"))
 
 
 def test_populate_uses_one_round_trip_per_batch(redis_url, prefix):

@@ -73,7 +73,8 @@ def test_create_is_one_round_trip(counted):
     assert m.count == 1
     with trips.measure() as m:
         store.create({"user_id": 7})
-    assert m.count == 1 and m.commands[0].startswith("MULTI SET")
+    # the index entry is written before the session (never a session missing from its index)
+    assert m.count == 1 and m.commands == ["ZADD PEXPIRE PEXPIRE SET"]
 
 
 def test_ids_are_unique_and_43_urlsafe_characters(store):
@@ -100,11 +101,11 @@ def test_get_refresh_slides_the_ttl_in_one_round_trip(counted):
     store, trips = counted
     sid = store.create({"user_id": 1}, ttl=5)
     store.get(sid, refresh=True)  # warm: the script is now cached on the server
-    store.r.expire(f"{store.prefix}:{sid}", 5)
+    store.r.expire(f"{store.prefix}:{sid}", 2)
     with trips.measure() as m:
         session = store.get(sid, refresh=True)
     assert session["user_id"] == 1 and m.count == 1
-    assert 99 <= store.r.ttl(f"{store.prefix}:{sid}") <= 100
+    assert 4 <= store.r.ttl(f"{store.prefix}:{sid}") <= 5  # its own TTL, not default_ttl
 
 
 def test_first_scripted_call_is_one_round_trip_too(counted):
@@ -145,7 +146,8 @@ def test_session_not_found_is_a_value_error():
 
 # -- update ------------------------------------------------------------------------------------
 def test_update_merges_and_slides_the_ttl(store, client, prefix):
-    sid = store.create({"user_id": 1, "role": "user"}, ttl=5)
+    sid = store.create({"user_id": 1, "role": "user"})
+    client.expire(f"{prefix}:{sid}", 5)
     updated = store.update(sid, {"role": "admin", "cart": [1, 2]})
     assert updated["role"] == "admin" and updated["cart"] == [1, 2] and updated["user_id"] == 1
     assert store.get(sid) == updated
@@ -164,7 +166,7 @@ def test_update_without_refresh_gives_an_immortal_session_a_ttl(store, client, p
     sid = store.create({"user_id": 1}, ttl=50)
     client.persist(f"{prefix}:{sid}")  # someone removed its TTL
     store.update(sid, {"step": 3}, refresh=False)
-    assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
+    assert 45 <= client.ttl(f"{prefix}:{sid}") <= 50  # its own idle TTL again
 
 
 def test_update_never_resurrects_a_deleted_session(store, client, prefix):
@@ -186,11 +188,15 @@ def test_update_never_resurrects_an_expired_session(store, client, prefix):
     assert client.exists(f"{prefix}:{sid}") == 0
 
 
-@pytest.mark.parametrize("field", ["created_at", "last_accessed", "absolute_deadline_ms"])
-def test_update_cannot_touch_store_fields(store, field):
+@pytest.mark.parametrize("field", ["created_at", "last_accessed", "absolute_deadline_ms",
+                                   "idle_ttl"])
+def test_create_and_update_cannot_touch_store_fields(store, client, prefix, field):
     sid = store.create({"user_id": 1})
     with pytest.raises(ValueError):
         store.update(sid, {field: "x"})
+    with pytest.raises(ValueError):
+        store.create({"user_id": 1, field: 1})
+    assert len(list(client.scan_iter(match=f"{prefix}:*"))) == 1
 
 
 def test_update_cannot_move_a_session_to_another_user(store):
@@ -239,14 +245,18 @@ def test_concurrent_updates_of_distinct_fields_lose_nothing(redis_url, prefix):
 
 
 # -- delete / refresh ------------------------------------------------------------------------------
-def test_delete_is_one_round_trip_and_reports_existence(counted):
+def test_delete_removes_session_and_index_entry_and_reports_existence(counted):
     store, trips = counted
+    anonymous = store.create({"cart": []})
+    with trips.measure() as m:
+        assert store.delete(anonymous) is True
+    assert m.commands == ["GETDEL"]
     sid = store.create({"user_id": 3})
     with trips.measure() as m:
         assert store.delete(sid) is True
-    assert m.count == 1
+    assert m.commands == ["GETDEL", "ZREM"]
     assert store.delete(sid) is False
-    assert store.r.zscore(store.index_key(3), sid) is None
+    assert store.r.exists(store.keys.index_key(3)) == 0
 
 
 def test_refresh_is_one_round_trip(counted):
@@ -255,27 +265,95 @@ def test_refresh_is_one_round_trip(counted):
     with trips.measure() as m:
         assert store.refresh(sid) is True
     assert m.count == 1
-    assert 99 <= store.r.ttl(f"{store.prefix}:{sid}") <= 100
+    assert 4 <= store.r.ttl(f"{store.prefix}:{sid}") <= 5
     store.delete(sid)
     with trips.measure() as m:
         assert store.refresh(sid) is False
     assert m.count == 1
 
 
-def test_refresh_keeps_the_user_index_alive_at_least_as_long(store, client):
+def test_the_index_outlives_a_session_slid_by_another_server(redis_url, store, client, prefix):
+    """Server A creates; server B (another store, so nothing remembered) slides it: B's first
+    sliding read also extends the index (one extra round trip), later ones need none."""
     sid = store.create({"user_id": 9}, ttl=3)
-    assert client.pttl(store.index_key(9)) <= 3000
-    store.refresh(sid)
-    assert client.pttl(store.index_key(9)) >= client.pttl(f"{store.prefix}:{sid}") - 50
-    store.get(sid, refresh=True)
-    assert client.pttl(store.index_key(9)) >= client.pttl(f"{store.prefix}:{sid}") - 50
+    index = store.keys.index_key(9)
+    assert 5000 < client.pttl(index) <= 6000  # twice the idle TTL
+    other, trips = counting_client(redis_url)
+    server_b = SessionStore(client=other, prefix=prefix, default_ttl=100)
+    client.pexpire(index, 3100)  # as if A's extension were about to run out
+    with trips.measure() as m:
+        assert server_b.refresh(sid) is True
+    assert m.commands == ["EVAL", "ZADD PEXPIRE PEXPIRE"]
+    assert client.pttl(index) >= client.pttl(store.key(sid)) + 2500
+    with trips.measure() as m:
+        server_b.get(sid, refresh=True)
+    assert m.commands == ["EVALSHA"]
+    other.close()
+
+
+def test_a_sliding_read_puts_back_a_missing_index_entry(store, client):
+    sid = store.create({"user_id": 9}, ttl=3)
+    client.delete(store.keys.index_key(9))  # lost (an older version, an operator's DEL...)
+    fresh = SessionStore(client=client, prefix=store.prefix)
+    fresh.get(sid, refresh=True)
+    assert client.zrange(store.keys.index_key(9), 0, -1) == [sid]
+    assert client.pttl(store.keys.index_key(9)) > client.pttl(store.key(sid))
+
+
+def test_each_session_keeps_its_own_idle_ttl(store, client, prefix):
+    """The lesson's refresh and update reset every session to default_ttl; this store slides a
+    session created with ttl=7 back to 7 s, and one created without to default_ttl."""
+    short, normal = store.create({"user_id": 1}, ttl=7), store.create({"user_id": 1})
+    for sid in (short, normal):
+        client.expire(store.key(sid), 2)
+    store.refresh(short)
+    store.get(normal, refresh=True)
+    assert 6 <= client.ttl(store.key(short)) <= 7 and 99 <= client.ttl(store.key(normal)) <= 100
+    client.expire(store.key(short), 2)
+    store.update(short, {"n": 1})
+    assert 6 <= client.ttl(store.key(short)) <= 7
+
+
+def test_a_session_written_by_other_code_slides_to_the_default(store, client, prefix):
+    sid = "C" * 43
+    client.set(f"{prefix}:{sid}", json.dumps({"user_id": 1}), ex=5)
+    assert store.get(sid, refresh=True) == {"user_id": 1}
+    assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
+
+
+@pytest.mark.parametrize("trap", ['{"idle_ttl": 1, "absolute_deadline_ms": 1',
+                                  '", "idle_ttl": 1, "absolute_deadline_ms": 1}'])
+def test_session_data_cannot_fool_the_sliding_script(store, client, trap):
+    sid = store.create({"note": trap, trap: trap}, ttl=50)
+    client.expire(store.key(sid), 5)
+    assert store.get(sid, refresh=True)["note"] == trap
+    assert 45 <= client.ttl(store.key(sid)) <= 50
+
+
+def test_a_snowflake_user_id_keeps_every_digit(store, client):
+    """Defect: Lua's cjson read 1234567890123456789 as a double, so the sliding script extended
+    the index of user 1234567890123456768 and the real index expired."""
+    user = 1234567890123456789
+    sid = store.create({"user_id": user}, ttl=3)
+    SessionStore(client=client, prefix=store.prefix).refresh(sid)  # extends the index
+    assert client.zrange(store.keys.index_key(user), 0, -1) == [sid]
+    assert store.keys.index_key(user).endswith(":1234567890123456789")
+    assert client.pttl(store.keys.index_key(user)) > client.pttl(store.key(sid))
+    assert list(client.scan_iter(match=f"{store.prefix}-by-user:*")) == [store.keys.index_key(user)]
+
+
+def test_user_ids_1_and_the_string_1_get_separate_indexes(store, client):
+    store.create({"user_id": 1})
+    store.create({"user_id": "1"})
+    assert store.keys.index_key(1) != store.keys.index_key("1")
+    assert client.zcard(store.keys.index_key(1)) == 1 == client.zcard(store.keys.index_key("1"))
 
 
 def test_index_never_shrinks_when_a_shorter_session_is_created(store, client):
     store.create({"user_id": 4}, ttl=90)
     store.create({"user_id": 4}, ttl=2)
-    assert client.ttl(store.index_key(4)) >= 85
-    assert client.zcard(store.index_key(4)) == 2
+    assert client.ttl(store.keys.index_key(4)) >= 85
+    assert client.zcard(store.keys.index_key(4)) == 2
 
 
 # -- regenerate ------------------------------------------------------------------------------------
@@ -286,7 +364,7 @@ def test_regenerate_moves_data_and_ttl_to_a_new_id(store, client, prefix):
     assert store.get(sid) is None and client.exists(f"{prefix}:{sid}") == 0
     assert store.get(new)["cart"] == [1]
     assert 35 <= client.ttl(f"{prefix}:{new}") <= 40
-    assert client.zrange(store.index_key(5), 0, -1) == [new]
+    assert client.zrange(store.keys.index_key(5), 0, -1) == [new]
 
 
 def test_regenerate_of_a_missing_session_raises(store):
@@ -322,8 +400,8 @@ def test_absolute_ttl_must_be_positive(client, prefix):
         SessionStore(client=client, prefix=prefix, absolute_ttl=0)
 
 
-@pytest.mark.parametrize("bad", ["", "a*", "s?", "[x]"])
-def test_prefix_cannot_be_a_glob(client, bad):
+@pytest.mark.parametrize("bad", ["", "a*", "s?", "[x]", "{tag}", "a{b"])
+def test_prefix_cannot_be_a_glob_or_a_hash_tag(client, bad):
     with pytest.raises(ValueError):
         SessionStore(client=client, prefix=bad)
 

@@ -1,60 +1,51 @@
-"""The learner edition: the course's notebooks with the "Your turn" solutions taken out.
+"""The learner edition: the course's notebooks with the "Your turn" solution cells left out.
 
-The committed notebooks hold a working solution between ``# BEGIN SOLUTION`` and
-``# END SOLUTION`` lines (so that nbval can check them). The learner edition replaces each such
-block by a ``raise NotImplementedError`` at the same indentation and clears every output, so
-learners start from empty cells:
+In the committed notebooks each exercise is a learner cell (a stub that runs), its check, and a
+collapsed solution cell whose code sits between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` (so
+that the course's own tests can run it). The learner edition drops every solution cell and clears
+every output, so learners start from their stubs with nothing to peek at:
 
     python -m lessons.edition notebooks build/learner-edition
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-__all__ = ["strip_solutions", "learner_notebook", "write_learner_edition"]
+__all__ = ["is_solution_cell", "learner_notebook", "write_learner_edition"]
 
-_BLOCK = re.compile(
-    r"^(?P<indent>[ \t]*)# BEGIN SOLUTION[^\n]*\n.*?^[ \t]*# END SOLUTION[^\n]*(\n|$)",
-    re.MULTILINE | re.DOTALL,
-)
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 
 
-def strip_solutions(source: str) -> tuple[str, int]:
-    """``source`` with each solution block replaced; returns (new source, blocks replaced)."""
-
-    def placeholder(match: re.Match) -> str:
-        indent = match.group("indent")
-        return (f"{indent}# YOUR CODE HERE\n"
-                f'{indent}raise NotImplementedError("Your turn: write this part, then run the check")\n')
-
-    new, count = _BLOCK.subn(placeholder, source)
-    if "# BEGIN SOLUTION" in new or "# END SOLUTION" in new:
-        raise ValueError("unbalanced # BEGIN SOLUTION / # END SOLUTION markers")
-    return new, count
+def is_solution_cell(cell: nbformat.NotebookNode) -> bool:
+    """True for a code cell holding a solution block (markers must be balanced)."""
+    if cell.cell_type != "code":
+        return False
+    begins, ends = cell.source.count(BEGIN), cell.source.count(END)
+    if begins != ends:
+        raise ValueError(f"unbalanced {BEGIN} / {END} markers in cell {cell.get('id', '?')}")
+    return begins > 0
 
 
 def learner_notebook(path: Path) -> tuple[nbformat.NotebookNode, int]:
-    """The learner edition of one notebook, and how many solutions it took out."""
+    """The learner edition of one notebook, and how many solution cells it left out."""
     nb = nbformat.read(path, as_version=4)
-    removed = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        cell.source, count = strip_solutions(cell.source)
-        removed += count
-        cell.outputs = []
-        cell.execution_count = None
+    kept = [cell for cell in nb.cells if not is_solution_cell(cell)]
+    removed = len(nb.cells) - len(kept)
+    for cell in kept:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.cells = kept
     nb.metadata.pop("widgets", None)  # saved widget state belongs to the executed edition
     return nb, removed
 
 
 def write_learner_edition(source_dir: Path, target_dir: Path) -> dict[str, int]:
-    """Write the learner edition of every notebook in ``source_dir``; {file name: solutions removed}."""
+    """Write the learner edition of every notebook in ``source_dir``; {file name: cells removed}."""
     target_dir.mkdir(parents=True, exist_ok=True)
     report = {}
     for path in sorted(Path(source_dir).glob("*.ipynb")):
@@ -70,7 +61,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m lessons.edition NOTEBOOK_DIR TARGET_DIR", file=sys.stderr)
         return 2
     for name, removed in write_learner_edition(Path(argv[0]), Path(argv[1])).items():
-        print(f"{name}: {removed} solution(s) taken out")
+        print(f"{name}: {removed} solution cell(s) left out")
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import json
+
 from lessons import quiz
 
 
@@ -31,11 +33,37 @@ def test_unknown_quiz_is_a_clear_error():
 
 def test_ask_builds_a_widget_whose_button_checks_the_choice():
     box = quiz.ask("ttl-reset")
-    title, picker, button, out = box.children
+    _title, picker, button, feedback = box.children
     assert picker.value is None
+    button.click()
+    assert "Pick an answer first" in feedback.value
     picker.value = "B"
     button.click()
-    assert any("Correct: B" in o.get("text", "") for o in out.outputs)
+    assert "Correct: B. EXPIRE" in feedback.value and "<pre" not in feedback.value
+    picker.value = "D"
+    button.click()
+    assert "Not quite: D." in feedback.value
+
+
+def test_a_quiz_reads_as_text_before_its_kernel_runs():
+    """The display bundle carries the question as HTML and plain text beside the widget view,
+    so a notebook opened without a kernel shows the question, never a raw VBox(...) repr."""
+    data = quiz.ask("ttl-reset")._repr_mimebundle_()
+    data = data[0] if isinstance(data, tuple) else data
+    assert "application/vnd.jupyter.widget-view+json" in data
+    for mime in ("text/html", "text/plain"):
+        assert "Which Redis command" in data[mime] and "PERSIST" in data[mime]
+        assert "VBox(" not in data[mime] and "Correct" not in data[mime]
+
+
+def test_correct_letters_vary_within_each_notebook():
+    by_file: dict[str, set[str]] = {}
+    for path in sorted(quiz._HERE.glob("quizzes*.json")):
+        answers = {item["answer"] for item in json.loads(path.read_text(encoding="utf-8"))}
+        by_file[path.name] = answers
+    for name, answers in by_file.items():
+        count = len(json.loads((quiz._HERE / name).read_text(encoding="utf-8")))
+        assert count == 1 or len(answers) > 1, f"every answer in {name} is {answers}"
 
 
 # -- the answer key, proven on Redis -------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Checks for notebook 01's "Your turn" cells (Exercise 1, the session store).
+
+Each check runs the learner's function on Redis, under a key prefix of its own inside this
+learner's namespace (``course:{learner}:01:check-…``) that it deletes afterwards, prints one
+``✓``/``✗`` line per property and a verdict (``lessons.checks.Report``), and returns True only if
+every check passed.
+
+    check_refresh(my_refresh);            # my_refresh(r, key, ttl) -> bool
+    check_update_keep_ttl(my_update);     # my_update(r, key, value)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import redis
+
+from .. import backend
+from ..classroom import namespace
+from ..roundtrips import RoundTrips, counting_client
+from . import Report
+
+__all__ = ["check_refresh", "check_update_keep_ttl"]
+
+# Commands that read a key's remaining TTL (names as recorded where redis-py packs them, so a
+# stored value that contains the text "TTL" is never mistaken for one).
+_TTL_READS = frozenset({"TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"})
+
+
+@contextmanager
+def _workspace() -> Iterator[tuple[redis.Redis, RoundTrips, str]]:
+    """A counting client and a fresh key prefix in this learner's namespace; cleaned up after."""
+    client, trips = counting_client(backend.redis_url())
+    prefix = namespace("01", f"check-{uuid.uuid4().hex[:8]}")
+    try:
+        yield client, trips, prefix
+    finally:
+        backend.delete_prefix(client, prefix + ":")
+        client.close()
+
+
+def _sent(m: RoundTrips) -> list[str]:
+    """Every command name sent, in order."""
+    return [command[0] for request in m.requests for command in request if command]
+
+
+def check_refresh(refresh: Callable[[redis.Redis, str, int], object]) -> bool:
+    """``refresh(r, key, ttl)`` must reset a live key's TTL with one command and return True,
+    return False for a missing key without creating it, and leave the value alone."""
+    report = Report()
+    with _workspace() as (client, trips, prefix):
+        live, missing = f"{prefix}:live", f"{prefix}:missing"
+        client.set(live, "data", ex=5)
+        with report.guard():
+            with trips.measure() as m:
+                result = refresh(client, live, 60)
+            report.check(result is True or result == 1, "returns True for a live session", result)
+            report.check(client.ttl(live) in (59, 60), "resets its TTL to 60 s (it had 5 s left)",
+                         client.ttl(live))
+            report.check(client.get(live) == "data", "leaves the value unchanged", client.get(live))
+            report.check(len(_sent(m)) == 1, "sends one command (one round trip)", _sent(m))
+            result = refresh(client, missing, 60)
+            report.check(result is False or result == 0, "returns False for a missing session",
+                         result)
+            report.check(client.exists(missing) == 0, "does not create the missing session",
+                         client.get(missing))
+    return report.finish()
+
+
+def check_update_keep_ttl(update: Callable[[redis.Redis, str, str], object]) -> bool:
+    """``update(r, key, value)`` must replace the value and keep the remaining TTL, in one round
+    trip, without reading the TTL first."""
+    report = Report()
+    with _workspace() as (client, trips, prefix):
+        key = f"{prefix}:s"
+        client.set(key, "old", ex=50)
+        with report.guard():
+            with trips.measure() as m:
+                update(client, key, "new")
+            value, ttl = client.get(key), client.ttl(key)
+            report.check(value == "new", "writes the new value", value)
+            if value == "new":
+                report.check(45 <= ttl <= 50, "keeps the remaining TTL (about 50 s)", ttl)
+            else:
+                report.check(False, "keeps the remaining TTL (about 50 s) while writing "
+                             "(nothing was written yet)")
+            sent = _sent(m)
+            report.check(not set(sent) & _TTL_READS, "does not read the TTL first", m.commands)
+            report.check(m.count == 1, "uses one round trip", m.commands)
+    return report.finish()

@@ -1,0 +1,54 @@
+"""The app's error answers: short JSON ``{"detail": …}``, never a traceback, never the request.
+
+- 401 ``NOT_AUTHENTICATED``: no valid session (raised by the routes).
+- 413: a body over the limit (``lessons.web.body_limit``).
+- 422: a malformed body, as field locations and messages only. FastAPI's default answer echoes
+  each wrong field's ``input`` (the submitted password, or a 10 MB body) back to the client.
+- 429 ``TOO_MANY_ATTEMPTS`` with ``Retry-After``: login throttled (``lessons.web.throttle``).
+- 503 ``STORE_UNAVAILABLE`` with ``Retry-After: 1``: Redis is unreachable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+__all__ = ["NOT_AUTHENTICATED", "STORE_UNAVAILABLE", "TOO_MANY_ATTEMPTS", "install_error_handlers",
+           "validation_details"]
+
+NOT_AUTHENTICATED = "Not authenticated"
+STORE_UNAVAILABLE = "Session store unavailable; try again shortly"
+TOO_MANY_ATTEMPTS = "Too many failed logins; try again later"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def validation_details(errors: Any) -> list[dict[str, Any]]:
+    """Each error's location, message and type: no ``input``, no ``ctx`` (they echo values)."""
+    details = []
+    for error in errors:
+        details.append({"loc": [part if isinstance(part, (int, str)) else str(part)
+                                for part in error.get("loc", ())],
+                        "msg": str(error.get("msg", "invalid")),
+                        "type": str(error.get("type", "value_error"))})
+    return details
+
+
+async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": validation_details(exc.errors())}, status_code=422,
+                        headers=NO_STORE)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": STORE_UNAVAILABLE}, status_code=503,
+                        headers={"Retry-After": "1", **NO_STORE})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """422 without the request's values; Redis errors -> 503."""
+    app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(redis.RedisError, _store_unavailable)

@@ -1,0 +1,137 @@
+"""Serving ``lessons.web:app`` with uvicorn: one app per process, and two safety checks.
+
+- **Several workers need a shared store.** ``uvicorn lessons.web:app --workers 2`` (or
+  ``WEB_CONCURRENCY=2``) without ``REDIS_URL`` would give each worker its own embedded Redis (or,
+  with ``LESSONS_SESSION_STORE=memory``, its own dict): a session created by one worker is unknown
+  to the other, and logins "fail at random". A worker that finds itself in that situation prints
+  one line saying why and exits with uvicorn's startup-failure code, which stops uvicorn.
+- **No orphans.** With ``LESSONS_PARENT_PID`` (``lessons.cluster`` sets it), the server stops
+  itself once that process is gone, even if it was killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from ..errors import CourseError
+from .config import app_from_env
+
+__all__ = ["SharedStoreRequired", "check_shared_store", "served_app", "uvicorn_workers",
+           "watch_parent"]
+
+#: uvicorn's exit code for "failed before serving": its supervisor then stops instead of
+#: restarting the worker forever.
+STARTUP_FAILURE = 3
+
+
+class SharedStoreRequired(CourseError, RuntimeError):
+    """Several server processes were asked to share sessions that live in one process."""
+
+
+def _workers_option(argv: Sequence[str]) -> int | None:
+    """N from ``--workers N`` / ``--workers=N`` in a command line, else None."""
+    for i, arg in enumerate(argv):
+        if arg == "--workers" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--workers="):
+            value = arg.partition("=")[2]
+        else:
+            continue
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _parent_command_line() -> list[str]:
+    """The parent process's arguments (Linux ``/proc``; empty where that does not exist)."""
+    try:
+        raw = Path(f"/proc/{os.getppid()}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def uvicorn_workers(environ: Mapping[str, str] | None = None,
+                    parent_argv: Sequence[str] | None = None) -> int:
+    """How many uvicorn worker processes serve this app: 1 unless this process is a
+    multiprocessing child (how uvicorn starts workers) of a command line with ``--workers N``,
+    or with ``WEB_CONCURRENCY=N`` and no ``--workers``."""
+    env = os.environ if environ is None else environ
+    if parent_argv is None:
+        if multiprocessing.parent_process() is None:
+            return 1  # not a worker process: uvicorn runs the app in its main process
+        parent_argv = _parent_command_line()
+    if "--reload" in parent_argv:
+        return 1  # the reloader runs one worker
+    workers = _workers_option(parent_argv)
+    if workers is None:
+        try:
+            workers = int(env.get("WEB_CONCURRENCY", "1"))
+        except ValueError:
+            workers = 1
+    return max(workers, 1)
+
+
+def check_shared_store(environ: Mapping[str, str] | None = None, workers: int | None = None
+                       ) -> None:
+    """``SharedStoreRequired`` (a one-line reason) if several workers would each keep their own
+    sessions: no ``REDIS_URL``, or ``LESSONS_SESSION_STORE=memory``."""
+    env = os.environ if environ is None else environ
+    workers = uvicorn_workers(env) if workers is None else workers
+    if workers <= 1:
+        return
+    if env.get("LESSONS_SESSION_STORE", "redis") == "memory":
+        raise SharedStoreRequired(
+            f"lessons.web: refusing to run {workers} workers with LESSONS_SESSION_STORE=memory: "
+            "each worker would keep its own sessions, so logins would fail at random; use "
+            "--workers 1 or a shared Redis (REDIS_URL)")
+    if not env.get("REDIS_URL"):
+        raise SharedStoreRequired(
+            f"lessons.web: refusing to run {workers} workers without REDIS_URL: each worker would "
+            "start its own embedded Redis, so logins would fail at random; set REDIS_URL to a "
+            "shared Redis or use --workers 1")
+
+
+def watch_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """Send this process SIGTERM once ``parent_pid`` is no longer its parent.
+
+    ``lessons.cluster`` stops its servers on exit, but a notebook kernel killed with SIGKILL runs
+    no exit code at all; then the servers are re-parented, notice, and shut themselves down.
+    """
+    if os.getppid() != parent_pid:
+        return  # not started by that process (or it is gone already): nothing to watch
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def served_app(environ: Mapping[str, str] | None = None) -> FastAPI:
+    """The app of ``uvicorn lessons.web:app``: checks, then ``app_from_env``.
+
+    Several workers without a shared store: prints the reason (one line, on stderr) and exits
+    with code 3, which makes uvicorn stop rather than restart the worker.
+    """
+    env = os.environ if environ is None else environ
+    try:
+        check_shared_store(env)
+    except SharedStoreRequired as exc:
+        print(exc, file=sys.stderr, flush=True)
+        raise SystemExit(STARTUP_FAILURE) from None
+    if env.get("LESSONS_PARENT_PID"):
+        watch_parent(int(env["LESSONS_PARENT_PID"]))
+    return app_from_env(env)

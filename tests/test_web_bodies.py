@@ -1,0 +1,125 @@
+"""Defect 5: error answers never echo the request, and request bodies are capped.
+
+FastAPI's default 422 lists each wrong field's ``input``: the submitted password, or a whole
+10 MB body, came back in the answer. Now a 422 holds locations and messages only, and a body over
+16 KiB is refused with 413 before it is read (``Content-Length``) or as soon as it passes the
+limit (chunked), on both backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from lessons.store import SessionStore
+from lessons.web import TestClient, create_app
+from lessons.web.body_limit import DEFAULT_MAX_BODY, BodyLimit
+
+SECRET = "wonderland-secret-123"
+
+
+@pytest.fixture
+def app(client, prefix):
+    return create_app(SessionStore(client=client, prefix=prefix, default_ttl=60),
+                      {"alice": SECRET})
+
+
+def https(app) -> TestClient:
+    return TestClient(app, base_url="https://testserver")
+
+
+@pytest.mark.parametrize("body", [
+    {"username": "alice", "password": SECRET, "role": "admin"},
+    {"username": 1, "password": SECRET},
+    {"username": "", "password": SECRET},
+    {"username": "alice", "password": SECRET * 100},
+    {"username": ["alice"], "password": [SECRET]},
+    {"password": SECRET},
+    {"username": "alice", "password": {"value": SECRET}},
+    [SECRET, SECRET],
+    f"alice:{SECRET}",
+], ids=lambda b: type(b).__name__ + str(len(str(b))))
+def test_422_never_echoes_the_submitted_values(app, body):
+    r = https(app).post("/login", json=body)
+    assert r.status_code == 422
+    assert SECRET not in r.text
+    assert "\"input\"" not in r.text and "\"ctx\"" not in r.text
+    details = r.json()["detail"]
+    assert details and all(set(d) == {"loc", "msg", "type"} for d in details)
+    assert all(d["loc"][0] == "body" for d in details)
+
+
+def test_422_for_broken_json_says_where_without_echoing(app):
+    r = https(app).post("/login", content=f'{{"username": "alice", "password": "{SECRET}"',
+                        headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert SECRET not in r.text
+    assert r.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_a_10_mb_body_gets_413_not_an_echo(app):
+    huge = b'{"username": "alice", "password": "' + b"A" * (10 * 1024 * 1024) + b'"}'
+    r = https(app).post("/login", content=huge, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json() == {"detail": f"Request body too large (limit {DEFAULT_MAX_BODY} bytes)"}
+    assert len(r.content) < 200 and r.headers["cache-control"] == "no-store"
+
+
+def test_a_body_just_under_the_limit_is_read(app):
+    body = b'{"username": "alice", "password": "' + b"A" * (DEFAULT_MAX_BODY - 100) + b'"}'
+    assert len(body) <= DEFAULT_MAX_BODY
+    r = https(app).post("/login", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422  # read and validated: the password is longer than 1024
+
+
+def test_the_limit_is_a_create_app_parameter(client, prefix):
+    app = create_app(SessionStore(client=client, prefix=prefix), max_body_bytes=40)
+    r = https(app).post("/login", json={"username": "alice", "password": "wonderland"})
+    assert r.status_code == 413
+
+
+def _drive(middleware: BodyLimit, messages: list[dict]) -> tuple[list[dict], int]:
+    """Run ``middleware`` on a POST whose body arrives as ``messages`` (no Content-Length);
+    return what it sent and how many messages it read."""
+    sent: list[dict] = []
+    reads = 0
+
+    async def receive():
+        nonlocal reads
+        reads += 1
+        return messages[reads - 1]
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/login", "headers": []}
+    asyncio.run(middleware(scope, receive, send))
+    return sent, reads
+
+
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit():
+    called = []
+
+    async def inner(scope, receive, send):  # the app: must never see this body
+        called.append(scope)
+
+    chunk = {"type": "http.request", "body": b"A" * 4096, "more_body": True}
+    sent, reads = _drive(BodyLimit(inner, max_bytes=DEFAULT_MAX_BODY), [chunk] * 2560)  # 10 MiB
+    assert sent[0]["status"] == 413 and not called
+    assert reads == DEFAULT_MAX_BODY // 4096 + 1  # stopped at the first byte over the limit
+
+
+def test_a_chunked_body_within_the_limit_reaches_the_app_whole():
+    seen = []
+
+    async def inner(scope, receive, send):
+        message = await receive()
+        seen.append(message["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    parts = [{"type": "http.request", "body": b"ab", "more_body": True},
+             {"type": "http.request", "body": b"cd", "more_body": False}]
+    sent, reads = _drive(BodyLimit(inner, max_bytes=10), parts)
+    assert seen == [b"abcd"] and sent[0]["status"] == 200 and reads == 2

@@ -3,7 +3,9 @@
 ``redis_url()`` returns ``$REDIS_URL`` when it is set (a real Redis), else the URL of an
 embedded fakeredis TCP server that this process starts once, on 127.0.0.1 and a free port.
 Either way every client connects the same way, with ``redis.Redis.from_url(url)``, so several
-processes (a notebook kernel and three uvicorn servers, say) can share one store.
+processes (a notebook kernel and three uvicorn servers, say) can share one store. A URL that
+points at any node of a Redis Cluster gets a ``redis.cluster.RedisCluster`` instead (one INFO
+round trip per URL and process finds out; the embedded server is never a cluster).
 
 Two fixes over a plain ``fakeredis.TcpFakeServer``:
 
@@ -23,22 +25,29 @@ from urllib.parse import urlsplit, urlunsplit
 
 import fakeredis
 import redis
+from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 
 try:  # fakeredis >= 2.30 moved the TCP server into a private package
     from fakeredis._clients._tcp_server import TCPFakeRequestHandler
 except ImportError:  # pragma: no cover - older fakeredis
-    from fakeredis._tcp_server import TCPFakeRequestHandler  # type: ignore[no-redef]
+    from fakeredis._tcp_server import TCPFakeRequestHandler  # type: ignore[no-redef,import-not-found]
 
 __all__ = [
-    "redis_url",
+    "BackendUnavailable",
+    "Client",
     "connect",
+    "delete_prefix",
     "describe",
-    "is_embedded",
     "embedded_server",
     "embedded_url",
-    "delete_prefix",
-    "BackendUnavailable",
+    "is_cluster",
+    "is_embedded",
+    "redis_url",
 ]
+
+#: What ``connect()`` returns: a plain client, or a cluster client for a Redis Cluster node.
+Client = redis.Redis | RedisCluster
 
 #: Seconds to wait for a TCP connection / a reply before giving up (never hang a notebook).
 CONNECT_TIMEOUT = 2.0
@@ -68,6 +77,7 @@ class _EmbeddedServer(fakeredis.TcpFakeServer):
 _lock = threading.Lock()
 _server: _EmbeddedServer | None = None
 _server_url: str | None = None
+_cluster_urls: dict[str, bool] = {}  # URL -> is it a Redis Cluster node? (asked once)
 
 
 def embedded_server() -> BaseServer:
@@ -81,8 +91,8 @@ def embedded_server() -> BaseServer:
                 name="embedded-fakeredis", daemon=True,
             )
             thread.start()
-            host, port = server.server_address[:2]
-            _server, _server_url = server, f"redis://{host}:{port}/0"
+            port = server.server_address[1]
+            _server, _server_url = server, f"redis://127.0.0.1:{port}/0"
         return _server
 
 
@@ -103,19 +113,52 @@ def redis_url() -> str:
     return os.environ.get("REDIS_URL") or embedded_url()
 
 
-def connect(url: str | None = None, **kwargs) -> redis.Redis:
-    """A ``decode_responses=True`` client for ``url`` (default: ``redis_url()``).
-
-    Connecting is lazy: no command runs until the first request. Timeouts are short so that an
-    unreachable Redis raises ``redis.ConnectionError`` within seconds instead of hanging.
-    """
+def _options(kwargs: dict) -> dict:
     options = {
         "decode_responses": True,
         "socket_connect_timeout": CONNECT_TIMEOUT,
         "socket_timeout": SOCKET_TIMEOUT,
     }
     options.update(kwargs)
-    return redis.Redis.from_url(url or redis_url(), **options)
+    return options
+
+
+def is_cluster(url: str | None = None) -> bool:
+    """True if ``url`` (default: ``redis_url()``) is a node of a Redis Cluster.
+
+    The embedded server never is (no round trip). Otherwise one ``INFO cluster`` round trip the
+    first time a URL is asked about in this process; the answer is cached. A Redis that does not
+    answer is reported as not a cluster (and not cached), so the caller's first command raises
+    the usual ``redis.ConnectionError``.
+    """
+    url = url or redis_url()
+    if _server_url is not None and url == _server_url:
+        return False
+    if url not in _cluster_urls:
+        try:
+            with redis.Redis.from_url(url, **_options({})) as probe:
+                enabled = probe.info("cluster").get("cluster_enabled")
+        except (redis.ConnectionError, redis.TimeoutError):
+            return False
+        except redis.ResponseError:  # INFO not allowed (ACL): use the plain client
+            enabled = 0
+        _cluster_urls[url] = bool(enabled)
+    return _cluster_urls[url]
+
+
+def connect(url: str | None = None, **kwargs) -> Client:
+    """A ``decode_responses=True`` client for ``url`` (default: ``redis_url()``).
+
+    A plain ``redis.Redis``, or a ``redis.cluster.RedisCluster`` when ``url`` is a node of a
+    Redis Cluster (see ``is_cluster``: at most one INFO round trip per URL and process; a cluster
+    client then reads the topology with CLUSTER SLOTS). A plain client connects lazily: no
+    command runs until the first request. Timeouts are short so that an unreachable Redis raises
+    ``redis.ConnectionError`` within seconds instead of hanging.
+    """
+    url = url or redis_url()
+    if is_cluster(url):
+        return RedisCluster.from_url(url, **_options(kwargs))
+    return redis.Redis.from_url(url, **_options(kwargs))
 
 
 def _redacted(url: str) -> str:
@@ -127,32 +170,43 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts)
 
 
-def describe(client: redis.Redis | None = None) -> str:
+def describe(client: Client | None = None) -> str:
     """One line naming the backend in use; one INFO (real Redis) or PING round trip.
 
-    Raises ``BackendUnavailable`` with a one-line explanation when Redis does not answer.
+    For a Redis Cluster it names the cluster, how many masters serve its slots (from the
+    client's CLUSTER SLOTS view) and the version of one node. Raises ``BackendUnavailable`` with
+    a one-line explanation when Redis does not answer.
     """
     url = redis_url()
-    client = client or connect(url)
     try:
+        client = client or connect(url)
         if is_embedded():
             client.ping()
             return (f"Backend: embedded fakeredis {fakeredis.__version__} (a Python simulation "
                     f"of Redis) at {url}")
+        if isinstance(client, RedisCluster):
+            node = client.get_default_node()
+            version = client.info("server", target_nodes=node).get("redis_version", "?")
+            masters = len(client.get_primaries())
+            return (f"Backend: Redis Cluster, {masters} masters, Redis {version}, at "
+                    f"{_redacted(url)} (from REDIS_URL)")
         version = client.info("server").get("redis_version", "?")
-    except redis.ConnectionError as exc:
+    except (redis.ConnectionError, redis.TimeoutError, RedisClusterException) as exc:
         raise BackendUnavailable(
             f"No Redis answers at {_redacted(url)} ({exc}). Start one, or unset REDIS_URL "
             "to use the embedded server.") from None
     return f"Backend: Redis {version} at {_redacted(url)} (from REDIS_URL)"
 
 
-def delete_prefix(client: redis.Redis, *prefixes: str) -> int:
+def delete_prefix(client: Client, *prefixes: str) -> int:
     """Delete every key named ``{prefix}…`` for each prefix; returns how many were deleted.
 
-    SCAN with MATCH (one round trip per 1 000 keys scanned) plus one UNLINK per batch. Use it
-    only on prefixes that belong to the course: it is how notebooks and tests clean up after
-    themselves on a shared Redis. Never FLUSHDB.
+    SCAN with MATCH (one round trip per 1 000 keys scanned) plus one UNLINK per batch of 500.
+    On a ``RedisCluster`` the same calls do the right thing: ``scan_iter`` runs SCAN on every
+    primary, and ``unlink`` sends one UNLINK per hash slot (one pipeline: a round trip per
+    node), so keys in different slots never raise CROSSSLOT. Use it only on prefixes that belong
+    to the course: it is how notebooks and tests clean up after themselves on a shared Redis.
+    Never FLUSHDB.
     """
     deleted = 0
     for prefix in prefixes:

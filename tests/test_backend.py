@@ -62,7 +62,7 @@ def test_a_process_that_leaves_a_client_open_still_exits():
         print(c.get("k"))
     """)
     env = {k: v for k, v in __import__("os").environ.items() if k != "REDIS_URL"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                           timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "v"
@@ -122,3 +122,26 @@ def test_unreachable_redis_raises_connection_error_quickly():
     with pytest.raises(redis.ConnectionError):
         c.ping()
     assert time.monotonic() - started < 30
+
+
+def test_the_embedded_server_is_never_a_cluster(monkeypatch):
+    """No round trip: connect() to the embedded server returns a plain client at once."""
+    calls: list[tuple] = []
+    monkeypatch.setattr(redis.Redis, "info", lambda self, *a, **k: calls.append(a) or {})
+    url = backend.embedded_url()
+    assert backend.is_cluster(url) is False
+    client = backend.connect(url)
+    assert type(client) is redis.Redis
+    assert calls == []
+    client.close()
+
+
+def test_an_unreachable_redis_is_not_remembered(monkeypatch):
+    """A Redis that is down now may be a cluster node later: ask again next time."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    assert backend.is_cluster(url) is False
+    assert url not in backend._cluster_urls
+    assert type(backend.connect(url)) is redis.Redis

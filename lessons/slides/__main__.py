@@ -1,0 +1,43 @@
+"""Command line: build the decks (``OUTDIR``) or tag notebooks (``--tag NOTEBOOK…``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .deck import build_all
+from .tagger import tag_notebook
+
+
+def _default_notebooks() -> Path:
+    here = Path("notebooks")
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lessons.slides",
+        description="Build offline reveal.js decks from the notebooks, or tag their cells with slide types.")
+    parser.add_argument("outdir", nargs="?", type=Path, help="where to write NN_name.slides.html and assets/")
+    parser.add_argument("--notebooks", type=Path, default=None, help="notebook folder (default: ./notebooks)")
+    parser.add_argument("--tag", nargs="+", type=Path, metavar="NOTEBOOK",
+                        help="set metadata.slideshow.slide_type on every cell of these notebooks")
+    args = parser.parse_args(argv)
+    if args.tag:
+        for path in args.tag:
+            print(("tagged   " if tag_notebook(path) else "unchanged"), path)
+        return 0
+    if args.outdir is None:
+        parser.error("give OUTDIR (or --tag NOTEBOOK…)")
+    start = time.perf_counter()
+    decks = build_all(args.notebooks or _default_notebooks(), args.outdir)
+    for deck in decks:
+        print("wrote", deck)
+    print(f"{len(decks)} decks in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

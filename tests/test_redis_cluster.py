@@ -1,0 +1,272 @@
+"""lessons.redis_cluster and the cluster side of lessons.backend, on real redis-server processes.
+
+One 3-master + 3-replica cluster is shared by the module (starting one takes about 2 s: Redis
+keeps a new master out of service for 2 s); the failover test kills one of its masters, so it
+runs last. Tests that must see a start or a stop start their own cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+
+from lessons import backend
+from lessons.redis_cluster import LocalRedisCluster, RedisServerNotFound, local_cluster
+
+needs_redis_server = pytest.mark.skipif(
+    shutil.which("redis-server") is None,
+    reason="redis-server is not installed (apt-get install redis-server / brew install redis)")
+
+
+def alive(pid: int) -> bool:
+    """True if ``pid`` runs and is not a zombie (Linux /proc; elsewhere: kill -0)."""
+    if os.path.isdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def port_free(port: int) -> bool:
+    """True if a server could listen on ``port`` now (SO_REUSEADDR, as redis-server does)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_gone(pids: list[int], seconds: float) -> float:
+    """Seconds until none of ``pids`` is alive; fails the test after ``seconds``."""
+    started = time.monotonic()
+    while any(alive(p) for p in pids):
+        assert time.monotonic() - started < seconds, f"still running: {[p for p in pids if alive(p)]}"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server / brew install redis)")
+    with local_cluster(masters=3, replicas=1, progress=False) as c:
+        print(f"\n3+3 cluster ready in {c.start_seconds:.2f} s")
+        yield c
+
+
+@pytest.fixture
+def rc(cluster):
+    client = cluster.client()
+    yield client
+    client.close()
+
+
+def test_a_missing_redis_server_is_one_clear_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RedisServerNotFound) as info:
+        LocalRedisCluster().start()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "apt-get install redis-server" in message and "brew install redis" in message
+
+
+@needs_redis_server
+def test_start_and_stop_leave_nothing_behind():
+    lines: list[str] = []
+    c = LocalRedisCluster(masters=3, progress=lines.append)
+    with c:
+        pids, ports, tmpdir = c.pids, [n.port for n in c.nodes], c._tmpdir
+        assert len(pids) == 3 and all(alive(p) for p in pids)
+        for node in c.nodes:
+            with node.connect() as one:
+                info = one.cluster("INFO")
+                assert info["cluster_state"] == "ok"
+                assert info["cluster_slots_assigned"] == "16384"
+                assert info["cluster_known_nodes"] == "3"
+        assert c.roles() == dict.fromkeys(ports, "master")
+        start = c.start_seconds
+        stopping = time.monotonic()
+    stop = time.monotonic() - stopping
+    print(f"\n3 masters: ready in {start:.2f} s, stopped in {stop:.2f} s")
+    assert lines == ["Starting a local Redis Cluster (3 masters); this takes a few seconds…"]
+    assert not any(alive(p) for p in pids)  # stop() waited for each PID
+    assert all(port_free(p) and port_free(p + 10000) for p in ports)
+    assert not os.path.exists(tmpdir)
+    c.stop()  # twice is fine
+
+
+@needs_redis_server
+def test_a_failed_start_stops_what_it_started():
+    c = LocalRedisCluster(masters=3, progress=False, config={"no-such-directive": "1"})
+    with pytest.raises(RuntimeError, match="exited .*no-such-directive"):
+        c.start()
+    assert c.nodes == [] and c._watchdog == [] and not os.path.exists(c._tmpdir)
+
+
+def test_the_shared_cluster_is_ready(cluster):
+    assert [n.role for n in cluster.nodes] == ["master"] * 3 + ["replica"] * 3
+    roles = cluster.roles()
+    assert sorted(roles.values()) == ["master"] * 3 + ["replica"] * 3
+    for node in cluster.nodes[3:]:
+        with node.connect() as one:
+            repl = one.info("replication")
+            assert repl["role"] == "slave" and repl["master_link_status"] == "up"
+            assert repl["master_port"] == cluster.nodes[node.master].port
+
+
+def test_client_routes_keys_to_every_master(cluster, rc):
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    keys = [f"{prefix}:{i}" for i in range(60)]
+    for key in keys:
+        rc.set(key, key, ex=60)
+    assert rc.mget_nonatomic(keys) == keys
+    per_node = [sum(1 for k in rc.scan_iter(match=f"{prefix}:*", target_nodes=node))
+                for node in rc.get_primaries()]
+    assert len(per_node) == 3 and all(n > 0 for n in per_node) and sum(per_node) == 60
+    assert backend.delete_prefix(rc, prefix) == 60
+
+
+def test_connect_returns_a_cluster_client_for_any_node(cluster):
+    for node in (cluster.nodes[1], cluster.nodes[4]):  # a master and a replica
+        client = backend.connect(node.url)
+        assert isinstance(client, RedisCluster)
+        assert client.get_connection_kwargs()["decode_responses"] is True
+        assert len(client.get_primaries()) == 3
+        client.close()
+
+
+def test_cluster_detection_costs_one_round_trip_per_url(cluster, monkeypatch):
+    calls: list[str] = []
+    real_info = redis.Redis.info
+
+    def counting_info(self, section=None, *args, **kwargs):
+        calls.append(section)
+        return real_info(self, section, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "info", counting_info)
+    url = cluster.nodes[2].url
+    backend._cluster_urls.pop(url, None)
+    assert backend.is_cluster(url) and backend.is_cluster(url)
+    backend.connect(url).close()
+    assert calls == ["cluster"]
+    calls.clear()
+    assert backend.is_cluster(backend.embedded_url()) is False
+    assert type(backend.connect(backend.embedded_url())) is redis.Redis
+    assert calls == []  # the embedded server is never asked
+
+
+def test_connect_returns_a_plain_client_for_a_single_redis():
+    client = backend.connect("redis://127.0.0.1:6379/0")  # INFO only: nothing is written
+    assert type(client) is redis.Redis
+    client.close()
+
+
+def test_describe_names_the_cluster(cluster, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", cluster.url)
+    line = backend.describe()
+    assert re.fullmatch(r"Backend: Redis Cluster, 3 masters, Redis \d+\.\d+\.\d+, at "
+                        r"redis://127\.0\.0\.1:\d+ \(from REDIS_URL\)", line), line
+
+
+def test_delete_prefix_on_a_cluster_deletes_only_its_prefix_across_slots(rc):
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    doomed = [f"{prefix}:a:{i}" for i in range(1200)]  # more than one UNLINK batch
+    kept = [f"{prefix}:b:{i}" for i in range(50)] + [f"{prefix}:ax"]
+    for i, key in enumerate(doomed + kept):
+        rc.set(key, i, ex=60)
+    assert len({rc.keyslot(k) for k in doomed}) > 1000  # really spread over slots and nodes
+    assert backend.delete_prefix(rc, f"{prefix}:a:") == 1200
+    assert rc.exists(*doomed) == 0
+    assert rc.exists(*kept) == len(kept)
+    assert backend.delete_prefix(rc, prefix) == len(kept)
+
+
+def test_failover_promotes_the_replica_and_keeps_waited_writes(cluster, rc):
+    """Kills master 0 of the shared cluster: keep it after the other tests that use it."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    master0 = cluster.nodes[0]
+    keys = [k for k in (f"{prefix}:{i}" for i in range(400)) if rc.keyslot(k) < 5461][:100]
+    assert len(keys) == 100  # master 0 serves slots 0-5460
+    node = rc.get_node(host="127.0.0.1", port=master0.port)
+    direct = rc.get_redis_connection(node)
+    with direct.pipeline(transaction=False) as pipe:  # one connection: WAIT covers these SETs
+        for key in keys:
+            pipe.set(key, key, ex=120)
+        pipe.wait(1, 2000)
+        replicated = pipe.execute()[-1]
+    assert replicated == 1
+    cluster.kill_master(0)
+    assert not alive(master0.pid)
+    seconds = cluster.wait_for_failover(timeout=20)
+    print(f"\nfailover took {seconds:.2f} s")
+    assert seconds < 20
+    roles = cluster.roles()
+    assert roles[master0.port] == "down"
+    assert roles[cluster.nodes[3].port] == "master"  # master 0's replica took over
+    after = cluster.client()
+    assert after.mget_nonatomic(keys) == keys  # nothing written before WAIT was lost
+    assert backend.delete_prefix(after, prefix) == 100
+    after.close()
+
+
+@needs_redis_server
+def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path):
+    """A notebook kernel killed with SIGKILL runs no exit code; the watchdog stops the servers."""
+    code = textwrap.dedent("""
+        import json, time
+        from lessons.redis_cluster import local_cluster
+        c = local_cluster(masters=3, progress=False).start()
+        print(json.dumps({"pids": c.pids, "ports": [n.port for n in c.nodes],
+                          "dir": c._tmpdir}), flush=True)
+        time.sleep(120)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        line = child.stdout.readline()
+        assert line, "the child did not start its cluster"
+        started = json.loads(line)
+        assert all(alive(p) for p in started["pids"])
+    finally:
+        child.kill()
+        child.wait()
+    took = wait_gone(started["pids"], seconds=5)
+    print(f"\nservers gone {took:.2f} s after SIGKILL")
+    assert all(port_free(p) for p in started["ports"])
+    deadline = time.monotonic() + 5
+    while os.path.exists(started["dir"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(started["dir"])
+
+
+def test_kill_master_signature_errors(cluster):
+    with pytest.raises(IndexError):
+        cluster.kill_master(7)
+    fresh = LocalRedisCluster()
+    with pytest.raises(RuntimeError, match="kill_master"):
+        fresh.wait_for_failover()
+    fresh.stop()
+    with pytest.raises(ValueError):
+        LocalRedisCluster(masters=2)
+    with pytest.raises(ValueError):
+        LocalRedisCluster(replicas=2)

@@ -9,7 +9,8 @@
   you give it, and checks every time that exactly that user's sessions went.
 - ``DuplicatingScan`` / ``ExpiresAfterGet`` wrap a client to make rare events happen on demand
   (SCAN returning a key twice; a key expiring between GET and TTL).
-- ``check_live_session_ids``: the check of notebook 03's "Your turn".
+- ``round_trip_time`` and ``choose_sizes``: how long one round trip to this Redis takes
+  (measured with PINGs), and which population sizes the benchmark can afford with it.
 
 Timings depend on the machine, on the backend (the embedded server is a Python simulation, far
 slower per command than Redis) and on whatever else runs: notebooks show them as measurements.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,7 +35,8 @@ from .keys import KeySchema
 from .store import SessionStore
 
 __all__ = ["FIRST_BULK_USER", "populate", "measure", "Measurement", "revoke_scaling",
-           "format_table", "DuplicatingScan", "ExpiresAfterGet", "check_live_session_ids"]
+           "format_table", "DuplicatingScan", "ExpiresAfterGet", "round_trip_time",
+           "choose_sizes", "CANDIDATE_SIZES"]
 
 #: Bulk users are numbered from here, so they never collide with a demo's small user IDs.
 FIRST_BULK_USER = 1_000_000
@@ -121,7 +124,8 @@ def revoke_scaling(
     user_sessions: int = 5,
     repeats: dict[str, int] | None = None,
     ttl: int = 600,
-    on_size: Callable[[int], None] | None = None,
+    progress: bool = False,
+    budget_seconds: float | None = None,
     last_seen: LastSeen | None = None,
 ) -> list[Measurement]:
     """Revoke one user's ``user_sessions`` sessions among each total in ``sizes``, per method.
@@ -130,8 +134,10 @@ def revoke_scaling(
     increasing order) the population grows to ``size - user_sessions`` bulk sessions; then, per
     method, the user logs in ``user_sessions`` times through ``SessionStore`` and the method
     revokes them on a counting client. A method listed in ``repeats`` runs that many times and
-    keeps the fastest run (for sub-millisecond timings). ``on_size(size)`` is called after each
-    size (e.g. to print progress); ``last_seen`` records the bulk users in a ``LastSeen`` set.
+    keeps the fastest run (for sub-millisecond timings). ``progress=True`` prints a line after
+    each size (with the time spent so far). With ``budget_seconds``, a size is skipped (with the
+    larger ones) when the previous size's time, scaled to it, says it would end past the budget;
+    the first three sizes always run. ``last_seen`` records the bulk users in a ``LastSeen`` set.
     Keys are left in place (the largest population, without that user): ``delete_prefix`` them
     afterwards.
     """
@@ -141,8 +147,18 @@ def revoke_scaling(
     repeats = repeats or {}
     others: list[str] = []
     rows: list[Measurement] = []
+    started = time.perf_counter()
+    previous: tuple[int, float] | None = None  # (size, seconds it took)
     try:
-        for size in sorted(sizes):
+        for done, size in enumerate(sorted(sizes)):
+            size_started = time.perf_counter()
+            if budget_seconds is not None and previous is not None and done >= 3:
+                predicted = previous[1] * size / previous[0]
+                if size_started - started + predicted > budget_seconds:
+                    if progress:
+                        print(f"{size:>9,} sessions: skipped, about {predicted:.0f} s more would "
+                              f"overrun the {budget_seconds:g} s budget", flush=True)
+                    break
             missing = size - user_sessions - len(others)
             if missing < 0:
                 raise ValueError(f"sizes must be >= {user_sessions} and increasing")
@@ -165,11 +181,53 @@ def revoke_scaling(
                 best.only_that_user = best.only_that_user and _all_exist(client, other_keys)
                 rows.append(best)
             client.delete(store.keys.index_key(user_id))
-            if on_size is not None:
-                on_size(size)
+            previous = (size, time.perf_counter() - size_started)
+            if progress:
+                print(f"{size:>9,} sessions: measured ({time.perf_counter() - started:.1f} s "
+                      "so far)", flush=True)
     finally:
         client.close()
     return rows
+
+
+#: The population sizes ``choose_sizes`` picks from, smallest first.
+CANDIDATE_SIZES = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+
+
+def round_trip_time(client: redis.Redis, pings: int = 50) -> float:
+    """Seconds one round trip to Redis takes: the median of ``pings`` PINGs, one at a time."""
+    if pings <= 0:
+        raise ValueError("pings must be > 0")
+    times = []
+    for _ in range(pings):
+        start = time.perf_counter()
+        client.ping()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def choose_sizes(round_trip: float, budget_seconds: float = 6.0, *, minimum: int = 3,
+                 candidates: Iterable[int] = CANDIDATE_SIZES) -> tuple[int, ...]:
+    """The population sizes a ``revoke_scaling`` run can afford in about ``budget_seconds``.
+
+    Cost model: the lesson's revoke makes one round trip per session in Redis (a GET each), and
+    writing the population plus the other methods cost about as much again, so each size costs
+    about ``2 * size * round_trip`` seconds. Sizes are taken smallest first while the estimate of
+    all of them stays within the budget; the ``minimum`` smallest are always taken (on a remote
+    Redis with 1 ms round trips: 500, 1 000 and 2 000 sessions, so about 3 500 round trips for
+    the lesson's revoke). The embedded server
+    spends more per command than a PING shows: ``revoke_scaling(budget_seconds=…)`` also stops
+    early when the sizes measured so far say the next one would overrun.
+    """
+    if round_trip <= 0 or budget_seconds <= 0:
+        raise ValueError("round_trip and budget_seconds must be > 0")
+    chosen: list[int] = []
+    for size in sorted(candidates):
+        estimate = 2 * round_trip * (sum(chosen) + size)
+        if len(chosen) >= minimum and estimate > budget_seconds:
+            break
+        chosen.append(size)
+    return tuple(chosen)
 
 
 def format_table(rows: Iterable[Measurement]) -> str:
@@ -217,50 +275,3 @@ class ExpiresAfterGet(_Wrapper):
         value = self._client.get(name)
         self._client.delete(name)
         return value
-
-
-# -- "Your turn" check ---------------------------------------------------------------------------
-def check_live_session_ids(live_session_ids: Callable[[redis.Redis, str, int | str], list[str]]
-                           ) -> bool:
-    """``live_session_ids(client, prefix, user_id)`` must return the IDs of that user's live
-    sessions from the index ``{prefix}-by-user:{user_id}``, in at most two round trips, without
-    SCAN or KEYS, leaving out index entries whose session is gone. Prints one line per check."""
-    import uuid
-
-    client, trips = counting_client(backend.redis_url())
-    prefix = f"exercise03-{uuid.uuid4().hex[:8]}"
-    store = SessionStore(client=client, prefix=prefix, default_ttl=60)
-    results: list[tuple[bool, str]] = []
-    try:
-        populate(client, prefix, 300, ttl=60)
-        mine = [store.create({"user_id": 7, "username": "grace"}) for _ in range(3)]
-        theirs = [store.create({"user_id": 8, "username": "alan"}) for _ in range(2)]
-        client.delete(f"{prefix}:{mine[0]}")  # gone, but its index entry stays behind
-        with trips.measure() as m:
-            got = live_session_ids(client, prefix, 7)
-        got_list = list(got or [])
-        results.append((sorted(got_list) == sorted(mine[1:]),
-                        "returns exactly the user's 2 live sessions"
-                        + ("" if sorted(got_list) == sorted(mine[1:])
-                           else f" (got {len(got_list)} IDs; "
-                                f"{len(set(got_list) & set(theirs))} of another user's, "
-                                f"{int(mine[0] in got_list)} of a deleted session)")))
-        results.append((len(got_list) == len(set(got_list)), "lists each session once"))
-        scanned = [c for c in m.commands if c.split()[0] in ("SCAN", "KEYS")]
-        results.append((not scanned, "uses the index, not SCAN or KEYS"
-                        + ("" if not scanned else f" (sent {scanned[0]})")))
-        results.append((m.count <= 2, f"at most 2 round trips (counted: {m.count})"))
-        with trips.measure() as m:
-            nobody = live_session_ids(client, prefix, 9)
-        results.append((list(nobody or []) == [], "a user without sessions gets an empty list"))
-    except Exception as exc:  # noqa: BLE001 - report the learner's error, do not raise it
-        results.append((False, f"your function raised {type(exc).__name__}: {exc}"))
-    finally:
-        backend.delete_prefix(client, prefix)
-        client.close()
-    for ok, text in results:
-        print(("✓ " if ok else "✗ ") + text)
-    passed = all(ok for ok, _ in results)
-    print("All checks passed." if passed else "Some checks failed: fix your function and run both "
-          "cells again.")
-    return passed

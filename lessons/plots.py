@@ -125,43 +125,65 @@ def plot_ttl(
 STORE_COLORS = {"memory": "#4c72b0", "file": "#dd8452", "sqlite": "#55a868", "redis": "#c44e52"}
 
 
-def _grouped_store_bars(rows, value, labels, title, ylabel, p99=False):
-    """Bars grouped by operation, one colour per store, on a log y-axis."""
+#: Legend names of the four stores (the Redis server of each panel is named in its title).
+STORE_LABELS = {"memory": "memory (dict, in-process)", "file": "file (JSON files)",
+                "sqlite": "SQLite (file, WAL, in-process)", "redis": "Redis (server: see panel title)"}
+
+
+def _grouped_store_bars(runs, value, labels, title, ylabel, p99=False):
+    """One panel per run (``{panel title: rows}``, or one list of rows), side by side on one
+    shared log y-axis: bars grouped by operation, one colour per store, black p99 ticks if asked."""
+    import textwrap
+
     import numpy as np
 
-    ops = list(dict.fromkeys(r.op for r in rows))
-    kinds = list(dict.fromkeys(r.kind for r in rows))
-    by = {(r.kind, r.op): r for r in rows}
-    width = 0.8 / len(kinds)
-    x = np.arange(len(ops))
-    fig, ax = plt.subplots(figsize=(12, 7.5))
-    for i, kind in enumerate(kinds):
-        xs = x - 0.4 + width * (i + 0.5)
-        ax.bar(xs, [value(by[kind, op]) for op in ops], width * 0.92,
-               color=STORE_COLORS.get(kind), label=labels.get(kind, kind))
-        if p99:
-            ax.scatter(xs, [by[kind, op].p99_us for op in ops], marker="_", s=500,
-                       linewidths=3, color="black", zorder=3,
-                       label="p99 (99% of calls were faster)" if i == 0 else None)
-    ax.set_yscale("log")
-    ax.set_xticks(x, ops)
-    ax.set_xlabel("operation (one client, one call at a time)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
-    fig.tight_layout()
-    return fig, ax
+    apply_style()
+    panels = runs if isinstance(runs, dict) else {"": runs}
+    labels = {**STORE_LABELS, **(labels or {})}
+    fig, axes = plt.subplots(1, len(panels), sharey=True, squeeze=False,
+                             figsize=(7 * len(panels) if len(panels) > 1 else 12, 7.5))
+    for ax, (panel, rows) in zip(axes[0], panels.items()):
+        ops = list(dict.fromkeys(r.op for r in rows))
+        kinds = list(dict.fromkeys(r.kind for r in rows))
+        by = {(r.kind, r.op): r for r in rows}
+        width = 0.8 / len(kinds)
+        x = np.arange(len(ops))
+        for i, kind in enumerate(kinds):
+            xs = x - 0.4 + width * (i + 0.5)
+            ax.bar(xs, [value(by[kind, op]) for op in ops], width * 0.92,
+                   color=STORE_COLORS.get(kind), label=labels.get(kind, kind))
+            if p99:
+                ax.scatter(xs, [by[kind, op].p99_us for op in ops], marker="_", s=300,
+                           linewidths=3, color="black", zorder=3,
+                           label="p99 (99% of calls were faster)" if i == 0 else None)
+        ax.set_yscale("log")
+        ax.set_xticks(x, ops)
+        ax.set_xlabel("operation (one client, one call at a time)")
+        if panel:  # on two lines of about equal length
+            chars = len(panel) if len(panel) <= 44 else next(
+                w for w in range(20, len(panel)) if len(textwrap.wrap(panel, w)) <= 2)
+            ax.set_title(textwrap.fill(panel, chars), fontsize=15)
+    axes[0][0].set_ylabel(ylabel)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3 if p99 else 2, frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return fig
 
 
-def plot_store_latency(rows, labels: dict[str, str], title: str):
-    """Median latency per call (bars) and p99 (black ticks), µs on a log scale, per store and op."""
-    return _grouped_store_bars(rows, lambda r: r.median_us, labels, title,
+def plot_store_latency(runs, labels: dict[str, str] | None = None, title: str = ""):
+    """Median latency per call (bars) and p99 (black ticks), µs on a log scale, per store and op.
+
+    ``runs``: ``{panel title: rows}`` (the learner's run beside the reference, say) or one list of
+    rows; rows are ``lessons.stores.OpStats``. ``labels`` overrides store names in the legend."""
+    return _grouped_store_bars(runs, lambda r: r.median_us, labels, title,
                                "latency per call (µs, log scale)", p99=True)
 
 
-def plot_store_throughput(rows, labels: dict[str, str], title: str):
-    """Calls per second (one client, sequential) on a log scale, per store and op."""
-    return _grouped_store_bars(rows, lambda r: r.ops_per_s, labels, title,
+def plot_store_throughput(runs, labels: dict[str, str] | None = None, title: str = ""):
+    """Calls per second (one client, sequential) on a log scale, per store and op; ``runs`` as
+    for ``plot_store_latency``."""
+    return _grouped_store_bars(runs, lambda r: r.ops_per_s, labels, title,
                                "throughput (calls per second, log scale)")
 
 
@@ -235,11 +257,12 @@ def plot_revoke_scaling(rows, metric: str = "seconds", title: str | None = None,
     apply_style()
     fig, ax = plt.subplots(figsize=(10, 6))
     methods = list(dict.fromkeys(r.method for r in rows))
+    styles = {**REVOKE_STYLES, "SCAN + pipeline": REVOKE_STYLES["SCAN + MGET"]}
     for method in methods:
         mine = sorted((r for r in rows if r.method == method), key=lambda r: r.sessions)
         xs = [r.sessions for r in mine]
         ys = [r.seconds * 1000 if metric == "seconds" else r.round_trips for r in mine]
-        ax.plot(xs, ys, label=method, markersize=10, **REVOKE_STYLES.get(method, {}))
+        ax.plot(xs, ys, label=method, markersize=10, **styles.get(method, {}))
         ax.annotate(f"{ys[-1]:,.1f}" if metric == "seconds" else f"{ys[-1]:,}", (xs[-1], ys[-1]),
                     xytext=(8, 0), textcoords="offset points", va="center", fontsize=14)
     ax.set_xscale("log")
@@ -254,6 +277,6 @@ def plot_revoke_scaling(rows, metric: str = "seconds", title: str | None = None,
     ax.set_title(title or f"Revoking one user's 5 sessions: {what}"
                  + (f"\n({backend_label})" if backend_label else ""))
     ax.margins(x=0.15)
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(methods), frameon=False)
     fig.tight_layout()
     return fig

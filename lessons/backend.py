@@ -31,7 +31,7 @@ from redis.exceptions import RedisClusterException
 try:  # fakeredis >= 2.30 moved the TCP server into a private package
     from fakeredis._clients._tcp_server import TCPFakeRequestHandler
 except ImportError:  # pragma: no cover - older fakeredis
-    from fakeredis._tcp_server import TCPFakeRequestHandler  # type: ignore[no-redef,import-not-found]
+    from fakeredis._tcp_server import TCPFakeRequestHandler  # type: ignore[no-redef]
 
 __all__ = [
     "BackendUnavailable",

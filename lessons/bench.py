@@ -22,27 +22,37 @@ import json
 import secrets
 import statistics
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
-
-import redis
+from typing import Any
 
 from . import backend
 from .admin import LastSeen
-from .roundtrips import counting_client
+from .backend import Client
 from .keys import KeySchema
+from .roundtrips import counting_client
 from .store import SessionStore
 
-__all__ = ["FIRST_BULK_USER", "populate", "measure", "Measurement", "revoke_scaling",
-           "format_table", "DuplicatingScan", "ExpiresAfterGet", "round_trip_time",
-           "choose_sizes", "CANDIDATE_SIZES"]
+__all__ = [
+    "CANDIDATE_SIZES",
+    "FIRST_BULK_USER",
+    "DuplicatingScan",
+    "ExpiresAfterGet",
+    "Measurement",
+    "choose_sizes",
+    "format_table",
+    "measure",
+    "populate",
+    "revoke_scaling",
+    "round_trip_time",
+]
 
 #: Bulk users are numbered from here, so they never collide with a demo's small user IDs.
 FIRST_BULK_USER = 1_000_000
 
 
-def populate(client: redis.Redis, prefix: str, count: int, *, first: int = 0,
+def populate(client: Client, prefix: str, count: int, *, first: int = 0,
              per_user: int = 10, ttl: int = 600, batch: int = 5000,
              last_seen: LastSeen | None = None) -> list[str]:
     """Create ``count`` sessions for bulk users; returns their IDs.
@@ -82,7 +92,7 @@ def populate(client: redis.Redis, prefix: str, count: int, *, first: int = 0,
     return ids
 
 
-def measure(fn: Callable[[redis.Redis], Any], url: str | None = None) -> tuple[float, int, Any]:
+def measure(fn: Callable[[Client], Any], url: str | None = None) -> tuple[float, int, Any]:
     """Run ``fn(client)`` on a fresh counting client: (seconds, round trips, what fn returned)."""
     client, trips = counting_client(url)
     try:
@@ -107,7 +117,7 @@ class Measurement:
     only_that_user: bool  # the user's sessions are gone, every other session is still there
 
 
-def _all_exist(client: redis.Redis, keys: list[str], chunk: int = 10_000) -> bool:
+def _all_exist(client: Client, keys: list[str], chunk: int = 10_000) -> bool:
     found = 0
     for start in range(0, len(keys), chunk):
         found += client.exists(*keys[start:start + chunk])
@@ -115,7 +125,7 @@ def _all_exist(client: redis.Redis, keys: list[str], chunk: int = 10_000) -> boo
 
 
 def revoke_scaling(
-    methods: dict[str, Callable[[redis.Redis, str, int | str], int]],
+    methods: dict[str, Callable[[Client, str, int | str], int]],
     sizes: Iterable[int],
     prefix: str,
     *,
@@ -194,7 +204,7 @@ def revoke_scaling(
 CANDIDATE_SIZES = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 
 
-def round_trip_time(client: redis.Redis, pings: int = 50) -> float:
+def round_trip_time(client: Client, pings: int = 50) -> float:
     """Seconds one round trip to Redis takes: the median of ``pings`` PINGs, one at a time."""
     if pings <= 0:
         raise ValueError("pings must be > 0")
@@ -236,7 +246,7 @@ def format_table(rows: Iterable[Measurement]) -> str:
              f"{'revoked':>9}{'only that user':>16}"]
     for r in rows:
         lines.append(f"{r.method:<22}{r.sessions:>10,}{r.seconds * 1000:>12.2f}"
-                     f"{r.round_trips:>13,}{r.revoked:>9}{str(r.only_that_user):>16}")
+                     f"{r.round_trips:>13,}{r.revoked:>9}{r.only_that_user!s:>16}")
     return "\n".join(lines)
 
 
@@ -244,7 +254,7 @@ def format_table(rows: Iterable[Measurement]) -> str:
 class _Wrapper:
     """Delegates everything to a real client except what a subclass overrides."""
 
-    def __init__(self, client: redis.Redis):
+    def __init__(self, client: Client):
         self._client = client
 
     def __getattr__(self, name: str) -> Any:
@@ -261,7 +271,8 @@ class DuplicatingScan(_Wrapper):
     def scan(self, cursor: int = 0, match: str | None = None, count: int | None = None,
              **kwargs: Any) -> tuple[int, list[str]]:
         cursor, keys = self._client.scan(cursor, match=match, count=count, **kwargs)
-        return cursor, list(keys) + list(keys)
+        found = [str(k) for k in keys]
+        return cursor, found + found
 
 
 class ExpiresAfterGet(_Wrapper):

@@ -14,9 +14,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import redis
-
 from .. import backend
+from ..backend import Client
 from ..bench import populate
 from ..classroom import namespace
 from ..roundtrips import counting_client
@@ -30,7 +29,7 @@ _SCANS = frozenset({"SCAN", "KEYS"})
 
 
 def check_live_session_ids(
-        live_session_ids: Callable[[redis.Redis, str, Any], object]) -> bool:
+        live_session_ids: Callable[[Client, str, Any], object]) -> bool:
     """``live_session_ids(client, prefix, user_id)`` must return the IDs of that user's live
     sessions, read from the index ``{prefix}-by-user:{user_id}``, in at most two round trips,
     without SCAN or KEYS, leaving out index entries whose session is gone.

@@ -15,9 +15,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import redis
-
 from .. import backend
+from ..backend import Client
 from ..classroom import namespace
 from ..roundtrips import RoundTrips, counting_client
 from . import Report
@@ -30,7 +29,7 @@ _TTL_READS = frozenset({"TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"})
 
 
 @contextmanager
-def _workspace() -> Iterator[tuple[redis.Redis, RoundTrips, str]]:
+def _workspace() -> Iterator[tuple[Client, RoundTrips, str]]:
     """A counting client and a fresh key prefix in this learner's namespace; cleaned up after."""
     client, trips = counting_client(backend.redis_url())
     prefix = namespace("01", f"check-{uuid.uuid4().hex[:8]}")
@@ -46,7 +45,7 @@ def _sent(m: RoundTrips) -> list[str]:
     return [command[0] for request in m.requests for command in request if command]
 
 
-def check_refresh(refresh: Callable[[redis.Redis, str, int], object]) -> bool:
+def check_refresh(refresh: Callable[[Client, str, int], object]) -> bool:
     """``refresh(r, key, ttl)`` must reset a live key's TTL with one command and return True,
     return False for a missing key without creating it, and leave the value alone."""
     report = Report()
@@ -69,7 +68,7 @@ def check_refresh(refresh: Callable[[redis.Redis, str, int], object]) -> bool:
     return report.finish()
 
 
-def check_update_keep_ttl(update: Callable[[redis.Redis, str, str], object]) -> bool:
+def check_update_keep_ttl(update: Callable[[Client, str, str], object]) -> bool:
     """``update(r, key, value)`` must replace the value and keep the remaining TTL, in one round
     trip, without reading the TTL first."""
     report = Report()

@@ -58,7 +58,9 @@ def markdown_html(source: str) -> str:
 
 def _md_blocks(source: str) -> list[str]:
     """Split markdown at blank lines that are not inside a fenced block."""
-    blocks, current, fence = [], [], False
+    blocks: list[str] = []
+    current: list[str] = []
+    fence = False
     for line in source.splitlines():
         if line.lstrip().startswith("```"):
             fence = not fence

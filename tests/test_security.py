@@ -10,17 +10,30 @@ from __future__ import annotations
 import json
 import secrets
 import time
-import uuid
 
 import pytest
 
-from lessons import backend, security
+from lessons import backend, classroom, security
 from lessons.admin import SessionAdmin
-from lessons.security import (BrowserModel, HashedKeySessionStore, client_side_session_app,
-                              command_log_client, expected_guess_seconds, export_snapshot,
-                              find_immortal_keys, forge_client_side_cookie, growth_experiment,
-                              logged_in_as, parse_set_cookie, plant_cookie, replay_client, plant_immortal_sessions,
-                              test_client, token_handle, vulnerable_app)
+from lessons.keys import KeySchema
+from lessons.security import (
+    BrowserModel,
+    client_side_session_app,
+    command_log_client,
+    expected_guess_seconds,
+    export_snapshot,
+    find_immortal_keys,
+    forge_client_side_cookie,
+    growth_experiment,
+    logged_in_as,
+    parse_set_cookie,
+    plant_cookie,
+    plant_immortal_sessions,
+    replay_client,
+    test_client,
+    token_handle,
+    vulnerable_app,
+)
 from lessons.store import SessionNotFound, SessionStore, is_valid_session_id
 from lessons.web import HOST_COOKIE_NAME, create_app
 
@@ -38,6 +51,19 @@ def store(client, prefix) -> SessionStore:
 @pytest.fixture
 def app(store):
     return create_app(store, USERS)
+
+
+@pytest.fixture
+def checks_on_backend(redis_url, monkeypatch):
+    """Run notebook 04's checks against the backend under test; afterwards no check key is left."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("COURSE_LEARNER", "test-checks-security")
+    client = backend.connect(redis_url)
+    yield client
+    left = list(client.scan_iter(match=classroom.namespace("04", "check-") + "*", count=1000))
+    backend.delete_prefix(client, classroom.namespace("04", "check-"))
+    client.close()
+    assert not left, f"a check left keys behind: {left}"
 
 
 def login(app, creds=ALICE, **kwargs):
@@ -73,7 +99,7 @@ def test_fixation_succeeds_against_the_app_that_adopts_unknown_ids(client, prefi
     plant_cookie(victim, "session_id", invented)
     plant_cookie(attacker, "session_id", invented)
     assert victim.post("/login", json=ALICE).status_code == 200
-    assert client.exists(f"{prefix}-vuln:{invented}") == 1
+    assert client.exists(KeySchema(f"{prefix}-vuln").key_of(invented)) == 1
     assert logged_in_as(attacker) == "alice"
 
 
@@ -89,7 +115,7 @@ def test_fixation_fails_against_the_course_app(app, store, client, prefix):
         assert attacker.get("/me").status_code == 401
         assert logged_in_as(attacker) is None
         assert logged_in_as(victim) == "alice"
-        assert client.exists(f"{prefix}:{planted}") == 0  # never adopted, pre-login one deleted
+        assert client.exists(store.keys.key_of(planted)) == 0  # never adopted; pre-login one deleted
 
 
 def test_regenerate_keeps_the_data_and_kills_the_old_id(store):
@@ -99,7 +125,8 @@ def test_regenerate_keeps_the_data_and_kills_the_old_id(store):
     assert store.get(new)["cart"] == ["book"]
 
 
-def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(redis_url, capsys):
+def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(checks_on_backend,
+                                                                              capsys):
     def safe(store, incoming, user):
         if incoming:
             store.delete(incoming)
@@ -107,21 +134,26 @@ def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(re
 
     def keeps(store, incoming, user):  # the vulnerable login: upgrades the session in place
         if incoming and store.get(incoming) is not None:
-            store.r.set(store._key(incoming), json.dumps(user), ex=60)
+            store.r.set(store.key(incoming), json.dumps(user), ex=60)
             return incoming
         return store.create(user)
 
     def raises(store, incoming, user):
         raise RuntimeError("oops")
 
-    security.check_safe_login(safe, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    assert security.check_safe_login(safe) is True
     out = capsys.readouterr().out
-    assert "All checks passed." in out and "FAIL" not in out
-    security.check_safe_login(keeps, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
+    assert security.check_safe_login(keeps) is False
     out = capsys.readouterr().out
-    assert "FAIL: returns a new ID" in out and "Not yet" in out
-    security.check_safe_login(raises, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
-    assert "FAIL: safe_login raised RuntimeError: oops" in capsys.readouterr().out
+    assert "✗ returns a new ID, not the one the browser arrived with" in out
+    assert "✗ the planted ID no longer authenticates" in out
+    assert "✓ the new session holds the user" in out and "Not yet: 2 of 5 checks failed." in out
+    assert security.check_safe_login(raises) is False
+    out = capsys.readouterr().out
+    assert "✗ your code raised RuntimeError: oops" in out and "Traceback" not in out
+    assert security.check_safe_login(lambda store, incoming, user: None) is False  # the stub
+    assert "✗ returns a new ID" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -150,12 +182,13 @@ def test_admin_revoke_ends_the_stolen_copy(app, client, prefix):
 
 
 def test_idle_timeout_ends_an_unused_stolen_session(client, prefix):
-    app = create_app(SessionStore(client=client, prefix=prefix, default_ttl=1), USERS)
+    store = SessionStore(client=client, prefix=prefix, default_ttl=1)
+    app = create_app(store, USERS)
     thief = stolen_copy(app, login(app))
     assert thief.get("/me").status_code == 200
     time.sleep(1.3)
     assert thief.get("/me").status_code == 401  # the replayed cookie is sent: the server said no
-    assert list(client.scan_iter(match=f"{prefix}:*")) == []
+    assert list(client.scan_iter(match=store.keys.session_pattern)) == []
 
 
 def test_absolute_timeout_ends_a_stolen_session_that_is_kept_busy(client, prefix):
@@ -163,7 +196,7 @@ def test_absolute_timeout_ends_a_stolen_session_that_is_kept_busy(client, prefix
     app = create_app(store, USERS)
     thief = stolen_copy(app, login(app))
     start = time.monotonic()
-    key = next(client.scan_iter(match=f"{prefix}:*"))
+    key = next(client.scan_iter(match=store.keys.session_pattern))
     statuses = []
     while time.monotonic() - start < 1.5:  # busy past the 1 s idle timeout
         statuses.append(thief.get("/me").status_code)
@@ -262,12 +295,17 @@ def test_host_prefix_blocks_a_sibling_subdomain_planting_a_session(store):
 
 
 def test_check_host_cookie(capsys):
-    security.check_host_cookie("__Host-session_id=abc; Path=/; Secure; HttpOnly; SameSite=Lax")
+    header = "__Host-session_id=abc; Path=/; Secure; HttpOnly; SameSite=Lax"
+    assert security.check_host_cookie(header) is True
     out = capsys.readouterr().out
-    assert "All checks passed." in out and "FAIL" not in out
-    security.check_host_cookie("__Host-session_id=abc; Domain=example.com; Secure")
+    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
+    assert security.check_host_cookie("__Host-session_id=abc; Domain=example.com; Secure") is False
     out = capsys.readouterr().out
-    assert "FAIL: a browser accepts it" in out and "Not yet" in out
+    assert ("✗ a browser accepts it from https://app.example.com (saw '__Host- forbids a Domain "
+            "attribute (host-only cookie)')") in out
+    assert "✓ the name starts with __Host-" in out and "Not yet: 3 of 4 checks failed." in out
+    assert security.check_host_cookie("") is False  # the stub
+    assert "✗ is a Set-Cookie header" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -278,7 +316,7 @@ def test_500_fresh_ids_are_unique_and_43_characters(client, prefix):
     pipe_ids = [store.create({"n": i}) for i in range(500)]
     assert len(set(pipe_ids)) == 500
     assert all(len(i) == 43 and is_valid_session_id(i) for i in pipe_ids)
-    assert len(set(client.scan_iter(match=f"{prefix}:*", count=1000))) == 500
+    assert len(set(client.scan_iter(match=store.keys.session_pattern, count=1000))) == 500
 
 
 def test_forged_client_side_session_succeeds_only_on_the_vulnerable_app(app):
@@ -294,9 +332,16 @@ def test_forged_client_side_session_succeeds_only_on_the_vulnerable_app(app):
     assert logged_in_as(mallory) is None
 
 
+def _flip(value: str, i: int) -> str:
+    """``value`` with the character at ``i`` replaced by another one."""
+    return value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1:]
+
+
 TAMPERED = [
     lambda v: v.rpartition(".")[0],                                   # unsigned: the bare ID
-    lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"),                # signature changed
+    # signature changed: its FIRST character (the last one of a base64url string may carry only
+    # padding bits, so changing it can leave the decoded signature, and its validity, as it was)
+    lambda v: _flip(v, v.rindex(".") + 1),
     lambda v: ("A" if v[0] != "A" else "B") + v[1:],                  # ID changed
     lambda v: secrets.token_urlsafe(32) + "." + v.rpartition(".")[2],  # another ID, old signature
     lambda v: v + ".",                                                 # extra separator
@@ -361,14 +406,16 @@ def test_guessing_time_matches_owasp_example():
 
 
 def test_check_guess_seconds(capsys):
-    security.check_guess_seconds(lambda b, a, s: (2 ** b + 1) / (2 * a * s))
+    assert security.check_guess_seconds(lambda b, a, s: (2 ** b + 1) / (2 * a * s)) is True
     out = capsys.readouterr().out
-    assert "All checks passed." in out and "FAIL" not in out
-    security.check_guess_seconds(lambda b, a, s: 2 ** b / (a * s))
-    assert "Not yet" in capsys.readouterr().out
-    security.check_guess_seconds(lambda b, a, s: 1 / 0)
+    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
+    assert security.check_guess_seconds(lambda b, a, s: 2 ** b / (a * s)) is False
+    assert "Not yet: 3 of 3 checks failed." in capsys.readouterr().out
+    assert security.check_guess_seconds(lambda b, a, s: 1 / 0) is False
     out = capsys.readouterr().out
-    assert "raised ZeroDivisionError" in out and "Not yet" in out
+    assert ("✗ 64 bits, 10000 guesses/s, 100000 live sessions -> 292 years (saw 'your code "
+            "raised ZeroDivisionError: division by zero')") in out
+    assert "Not yet" in out and "Traceback" not in out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -380,16 +427,16 @@ def test_audit_ttl_finds_the_planted_immortal_sessions_and_nothing_else(client, 
     immortal = plant_immortal_sessions(store, n_without_ex=2, n_persisted=1)
     # a plain SET overwrite of a live session drops its TTL too
     overwritten = store.create({"user_id": "bob"})
-    client.set(f"{prefix}:{overwritten}", json.dumps({"user_id": "bob"}))
+    client.set(store.key(overwritten), json.dumps({"user_id": "bob"}))
     immortal.append(overwritten)
-    admin = SessionAdmin(client, prefix)
+    admin = SessionAdmin.for_store(store)
     try:
         found = admin.audit_ttl()
         assert sorted(found) == sorted(immortal)
         assert not set(found) & set(mortal)
-        assert find_immortal_keys(client, f"{prefix}*") == sorted(f"{prefix}:{i}" for i in immortal)
+        assert find_immortal_keys(client, f"{prefix}*") == sorted(store.key(i) for i in immortal)
     finally:
-        client.delete(*[f"{prefix}:{i}" for i in immortal])
+        client.delete(*[store.key(i) for i in immortal])
     assert admin.audit_ttl() == []
 
 
@@ -401,7 +448,7 @@ def test_growth_experiment_without_ttl_grows_with_ttl_plateaus(client, prefix):
         assert run.with_ttl[-1] < run.without_ttl[-1]
         assert len(run.seconds) == 15 and run.seconds == sorted(run.seconds)
     finally:
-        backend.delete_prefix(client, f"{prefix}-immortal:")
+        backend.delete_prefix(client, f"{prefix}-immortal")
 
 
 def test_server_memory_facts_never_raises(client, prefix):
@@ -411,7 +458,7 @@ def test_server_memory_facts_never_raises(client, prefix):
     assert "maxmemory" in lines[0] and "MEMORY USAGE" in lines[1]
 
 
-def test_check_find_immortal(redis_url, capsys):
+def test_check_find_immortal(checks_on_backend, capsys):
     def good(client, prefix):
         return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
                 if client.ttl(k) == -1]
@@ -419,12 +466,20 @@ def test_check_find_immortal(redis_url, capsys):
     def keys_not_ids(client, prefix):
         return [k for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
-    security.check_find_immortal(good, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    def lesson_split(client, prefix):  # key.split(":")[1] breaks on a prefix with a colon
+        return [k.split(":")[1] for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
+
+    assert security.check_find_immortal(good) is True
     out = capsys.readouterr().out
-    assert "All checks passed." in out and "FAIL" not in out
-    security.check_find_immortal(keys_not_ids, redis_url, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
+    assert security.check_find_immortal(keys_not_ids) is False
     out = capsys.readouterr().out
-    assert "FAIL: returns session IDs" in out and "Not yet" in out
+    assert "✗ returns session IDs, not key names" in out and "Not yet: 2 of 6 checks failed." in out
+    assert security.check_find_immortal(lesson_split) is False
+    assert "✗ finds every session without a TTL" in capsys.readouterr().out
+    assert security.check_find_immortal(lambda client, prefix: None) is False  # the stub
+    out = capsys.readouterr().out
+    assert "✗ returns a list (saw 'NoneType')" in out and "Not yet: 6 of 6 checks failed." in out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -438,11 +493,12 @@ def test_raw_token_keys_leak_through_scan_monitor_and_dumps(redis_url, client, p
         http = login(app)
         token = http.cookies["session_id"]
         assert logged_in_as(http) == "alice"
-        assert any(token in key for key in client.scan_iter(match=f"{prefix}:*"))
+        assert any(token in key for key in client.scan_iter(match=store.keys.session_pattern))
         assert any(token in line for line in log.lines)
-        assert token in export_snapshot(client, f"{prefix}:*")
+        assert token in export_snapshot(client, store.keys.session_pattern)
         thief = test_client(app)
-        plant_cookie(thief, "session_id", next(client.scan_iter(match=f"{prefix}:*")).split(":")[-1])
+        leaked = next(client.scan_iter(match=store.keys.session_pattern))
+        plant_cookie(thief, "session_id", store.keys.stored_id_of(leaked))
         assert logged_in_as(thief) == "alice"
     finally:
         logged.close()
@@ -451,37 +507,38 @@ def test_raw_token_keys_leak_through_scan_monitor_and_dumps(redis_url, client, p
 def test_hashed_keys_leak_nothing_usable(redis_url, client, prefix):
     logged, log = command_log_client(redis_url)
     try:
-        store = HashedKeySessionStore(client=logged, prefix=prefix, default_ttl=60)
+        store = SessionStore(client=logged, prefix=prefix, default_ttl=60, hash_ids=True)
         app = create_app(store, USERS)
         http = login(app)
         token = http.cookies["session_id"]
         assert logged_in_as(http) == "alice"
         keys = list(client.scan_iter(match=f"{prefix}*"))
         everything = " ".join(keys) + " ".join(log.lines) + export_snapshot(client, f"{prefix}*")
-        everything += " ".join(m for k in keys if k.startswith(f"{prefix}-by-user:")
+        everything += " ".join(m for k in keys if k.startswith(store.keys.index_prefix)
                                for m in client.zrange(k, 0, -1))
         assert token not in everything
-        assert f"{prefix}:{token_handle(token)}" in keys
+        assert store.key(token) == store.keys.key_of(token_handle(token)) in keys
         thief = test_client(app)
         plant_cookie(thief, "session_id", token_handle(token))  # the handle seen in SCAN
         assert logged_in_as(thief) is None
         assert http.post("/logout").status_code == 200
-        assert list(client.scan_iter(match=f"{prefix}:*")) == []
+        assert list(client.scan_iter(match=store.keys.session_pattern)) == []
     finally:
         logged.close()
 
 
 def test_hashed_store_contract(counted_client, prefix):
     client, trips = counted_client
-    store = HashedKeySessionStore(client=client, prefix=prefix, default_ttl=60)
+    store = SessionStore(client=client, prefix=prefix, default_ttl=60, hash_ids=True)
     with trips.measure() as m:
         token = store.create({"user_id": 7, "username": "alice"})
     assert m.count == 1 and is_valid_session_id(token)
-    handle = store.handle(token)
-    assert handle == token_handle(token) != token and is_valid_session_id(handle)
-    assert client.exists(f"{prefix}:{handle}") == 1 and client.exists(f"{prefix}:{token}") == 0
-    assert client.zrange(store.index_key(7), 0, -1) == [handle]
-    assert 0 < client.ttl(f"{prefix}:{handle}") <= 60
+    handle = token_handle(token)
+    assert handle == store.keys.stored_id(token) != token
+    assert store.keys.is_stored_id(handle) and not is_valid_session_id(handle)  # not a cookie value
+    assert client.exists(store.keys.key_of(handle)) == 1 and client.exists(store.keys.key_of(token)) == 0
+    assert client.zrange(store.keys.index_key(7), 0, -1) == [handle]
+    assert 0 < client.ttl(store.key(token)) <= 60
 
     for call, expected in ((lambda: store.get(token), 1), (lambda: store.get(token, refresh=True), 1),
                            (lambda: store.refresh(token), 1),
@@ -495,24 +552,27 @@ def test_hashed_store_contract(counted_client, prefix):
     assert store.get(handle) is None and store.refresh(handle) is False
     with pytest.raises(SessionNotFound):
         store.update(handle, {"x": 1})
-    # malformed tokens: no round trip
+    # malformed tokens and handles: no round trip
     with trips.measure() as m:
         assert store.get("nope") is None and store.delete("nope") is False
-        assert store.refresh("*") is False
+        assert store.refresh("*") is False and store.delete_stored("nope") is False
         with pytest.raises(SessionNotFound):
             store.regenerate("nope")
     assert m.count == 0
 
     with trips.measure() as m:
         new = store.regenerate(token)
-    assert m.count == 4
+    assert m.count == 3, m.commands
     assert store.get(token) is None and store.get(new)["role"] == "admin"
-    assert client.zrange(store.index_key(7), 0, -1) == [store.handle(new)]
+    assert client.zrange(store.keys.index_key(7), 0, -1) == [token_handle(new)]
 
-    admin = SessionAdmin(client, prefix)
+    admin = SessionAdmin.for_store(store)
     listed = admin.list_sessions(user_id=7)
-    assert [s["session_id"] for s in listed] == [store.handle(new)]
-    assert store.revoke_handle(store.handle(new)) is True and store.get(new) is None
+    assert [s["session_id"] for s in listed] == [token_handle(new)]
+    # ending one session by the handle an admin listing shows (what DELETE /sessions/{id} does)
+    assert store.delete_stored(listed[0]["session_id"]) is True and store.get(new) is None
+    assert client.zrange(store.keys.index_key(7), 0, -1) == []
+    assert store.delete_stored(listed[0]["session_id"]) is False
     other = store.create({"user_id": 7})
     assert admin.revoke_all_sessions(7) == 1 and store.get(other) is None
 
@@ -521,19 +581,45 @@ def test_hashed_store_contract(counted_client, prefix):
 
 
 def test_hashed_store_keeps_absolute_ttl(client, prefix):
-    store = HashedKeySessionStore(client=client, prefix=prefix, default_ttl=60, absolute_ttl=5)
+    store = SessionStore(client=client, prefix=prefix, default_ttl=60, absolute_ttl=5, hash_ids=True)
     token = store.create({"user_id": 1})
-    assert client.ttl(f"{prefix}:{store.handle(token)}") <= 5
-    assert store.refresh(token) and client.ttl(f"{prefix}:{store.handle(token)}") <= 5
+    assert 0 < client.ttl(store.key(token)) <= 5
+    assert store.refresh(token) and 0 < client.ttl(store.key(token)) <= 5
 
 
 def test_check_token_handle(capsys):
-    security.check_token_handle(token_handle)
+    assert security.check_token_handle(token_handle) is True
     out = capsys.readouterr().out
-    assert "All checks passed." in out and "FAIL" not in out
-    security.check_token_handle(lambda t: "h:" + t)
+    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
+    assert security.check_token_handle(lambda t: "h:" + t) is False
     out = capsys.readouterr().out
-    assert "FAIL: the handle does not contain the token" in out and "Not yet" in out
+    assert "✗ the handle does not contain the token" in out and "Not yet: 2 of 5 checks failed." in out
+    assert security.check_token_handle(lambda t: None) is False  # the stub
+    assert "✗ returns a str (saw 'NoneType')" in capsys.readouterr().out
+    assert security.check_token_handle(lambda t: 1 / 0) is False
+    assert "✗ your code raised ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_the_package_re_exports_what_notebook_04_uses():
+    from lessons.security import (  # noqa: F401
+        check_find_immortal,
+        check_guess_seconds,
+        check_host_cookie,
+        check_safe_login,
+        check_token_handle,
+    )
+
+    for name in ("BrowserModel", "check_find_immortal", "check_guess_seconds", "check_host_cookie",
+                 "check_safe_login", "check_token_handle", "client_side_session_app",
+                 "command_log_client", "export_snapshot", "forge_client_side_cookie",
+                 "growth_experiment", "guessing_table", "parse_set_cookie", "plant_immortal_sessions",
+                 "server_memory_facts", "token_handle", "vulnerable_app", "logged_in_as",
+                 "plant_cookie", "replay_client", "test_client"):
+        assert callable(getattr(security, name)), name
+    assert set(security.__all__) <= set(dir(security)) | {n for n in security.__all__
+                                                          if n.startswith("check_")}
+    with pytest.raises(AttributeError):
+        security.HashedKeySessionStore  # noqa: B018  # replaced by SessionStore(hash_ids=True)
 
 
 def test_command_log_parses_binary_safe_arguments(redis_url, prefix):

@@ -105,8 +105,15 @@ def test_unknown_and_malformed_ids(h):
 def test_bad_input_is_refused(h):
     with pytest.raises(TypeError):
         h.store.create(["not", "a", "dict"])
-    with pytest.raises(ValueError):
-        h.store.create({"user_id": 1}, ttl=0)
+    with pytest.raises(ValueError, match=r"ttl must be > 0 seconds \(got 0\)"):
+        h.store.create({"user_id": 1}, ttl=0)  # 0 is an error, not "use the default"
+    with pytest.raises(TypeError, match="whole number of seconds"):
+        h.store.create({"user_id": 1}, ttl=1.5)
+    with pytest.raises(TypeError, match="user_id must be an int or a str"):
+        h.store.create({"user_id": 1.5})
+    with pytest.raises(ValueError, match="managed by the store"):
+        h.store.create({"created_at": "yesterday"})
+    assert h.store.stored_count() == 0
     sid = h.store.create({"user_id": 1})
     with pytest.raises(ValueError):
         h.store.update(sid, {"created_at": "yesterday"})
@@ -132,19 +139,26 @@ def test_delete_is_final(h):
     assert h.store.stored_count() == 0
 
 
-def test_refresh_and_update_slide_or_keep_the_ttl(h):
-    sid = h.store.create({"user_id": 1}, ttl=10)
-    assert 9 < h.store.ttl(sid) <= 10
-    h.store.update(sid, {"step": 1}, refresh=False)
-    assert 9 < h.store.ttl(sid) <= 10  # kept
-    h.store.update(sid, {"step": 2}, refresh=True)
-    assert 99 < h.store.ttl(sid) <= 100  # reset to default_ttl
-    other = h.store.create({"user_id": 2}, ttl=10)
-    assert h.store.refresh(other) is True
-    assert 99 < h.store.ttl(other) <= 100
-    third = h.store.create({"user_id": 3}, ttl=10)
-    assert h.store.get(third, refresh=True)["user_id"] == 3
-    assert 99 < h.store.ttl(third) <= 100
+def test_sliding_calls_slide_back_to_the_sessions_own_idle_ttl(h):
+    """Like SessionStore: a session created with ttl=10 slides back to 10 s, not default_ttl."""
+    short = h.store.create({"user_id": 1}, ttl=10)
+    refreshed = h.store.create({"user_id": 2}, ttl=10)
+    read = h.store.create({"user_id": 3}, ttl=10)
+    default = h.store.create({"user_id": 4})
+    assert 9 < h.store.ttl(short) <= 10 and 99 < h.store.ttl(default) <= 100
+    assert h.store.get(short)["idle_ttl"] == 10 and h.store.get(default)["idle_ttl"] == 100
+    h.advance(1.5)
+    h.store.update(short, {"step": 1}, refresh=False)
+    assert 7.5 < h.store.ttl(short) <= 8.5  # kept
+    h.store.update(short, {"step": 2}, refresh=True)
+    assert 9.5 < h.store.ttl(short) <= 10  # slid back to its own 10 s
+    assert h.store.refresh(refreshed) is True
+    assert 9.5 < h.store.ttl(refreshed) <= 10
+    assert h.store.get(read, refresh=True)["user_id"] == 3
+    assert 9.5 < h.store.ttl(read) <= 10
+    assert h.store.get(read)["idle_ttl"] == 10
+    assert h.store.get(default, refresh=True) is not None
+    assert 99.5 < h.store.ttl(default) <= 100
 
 
 def test_expired_session_is_gone_for_every_call(h):
@@ -276,9 +290,11 @@ def test_run_workload_times_every_call_and_leaves_the_store_empty():
 
 def test_percentile_is_nearest_rank():
     values = [float(i) for i in range(1, 101)]
-    assert stores._percentile(values, 50) == 50.0
-    assert stores._percentile(values, 99) == 99.0
-    assert stores._percentile([5.0], 99) == 5.0
+    assert stores.percentile(values, 50) == 50.0
+    assert stores.percentile(values, 99) == 99.0
+    assert stores.percentile([5.0], 99) == 5.0
+    with pytest.raises(ValueError):
+        stores.percentile([], 50)
 
 
 # -- the "Your turn" checker ----------------------------------------------------------------------
@@ -292,11 +308,98 @@ def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(capsys)
     def forgets_to_return(conn, now):
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
 
+    def one_row_at_a_time(conn, now):
+        ids = [row[0] for row in conn.execute("SELECT id FROM sessions WHERE expires_at <= ?", (now,))]
+        for session_id in ids:
+            conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        return len(ids)
+
     assert stores.check_cleanup_sql(right) is True
-    assert "PASSED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
     assert stores.check_cleanup_sql(deletes_everything) is False
+    out = capsys.readouterr().out
+    assert "✗ returns how many rows it deleted (3) (saw 5)" in out
+    assert "✗ deletes the 3 expired rows and only those (2 rows left) (saw '0 rows left')" in out
     assert stores.check_cleanup_sql(forgets_to_return) is False
-    assert "Not yet" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "✗ returns how many rows it deleted (3) (saw 'no return value')" in out
+    assert "✓ deletes the 3 expired rows" in out and "Not yet: 1 of 4 checks failed." in out
+    assert stores.check_cleanup_sql(one_row_at_a_time) is False
+    assert "✗ uses one SQL statement (saw '4 statements')" in capsys.readouterr().out
+    assert stores.check_cleanup_sql(lambda conn, now: 1 / 0) is False
+    out = capsys.readouterr().out
+    assert "✗ your code raised ZeroDivisionError: division by zero" in out and "Traceback" not in out
+
+
+# -- MemoryStore as the web app's in-process store ----------------------------------------------
+def test_memory_store_lists_and_revokes_a_users_sessions_like_session_admin():
+    clock = FakeClock()
+    store = stores.MemoryStore(default_ttl=100, clock=clock)
+    alice = [store.create({"user_id": 1, "username": "alice"}, ttl=t) for t in (30, 60)]
+    text_one = store.create({"user_id": "1", "username": "one"})
+    bob = store.create({"user_id": 2, "username": "bob"})
+    anon = store.create({"cart": []})
+    clock.now += 10
+    listed = store.list_sessions(1)
+    assert [(s["session_id"], s["ttl"], s["username"]) for s in listed] == [
+        (alice[0], 20, "alice"), (alice[1], 50, "alice")]
+    listed[0]["username"] = "mallory"  # a listing is a copy
+    assert store.get(alice[0])["username"] == "alice"
+    assert [s["session_id"] for s in store.list_sessions("1")] == [text_one]  # "1" is not 1
+    assert [s["session_id"] for s in store.list_sessions()] == [*alice, text_one, bob, anon]
+    assert store.list_sessions(99) == []
+    clock.now += 25  # alice's 30 s session has expired
+    assert [s["session_id"] for s in store.list_sessions(1)] == [alice[1]]
+    assert store.revoke_all_sessions(1) == 1
+    assert store.get(alice[1]) is None and store.get(text_one)["username"] == "one"
+    assert store.revoke_all_sessions(1) == 0
+    # end one session by the ID a listing shows (what DELETE /sessions/{id} does)
+    assert store.stored_id(bob) == bob
+    assert store.delete_stored(store.list_sessions(2)[0]["session_id"]) is True
+    assert store.get(bob) is None and store.delete_stored(bob) is False
+    assert store.ping() is None
+    with pytest.raises(TypeError):
+        store.list_sessions(1.5)
+    with pytest.raises(TypeError):
+        store.revoke_all_sessions(None)
+
+
+def test_memory_store_prefix_and_ttl_are_checked():
+    assert stores.MemoryStore().prefix == "memory"
+    assert stores.MemoryStore(prefix="web-1").prefix == "web-1"
+    with pytest.raises(ValueError, match="glob"):
+        stores.MemoryStore(prefix="web*")
+    with pytest.raises(ValueError, match=r"default_ttl must be > 0 seconds \(got 0\)"):
+        stores.MemoryStore(default_ttl=0)
+    with pytest.raises(TypeError, match="default_ttl must be a whole number of seconds"):
+        stores.MemoryStore(default_ttl=None)
+
+
+def test_every_store_refuses_a_zero_default_ttl(tmpdir_own, redis_url):
+    for make in (lambda: stores.FileStore(os.path.join(tmpdir_own, "f"), default_ttl=0),
+                 lambda: stores.SqliteStore(os.path.join(tmpdir_own, "s.db"), default_ttl=0),
+                 lambda: stores.RedisStore(redis_url, default_ttl=0)):
+        with pytest.raises(ValueError, match=r"default_ttl must be > 0 seconds \(got 0\)"):
+            make()
+
+
+def test_the_package_offers_what_notebook_00_imports():
+    from lessons.stores import (  # noqa: F401
+        LESSON_TABLE,
+        FileStore,
+        MemoryStore,
+        RedisStore,
+        SqliteStore,
+        check_cleanup_sql,
+        other_process_sees,
+        run_workload,
+        summarize,
+    )
+
+    assert [row[0] for row in LESSON_TABLE] == list(stores.KINDS)
+    assert set(stores.__all__) <= set(dir(stores)) | {"check_cleanup_sql"}
+    assert all(getattr(stores, name) is not None for name in stores.__all__)
 
 
 # -- quiz answer keys, proven ---------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""Checks for notebook 00's "Your turn" cell: the SQLite cleanup job.
+
+    check_cleanup_sql(my_cleanup);     # my_cleanup(conn, now) -> rows deleted
+
+The check runs on a throw-away SQLite database in a temporary directory (no Redis), prints one
+``✓``/``✗`` line per property and a verdict (``lessons.checks.Report``), and returns True only if
+every check passed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from ..stores.sqlite import SqliteStore
+from . import Report
+
+__all__ = ["check_cleanup_sql"]
+
+
+def check_cleanup_sql(cleanup: Callable[[sqlite3.Connection, float], object]) -> bool:
+    """``cleanup(conn, now)`` must delete exactly the expired rows of ``sessions`` with one SQL
+    statement and return how many it deleted.
+
+    Set-up: a ``SqliteStore`` with a clock the check moves forward: 3 sessions with a 10 s TTL,
+    2 with a 1000 s TTL, then 60 s pass. The job must return 3, leave 2 rows, and leave the 2 live
+    sessions readable.
+    """
+    report = Report()
+    now = [1_000_000.0]
+    with tempfile.TemporaryDirectory(prefix="course00-check-") as directory:
+        store = SqliteStore(Path(directory) / "check.db", default_ttl=1000, clock=lambda: now[0])
+        try:
+            for i in range(3):
+                store.create({"user_id": i}, ttl=10)
+            live = [store.create({"user_id": i}, ttl=1000) for i in range(3, 5)]
+            now[0] += 60
+            statements: list[str] = []
+            with report.guard():
+                store.conn.set_trace_callback(statements.append)
+                try:
+                    returned = cleanup(store.conn, now[0])
+                finally:
+                    store.conn.set_trace_callback(None)
+                report.check(returned == 3, "returns how many rows it deleted (3)",
+                             "no return value" if returned is None else returned)
+                left = store.stored_count()
+                report.check(left == 2, "deletes the 3 expired rows and only those (2 rows left)",
+                             f"{left} rows left")
+                readable = sum(store.get(sid) is not None for sid in live)
+                report.check(readable == 2, "the 2 live sessions are still readable",
+                             f"{readable} of 2")
+                report.check(len(statements) == 1, "uses one SQL statement",
+                             f"{len(statements)} statements")
+        finally:
+            store.close()
+    return report.finish()

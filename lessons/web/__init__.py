@@ -20,7 +20,7 @@ cookie costs **no** Redis command. Redis unreachable -> 503 ``{"detail": "..."}`
 Modules: ``factory`` (create_app), ``auth`` (login, me, logout), ``user_sessions`` (the caller's
 sessions), ``cookies`` (attributes, itsdangerous signing), ``passwords`` (scrypt, accounts),
 ``throttle`` (failed-login counters), ``body_limit`` (413), ``errors`` (error answers),
-``context`` (what routes share), ``memory_store`` (``InMemorySessionStore``), ``config``
+``context`` (what routes share), ``config``
 (``app_from_env``), ``serve`` (``lessons.web:app``), ``loadtest`` (a login-flood measurement).
 """
 
@@ -37,7 +37,7 @@ from .config import app_from_env
 from .cookies import HOST_COOKIE_NAME
 from .errors import NOT_AUTHENTICATED, STORE_UNAVAILABLE, TOO_MANY_ATTEMPTS
 from .factory import create_app
-from .memory_store import InMemorySessionStore
+from ..stores.memory import MemoryStore as InMemorySessionStore
 from .passwords import DEMO_USERS, hash_password, verify_password
 from .user_sessions import session_handle
 

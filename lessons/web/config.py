@@ -24,7 +24,7 @@ from ..errors import CourseError
 from ..store import SessionStore
 from .context import Store
 from .factory import create_app
-from .memory_store import InMemorySessionStore
+from ..stores.memory import MemoryStore as InMemorySessionStore
 
 __all__ = ["ConfigError", "app_from_env", "env_seconds"]
 

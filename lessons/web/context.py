@@ -19,7 +19,7 @@ from ..keys import UserId
 from ..store import SessionStore
 from .cookies import SessionCookie
 from .errors import NOT_AUTHENTICATED
-from .memory_store import InMemorySessionStore
+from ..stores.memory import MemoryStore as InMemorySessionStore
 from .passwords import Accounts
 from .throttle import LoginThrottle
 

@@ -19,7 +19,7 @@ from .body_limit import DEFAULT_MAX_BODY, BodyLimit
 from .context import Store, WebContext, directory_for
 from .cookies import SecretKeys, SessionCookie
 from .errors import install_error_handlers
-from .memory_store import InMemorySessionStore
+from ..stores.memory import MemoryStore as InMemorySessionStore
 from .passwords import Accounts
 from .throttle import FailureCounters, LoginThrottle, MemoryCounters, RedisCounters
 from .user_sessions import add_session_routes

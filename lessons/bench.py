@@ -182,7 +182,7 @@ def revoke_scaling(
                     mine = [store.create({"user_id": user_id, "username": "target"})
                             for _ in range(user_sessions)]
                     seconds, trips, revoked = measure(
-                        lambda c: revoke(c, prefix, user_id), url)
+                        lambda c, revoke=revoke: revoke(c, prefix, user_id), url)
                     gone = client.exists(*[store.key(sid) for sid in mine]) == 0
                     row = Measurement(name, size, seconds, trips, int(revoked), gone)
                     if best is None or row.seconds < best.seconds:

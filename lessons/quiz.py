@@ -71,7 +71,8 @@ def verdict(quiz_id: str, choice: str) -> str:
     if key == q.answer:
         head = f"Correct: {key}. {q.choices[key]}"
     else:
-        head = f"Not quite: {key}. {q.choices[key]} is not it. The answer is {q.answer}. {q.choices[q.answer]}"
+        head = (f"Not quite: {key}. {q.choices[key]} is not it. "
+                f"The answer is {q.answer}. {q.choices[q.answer]}")
     return f"{head}\n{q.explanation}"
 
 

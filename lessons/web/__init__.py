@@ -33,11 +33,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from ..checks.web import check_get_session
+from ..stores.memory import MemoryStore as InMemorySessionStore
 from .config import app_from_env
 from .cookies import HOST_COOKIE_NAME
 from .errors import NOT_AUTHENTICATED, STORE_UNAVAILABLE, TOO_MANY_ATTEMPTS
 from .factory import create_app
-from ..stores.memory import MemoryStore as InMemorySessionStore
 from .passwords import DEMO_USERS, hash_password, verify_password
 from .user_sessions import session_handle
 

@@ -22,9 +22,9 @@ from fastapi import FastAPI
 
 from ..errors import CourseError
 from ..store import SessionStore
+from ..stores.memory import MemoryStore as InMemorySessionStore
 from .context import Store
 from .factory import create_app
-from ..stores.memory import MemoryStore as InMemorySessionStore
 
 __all__ = ["ConfigError", "app_from_env", "env_seconds"]
 

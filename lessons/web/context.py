@@ -17,9 +17,9 @@ from fastapi import HTTPException, Request
 from ..admin import SessionAdmin
 from ..keys import UserId
 from ..store import SessionStore
+from ..stores.memory import MemoryStore as InMemorySessionStore
 from .cookies import SessionCookie
 from .errors import NOT_AUTHENTICATED
-from ..stores.memory import MemoryStore as InMemorySessionStore
 from .passwords import Accounts
 from .throttle import LoginThrottle
 

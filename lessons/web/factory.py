@@ -14,12 +14,12 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from ..keys import KeySchema
+from ..stores.memory import MemoryStore as InMemorySessionStore
 from .auth import add_auth_routes
 from .body_limit import DEFAULT_MAX_BODY, BodyLimit
 from .context import Store, WebContext, directory_for
 from .cookies import SecretKeys, SessionCookie
 from .errors import install_error_handlers
-from ..stores.memory import MemoryStore as InMemorySessionStore
 from .passwords import Accounts
 from .throttle import FailureCounters, LoginThrottle, MemoryCounters, RedisCounters
 from .user_sessions import add_session_routes

@@ -327,12 +327,10 @@ class LocalRedisCluster:
 
     @property
     def url(self) -> str:
-        """``redis://127.0.0.1:<port>`` of the first master (as started) still running, else of
-        any running node (a replica promoted by a failover): any node leads a client to all."""
+        """``redis://127.0.0.1:<port>`` of the first running master (as started), else of any
+        running node (a promoted replica): any node leads a client to all. StopIteration: none."""
         running = [n for n in self.nodes if n.running()]
-        if not running:
-            raise RuntimeError("no node of this cluster is running")
-        return next((n.url for n in running if n.role == "master"), running[0].url)
+        return next((n.url for n in running if n.role == "master"), next(iter(running)).url)
 
     @property
     def pids(self) -> list[int]:

@@ -1,8 +1,11 @@
-"""Lua scripts that cost one round trip, the first call included.
+"""Lua scripts that cost one round trip, the first call included; and the store's two scripts.
 
 The first call sends the source with EVAL (which also caches it on the server); later calls send
-only its SHA1 with EVALSHA. If the server forgot it (restart, SCRIPT FLUSH, or another node of a
-cluster), EVALSHA answers NOSCRIPT and the call falls back to EVAL once. (redis-py's
+only its SHA1 with EVALSHA. On Redis Cluster each node has its own script cache, so the script
+remembers, per node (found from ``KEYS[1]``'s slot without a round trip), whether that node has
+seen it: the first call routed to a node is an EVAL too. If a server forgot it anyway (restart,
+SCRIPT FLUSH, a replica promoted by a failover), EVALSHA answers NOSCRIPT and the call falls
+back to EVAL once. (redis-py's
 ``register_script`` would spend three round trips on a first call: EVALSHA, SCRIPT LOAD, EVALSHA.)
 
 Scripts get every key they touch through ``KEYS`` (never built from ``ARGV`` or a value): Redis
@@ -16,7 +19,7 @@ from typing import Any
 
 import redis
 
-__all__ = ["Script"]
+__all__ = ["TAKE_LUA", "TOUCH_LUA", "Script"]
 
 
 class Script:
@@ -25,14 +28,60 @@ class Script:
     def __init__(self, client: Any, source: str):
         self.client, self.source = client, source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
-        self.loaded = False
+        self._loaded_on: set[str] = set()  # "" on a single Redis; node names on a cluster
+
+    @property
+    def loaded(self) -> bool:
+        """True once some server has run the script through this object."""
+        return bool(self._loaded_on)
+
+    def _server(self, keys: list[str]) -> str:
+        """Which server runs the call: "" for a single Redis, the node name (host:port) of the
+        primary serving ``keys[0]``'s slot on a cluster (the client's slot map: no round trip)."""
+        locate = getattr(self.client, "get_node_from_key", None)
+        if not keys or not callable(locate):
+            return ""
+        try:
+            return str(locate(keys[0]).name)
+        except redis.exceptions.RedisClusterException:  # slot not covered now (a failover):
+            return "?"  # EVAL is routed (and retried) by the client as usual
 
     def __call__(self, keys: list[str], args: list[Any]) -> Any:
-        if self.loaded:
+        server = self._server(keys)
+        if server in self._loaded_on:
             try:
                 return self.client.evalsha(self.sha, len(keys), *keys, *args)
             except redis.exceptions.NoScriptError:
                 pass
         result = self.client.eval(self.source, len(keys), *keys, *args)
-        self.loaded = True
+        self._loaded_on.add(server)
         return result
+
+
+# The sliding read: GET the session and PEXPIRE it to its own idle TTL, capped by its absolute
+# deadline (both read from the start of the stored JSON, where the store writes them, without a
+# JSON decode). Touches KEYS[1] only. ARGV[1]: default idle TTL in ms; ARGV[2]: now in ms.
+TOUCH_LUA = """
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+local ttl = tonumber(ARGV[1])
+local own, deadline = string.match(value, '^{"idle_ttl": (%d+), "absolute_deadline_ms": (%d+)')
+if not own then own = string.match(value, '^{"idle_ttl": (%d+)') end
+if own then ttl = tonumber(own) * 1000 end
+if deadline then ttl = math.min(ttl, tonumber(deadline) - tonumber(ARGV[2])) end
+if ttl <= 0 then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return value
+"""
+
+# Take a session out: GET, PTTL and DEL in one atomic step (regenerate). Touches KEYS[1] only.
+TAKE_LUA = """
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+local pttl = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return {value, pttl}
+"""

@@ -34,11 +34,13 @@ import redis
 from . import backend
 from .errors import RetryLimitExceeded, SessionNotFound
 from .keys import SESSION_ID_PATTERN, KeySchema, UserId, is_valid_session_id
-from .scripts import Script
+from .scripts import TAKE_LUA, TOUCH_LUA, Script
 
 __all__ = [
     "META_FIELDS",
     "SESSION_ID_PATTERN",
+    "TAKE_LUA",
+    "TOUCH_LUA",
     "SessionNotFound",
     "SessionStore",
     "decode_session",
@@ -89,35 +91,6 @@ def _positive_int(name: str, value: object) -> int:
         raise ValueError(f"{name} must be > 0 seconds (got {value}); a session without a TTL "
                          "would live forever")
     return value
-
-
-# The sliding read: GET the session and PEXPIRE it to its own idle TTL, capped by its absolute
-# deadline (both read from the start of the stored JSON, where the store writes them, without a
-# JSON decode). Touches KEYS[1] only. ARGV[1]: default idle TTL in ms; ARGV[2]: now in ms.
-TOUCH_LUA = """
-local value = redis.call('GET', KEYS[1])
-if not value then return false end
-local ttl = tonumber(ARGV[1])
-local own, deadline = string.match(value, '^{"idle_ttl": (%d+), "absolute_deadline_ms": (%d+)')
-if not own then own = string.match(value, '^{"idle_ttl": (%d+)') end
-if own then ttl = tonumber(own) * 1000 end
-if deadline then ttl = math.min(ttl, tonumber(deadline) - tonumber(ARGV[2])) end
-if ttl <= 0 then
-  redis.call('DEL', KEYS[1])
-  return false
-end
-redis.call('PEXPIRE', KEYS[1], ttl)
-return value
-"""
-
-# Take a session out: GET, PTTL and DEL in one atomic step (regenerate). Touches KEYS[1] only.
-TAKE_LUA = """
-local value = redis.call('GET', KEYS[1])
-if not value then return false end
-local pttl = redis.call('PTTL', KEYS[1])
-redis.call('DEL', KEYS[1])
-return {value, pttl}
-"""
 
 
 class SessionStore:
@@ -221,13 +194,31 @@ class SessionStore:
         pipe.execute()
         self._remember_floor(stored_id, until)
 
+    #: False in a subclass whose ``_set_new`` must send the SET itself (e.g. followed by WAIT).
+    _set_in_index_pipeline = True
+
+    def _set_new(self, key: str, payload: str, ttl: int) -> bool:
+        """Write a new session: ``SET key payload EX ttl NX``, one round trip; True if written."""
+        return bool(self.r.set(key, payload, ex=ttl, nx=True))
+
+    def _one_server(self, *keys: str) -> bool:
+        """True if one server holds all ``keys``: always on a single Redis; on a cluster, if the
+        client's slot map puts them on one node (no round trip)."""
+        locate = getattr(self.r, "get_node_from_key", None)
+        if not callable(locate):
+            return True
+        return len({locate(key).name for key in keys}) == 1
+
     # -- the lesson's API ----------------------------------------------------------------------
     def create(self, data: dict[str, Any], ttl: int | None = None) -> str:
         """Create a session and return its ID (43 characters, 256 random bits).
 
         ``SET {prefix}:{id} json EX ttl NX``: one round trip. With a ``user_id`` in ``data`` the
         same pipeline first adds the ID to that user's index (ZADD NX, PEXPIRE NX, PEXPIRE GT):
-        still one round trip on one Redis, two on a cluster (the index lives in another slot).
+        still one round trip on one Redis. On a cluster the index usually lives on another node:
+        then the index pipeline goes first and the SET after its reply (two round trips), so that
+        no session ever exists without its index entry, not even for a microsecond (two nodes
+        do not apply one pipeline in order).
         """
         if not isinstance(data, dict):
             raise TypeError(f"session data must be a dict, not {type(data).__name__}")
@@ -250,14 +241,21 @@ class SessionStore:
         for _ in range(3):  # a collision of 256-bit IDs will not happen; NX makes sure anyway
             session_id = secrets.token_urlsafe(32)
             stored = self.keys.stored_id(session_id)
+            key = self.keys.key_of(stored)
             if user is None:
-                created = self.r.set(self.keys.key_of(stored), payload, ex=ttl, nx=True)
-            else:
+                created = self._set_new(key, payload, ttl)
+            elif self._one_server(key, self.keys.index_key(user)) and self._set_in_index_pipeline:
                 pipe = self.r.pipeline(transaction=False)
                 until = self._index_commands(pipe, user, stored, ttl * 1000)
-                pipe.set(self.keys.key_of(stored), payload, ex=ttl, nx=True)
+                pipe.set(key, payload, ex=ttl, nx=True)
                 created = pipe.execute()[-1]
                 self._remember_floor(stored, until)
+            else:  # another cluster node: the index entry first, then the session (in order)
+                pipe = self.r.pipeline(transaction=False)
+                until = self._index_commands(pipe, user, stored, ttl * 1000)
+                pipe.execute()
+                self._remember_floor(stored, until)
+                created = self._set_new(key, payload, ttl)
             if created:
                 return session_id
         raise RuntimeError("could not allocate a unique session ID")  # pragma: no cover

@@ -1,0 +1,271 @@
+"""SessionStore, SessionAdmin and LastSeen on a real Redis Cluster: values, TTLs, round trips.
+
+Runs on the cluster that ``$REDIS_URL`` points at when it is a cluster node (CI's cluster pass),
+else on a 3-master cluster this module starts from ``redis-server`` (skipped, saying how to
+install it, when there is none). Round trips are counted per request: on a cluster a pipeline
+is one request per node it touches (redis-py writes them all, then reads the replies).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+
+from lessons import backend
+from lessons.admin import LastSeen, SessionAdmin
+from lessons.roundtrips import RoundTrips, counting_client
+from lessons.store import SessionStore
+
+TTL = 60
+
+
+@pytest.fixture(scope="module")
+def cluster_url() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url and backend.is_cluster(url):
+        yield url
+        return
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server / brew install redis)")
+    from lessons.redis_cluster import local_cluster
+
+    with local_cluster(masters=3, progress=False) as cluster:
+        yield cluster.url
+
+
+@pytest.fixture
+def rc(cluster_url) -> Iterator[RedisCluster]:
+    client = backend.connect(cluster_url)
+    assert isinstance(client, RedisCluster)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix(rc) -> Iterator[str]:
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    immortal = [k for k in rc.scan_iter(match=f"{name}*", count=1000) if rc.ttl(k) == -1]
+    backend.delete_prefix(rc, name)
+    assert not immortal, f"keys without a TTL were left behind: {immortal}"
+
+
+@pytest.fixture
+def counted(cluster_url, prefix) -> Iterator[tuple[SessionStore, RoundTrips]]:
+    client, trips = counting_client(cluster_url)
+    yield SessionStore(client=client, prefix=prefix, default_ttl=TTL), trips
+    client.close()
+
+
+@pytest.fixture
+def store(rc, prefix) -> SessionStore:
+    return SessionStore(client=rc, prefix=prefix, default_ttl=TTL)
+
+
+def node_of(rc: RedisCluster, key: str) -> str:
+    return str(rc.get_node_from_key(key).name)
+
+
+def test_sessions_spread_over_every_master(rc, store):
+    sids = [store.create({"n": n}) for n in range(30)]
+    nodes = {node_of(rc, store.key(s)) for s in sids}
+    assert len(nodes) == len(rc.get_primaries()) == 3
+
+
+def test_round_trips_per_operation(rc, counted):
+    store, trips = counted
+    with trips.measure() as m:
+        anon = store.create({"cart": []})
+    assert m.commands == ["SET"]
+    for _ in range(6):
+        with trips.measure() as m:
+            sid = store.create({"user_id": 1})
+        same_node = node_of(rc, store.key(sid)) == node_of(rc, store.keys.index_key(1))
+        assert m.count == (1 if same_node else 2) and m.count <= 2
+        assert " ".join(m.commands) == "ZADD PEXPIRE PEXPIRE SET"  # index entry first
+    for action, most in [(lambda: store.get(sid), 1), (lambda: store.get(sid, refresh=True), 1),
+                         (lambda: store.refresh(sid), 1),
+                         (lambda: store.update(sid, {"role": "admin"}), 3),
+                         (lambda: store.update(sid, {"role": "x"}, refresh=False), 3),
+                         (lambda: store.delete(anon), 1)]:
+        with trips.measure() as m:
+            action()
+        assert m.count == most, m.commands
+    with trips.measure() as m:
+        new = store.regenerate(sid)
+    assert m.commands == ["EVAL" if m.commands[0] == "EVAL" else "EVALSHA",
+                          "ZADD PEXPIRE PEXPIRE ZREM", "SET"]
+    with trips.measure() as m:
+        assert store.delete(new) is True
+    assert m.commands == ["GETDEL", "ZREM"]
+
+
+def test_a_script_costs_one_round_trip_on_each_node_the_first_time_too(rc, counted):
+    store, trips = counted
+    by_node: dict[str, str] = {}
+    while len(by_node) < 3:
+        sid = store.create({"user_id": 2})
+        by_node.setdefault(node_of(rc, store.key(sid)), sid)
+    for sid in by_node.values():  # each node sees the script for the first time: EVAL, no NOSCRIPT
+        with trips.measure() as m:
+            assert store.get(sid, refresh=True)["user_id"] == 2
+        assert m.commands == ["EVAL"]
+    for sid in by_node.values():
+        with trips.measure() as m:
+            assert store.refresh(sid)
+        assert m.commands == ["EVALSHA"]
+
+
+def test_admin_lists_counts_audits_and_revokes_across_nodes(rc, store, prefix):
+    admin = SessionAdmin(rc, prefix)
+    alice = [store.create({"user_id": 1}) for _ in range(12)]
+    bob = [store.create({"user_id": 2}) for _ in range(3)]
+    anon = store.create({"cart": []})
+    assert len({node_of(rc, store.key(s)) for s in alice}) == 3
+    assert sorted(s["session_id"] for s in admin.list_sessions()) == sorted([*alice, *bob, anon])
+    assert sorted(s["session_id"] for s in admin.list_sessions(1)) == sorted(alice)
+    assert admin.get_active_users_count() == 2 == admin.count_users_by_index()
+    rc.persist(store.key(bob[0]))  # planted: a session that would never expire
+    assert admin.audit_ttl() == [bob[0]] and admin.audit_index_ttl() == []
+    rc.expire(store.key(bob[0]), TTL)
+    assert admin.revoke_all_sessions(1) == 12
+    assert rc.exists(*[store.key(s) for s in alice]) == 0
+    assert rc.exists(store.keys.index_key(1)) == 0
+    assert [store.get(s) is not None for s in [*bob, anon]] == [True] * 4
+    assert admin.revoke_by_scan(2) == 3
+
+
+def test_listing_and_revoking_cost_one_request_per_node_at_most(rc, store, cluster_url, prefix):
+    client, trips = counting_client(cluster_url)
+    admin = SessionAdmin(client, prefix)
+    sids = [store.create({"user_id": 1}) for _ in range(20)]
+    nodes = len({node_of(rc, store.key(s)) for s in sids})
+    with trips.measure() as m:
+        assert len(admin.list_sessions(1)) == 20
+    assert m.commands[0] == "ZRANGE" and m.count == 1 + nodes  # + one GET/TTL pipeline per node
+    with trips.measure() as m:
+        assert admin.revoke_all_sessions(1) == 20
+    assert m.commands[0] == "ZRANGE" and m.commands[-1] == "ZREM" and m.count == 2 + nodes
+    assert sum(c.split().count("DEL") for c in m.commands) == 20
+    client.close()
+
+
+def test_revoke_ends_every_session_that_existed_when_it_started(cluster_url, prefix):
+    """Four threads log the same user in while it is revoked: no retry, no give-up, and every
+    session from before the revoke is gone; the ones that raced it keep their index entries."""
+    c = backend.connect(cluster_url, max_connections=16)
+    store = SessionStore(client=c, prefix=prefix, default_ttl=TTL)
+    before = [store.create({"user_id": 1}) for _ in range(20)]
+    stop = threading.Event()
+
+    def login_loop() -> None:
+        while not stop.is_set():
+            store.create({"user_id": 1})
+
+    threads = [threading.Thread(target=login_loop) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.05)
+        ended = SessionAdmin(c, prefix).revoke_all_sessions(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert ended >= len(before)
+    assert all(store.get(sid) is None for sid in before)
+    left = SessionAdmin(c, prefix).list_sessions(1)
+    assert {s["session_id"] for s in left} <= set(c.zrange(store.keys.index_key(1), 0, -1))
+    c.close()
+
+
+@pytest.mark.parametrize("touch", ["refresh", "get_refresh", "update", "regenerate"])
+def test_index_always_outlives_its_sessions(rc, store, prefix, touch):
+    short = SessionStore(client=rc, prefix=prefix, default_ttl=300)
+    sid = store.create({"user_id": 1}, ttl=20)
+    if touch == "refresh":
+        short.refresh(sid)
+    elif touch == "get_refresh":
+        short.get(sid, refresh=True)
+    elif touch == "update":
+        short.update(sid, {"role": "admin"})
+    else:
+        sid = short.regenerate(sid)
+    session_pttl = rc.pttl(store.key(sid))  # first the session, then the index: a stricter test
+    index_pttl = rc.pttl(store.keys.index_key(1))
+    assert session_pttl > 0 and index_pttl >= session_pttl
+
+
+def test_hashed_ids_on_a_cluster(rc, prefix):
+    store = SessionStore(client=rc, prefix=prefix, default_ttl=TTL, hash_ids=True)
+    admin = SessionAdmin.for_store(store)
+    sids = [store.create({"user_id": 7}) for _ in range(6)]
+    listed = {s["session_id"] for s in admin.list_sessions(7)}
+    assert listed == {store.keys.stored_id(s) for s in sids} and not listed & set(sids)
+    assert not any(s in k for k in rc.scan_iter(match=f"{prefix}*") for s in sids)
+    new = store.regenerate(sids[0])
+    assert store.get(sids[0]) is None and store.get(new)["user_id"] == 7
+    assert store.delete_stored(store.keys.stored_id(new)) is True
+    assert admin.revoke_all_sessions(7) == 5
+
+
+def test_absolute_ttl_caps_sliding_on_a_cluster(rc, prefix):
+    store = SessionStore(client=rc, prefix=prefix, default_ttl=TTL, absolute_ttl=2)
+    sid = store.create({"user_id": 3})
+    assert store.get(sid, refresh=True) is not None
+    assert 0 < rc.pttl(store.key(sid)) <= 2000
+    time.sleep(2.1)
+    assert store.get(sid, refresh=True) is None and store.refresh(sid) is False
+
+
+def test_last_seen_on_a_cluster(rc, prefix):
+    seen = LastSeen(rc, prefix, window=TTL)
+    for user in (1, 2, "2"):
+        seen.touch(user)
+    seen.touch(9, now_ms=int(time.time() * 1000) - (TTL + 5) * 1000)
+    assert seen.count() == 3 and seen.prune() == 1
+    seen.forget(1)
+    assert seen.count() == 2 and 0 < rc.ttl(seen.key) <= TTL
+
+
+def test_update_keeps_its_atomicity_on_a_cluster(rc, store):
+    sid = store.create({"user_id": 1})
+
+    def bump(field: str) -> None:
+        for n in range(20):
+            store.update(sid, {field: n})
+
+    threads = [threading.Thread(target=bump, args=(f"f{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {k: v for k, v in store.get(sid).items() if k.startswith("f")} == {
+        "f0": 19, "f1": 19, "f2": 19}
+
+
+def test_the_course_code_before_the_cluster_issue_fails_there(rc, prefix):
+    """What notebook 06 shows: the old store's MULTI over two slots, its sliding script building
+    a key from the value, the old admin's single-node SCAN and MGET over many slots."""
+    from lessons.legacy_admin import SessionAdmin as OldAdmin
+    from lessons.legacy_store import SessionStore as OldStore
+
+    old = OldStore(client=rc, prefix=prefix, default_ttl=TTL)
+    with pytest.raises(redis.exceptions.CrossSlotTransactionError):
+        old.create({"user_id": 1})
+    new = SessionStore(client=rc, prefix=prefix, default_ttl=TTL)
+    sid = new.create({"user_id": 1})
+    while node_of(rc, new.key(sid)) == node_of(rc, new.keys.index_key(1)):
+        sid = new.create({"user_id": 1})  # on the index's node the script happens to work
+    with pytest.raises(redis.ResponseError, match="non local key"):
+        old.get(sid, refresh=True)
+    with pytest.raises(redis.exceptions.RedisClusterException, match="mget is blocked"):
+        OldAdmin(rc, prefix).list_sessions()

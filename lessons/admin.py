@@ -124,7 +124,7 @@ class SessionAdmin:
         replies = pipe.execute()
         if with_ttl:
             return list(zip(replies[0::2], replies[1::2]))
-        return replies
+        return list(replies)
 
     def _load(self, keys: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         """GET + TTL of the keys in one pipelined round trip.

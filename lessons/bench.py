@@ -18,6 +18,7 @@ slower per command than Redis) and on whatever else runs: notebooks show them as
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import statistics
@@ -124,6 +125,11 @@ def _all_exist(client: Client, keys: list[str], chunk: int = 10_000) -> bool:
     return found == len(keys)
 
 
+def _run_revoke(revoke: Callable[[Client, str, int | str], int], client: Client, *, prefix: str,
+                user_id: int | str) -> int:
+    return revoke(client, prefix, user_id)
+
+
 def revoke_scaling(
     methods: dict[str, Callable[[Client, str, int | str], int]],
     sizes: Iterable[int],
@@ -182,7 +188,7 @@ def revoke_scaling(
                     mine = [store.create({"user_id": user_id, "username": "target"})
                             for _ in range(user_sessions)]
                     seconds, trips, revoked = measure(
-                        lambda c, revoke=revoke: revoke(c, prefix, user_id), url)
+                        functools.partial(_run_revoke, revoke, prefix=prefix, user_id=user_id), url)
                     gone = client.exists(*[store.key(sid) for sid in mine]) == 0
                     row = Measurement(name, size, seconds, trips, int(revoked), gone)
                     if best is None or row.seconds < best.seconds:

@@ -35,13 +35,14 @@ import tempfile
 import time
 import weakref
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from typing import Any, Iterable
+from typing import Any
 
 import httpx
 
-__all__ = ["Cluster", "Server", "RoundRobinBalancer", "Hit", "tally", "free_port"]
+__all__ = ["Cluster", "Hit", "RoundRobinBalancer", "Server", "free_port", "tally"]
 
 #: Seconds to wait for all servers to answer /health (a loaded 2-core machine may need a while).
 STARTUP_TIMEOUT = 60.0
@@ -103,7 +104,7 @@ def _cleanup(processes: list[subprocess.Popen], clients: list[httpx.Client], tmp
     for process in processes:
         try:
             _stop_process(process)
-        except Exception:  # noqa: BLE001 - keep stopping the others
+        except Exception:
             process.kill()
     processes.clear()
     shutil.rmtree(tmpdir, ignore_errors=True)
@@ -170,7 +171,7 @@ class Cluster:
         self._processes.append(process)
         return Server(name, port, process, log_path)
 
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         """Start the servers and wait until each answers ``GET /health`` with 200 (bounded)."""
         if self.servers:
             raise RuntimeError("this cluster is already started")
@@ -217,7 +218,7 @@ class Cluster:
         """Stop every server and close every balancer. Safe to call twice."""
         _cleanup(self._processes, self._clients, self._tmpdir)
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -244,7 +245,7 @@ class Cluster:
         """Names of the servers whose process is alive."""
         return [s.name for s in self.servers if s.running()]
 
-    def balancer(self) -> "RoundRobinBalancer":
+    def balancer(self) -> RoundRobinBalancer:
         """A fresh round-robin balancer (and cookie jar: one browser) over these servers."""
         lb = RoundRobinBalancer([(s.name, s.url) for s in self.servers])
         self._clients.append(lb.client)

@@ -7,13 +7,14 @@ units. Every plotted number comes from a measurement on Redis (PTTL sampled over
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 import matplotlib.pyplot as plt
 import redis
 
-__all__ = ["apply_style", "TtlTimeline", "sample_pttl", "plot_ttl"]
+__all__ = ["TtlTimeline", "apply_style", "plot_ttl", "sample_pttl"]
 
 STYLE = {
     "figure.figsize": (10, 5),
@@ -32,7 +33,7 @@ STYLE = {
 
 def apply_style() -> None:
     """Big, high-contrast defaults for every figure that follows."""
-    plt.rcParams.update(STYLE)
+    plt.rcParams.update(STYLE)  # type: ignore[arg-type]  # matplotlib types keys as Literals
 
 
 @dataclass
@@ -73,7 +74,7 @@ def sample_pttl(
     while True:
         now = time.monotonic() - start
         while pending and pending[0][0] <= now:
-            at, text, action = pending.pop(0)
+            _at, text, action = pending.pop(0)
             action()
             timeline.events.append((round(now, 3), text))
         pipe = client.pipeline(transaction=False)
@@ -100,7 +101,7 @@ def plot_ttl(
     fig, ax = plt.subplots()
     for label in labels or list(timeline.remaining):
         ax.plot(timeline.times, timeline.remaining[label], label=label, **(styles or {}).get(label, {}))
-    for at, text in timeline.events:
+    for at, _text in timeline.events:
         ax.axvline(at, color="grey", linestyle=":", linewidth=1.5)
     for text, y in (hlines or {}).items():
         ax.axhline(y, color="black", linestyle="--", linewidth=1.5)
@@ -208,7 +209,7 @@ def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str
         ax.bar_label(bars, padding=3, fontsize=15)
     for j, s in enumerate(servers):
         ax.hlines(sent.get(s, 0), j - 0.45, j + 0.45, colors="black", linestyles="--",
-                  linewidth=2, label="requests each server received" if j == 0 else None)
+                  linewidth=2, label="requests each server received" if j == 0 else "_nolegend_")
     ax.set_xticks(x, servers)
     ax.set_xlabel("server behind the load balancer")
     ax.set_ylabel("successful GET /me (requests)")
@@ -257,7 +258,8 @@ def plot_revoke_scaling(rows, metric: str = "seconds", title: str | None = None,
     apply_style()
     fig, ax = plt.subplots(figsize=(10, 6))
     methods = list(dict.fromkeys(r.method for r in rows))
-    styles = {**REVOKE_STYLES, "SCAN + pipeline": REVOKE_STYLES["SCAN + MGET"]}
+    styles: dict[str, dict[str, Any]] = {**REVOKE_STYLES,
+                                         "SCAN + pipeline": REVOKE_STYLES["SCAN + MGET"]}
     for method in methods:
         mine = sorted((r for r in rows if r.method == method), key=lambda r: r.sessions)
         xs = [r.sessions for r in mine]

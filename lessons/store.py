@@ -59,9 +59,9 @@ INDEX_LIFETIME_FACTOR = 2
 _FLOOR_MEMORY = 100_000
 
 
-def decode_session(raw: str | None) -> dict[str, Any] | None:
+def decode_session(raw: object) -> dict[str, Any] | None:
     """A stored value as a dict, or None if it is missing or not a JSON object."""
-    if raw is None:
+    if not isinstance(raw, (str, bytes)):
         return None
     try:
         value = json.loads(raw)
@@ -140,7 +140,7 @@ class SessionStore:
     @staticmethod
     def _dumps(session: dict[str, Any]) -> str:
         """JSON with the store's fields first, in the order the sliding script reads them."""
-        ordered = {name: session[name] for name in ("idle_ttl", "absolute_deadline_ms")
+        ordered: dict[str, Any] = {name: session[name] for name in ("idle_ttl", "absolute_deadline_ms")
                    if name in session}
         ordered.update((k, v) for k, v in session.items() if k not in ordered)
         try:
@@ -157,7 +157,7 @@ class SessionStore:
             ttl_ms = min(ttl_ms, deadline - _now_ms())
         return ttl_ms
 
-    def _live(self, raw: str | None) -> dict[str, Any] | None:
+    def _live(self, raw: object) -> dict[str, Any] | None:
         session = decode_session(raw)
         if session is None or self._idle_ms(session) <= 0:
             return None

@@ -16,17 +16,16 @@ from __future__ import annotations
 import os
 import uuid
 
+# Build matplotlib's font cache now, so that its one-time notice never lands in a notebook
+# output that nbval compares.
+import matplotlib
 import pytest
 
 from lessons import backend
 from lessons.roundtrips import counting_client
 
-# Build matplotlib's font cache now, so that its one-time notice never lands in a notebook
-# output that nbval compares.
-import matplotlib
-
 matplotlib.use("Agg")
-import matplotlib.pyplot  # noqa: E402,F401
+import matplotlib.pyplot
 
 BACKENDS = ["embedded", "real"]
 

@@ -211,7 +211,7 @@ def test_revoke_touches_only_that_user(store, admin, client, prefix):
     eleven = store.create({"user_id": 11, "username": "user eleven"})
     as_string = store.create({"user_id": "alice", "username": "alice-by-name"})
     anon = store.create({"cart": []})
-    before = {sid: client.get(f"{prefix}:{sid}") for sid in bob + [eleven, as_string, anon]}
+    before = {sid: client.get(f"{prefix}:{sid}") for sid in [*bob, eleven, as_string, anon]}
     assert admin.revoke_all_sessions(1) == 3
     assert all(store.get(sid) is None for sid in alice)
     assert client.exists(store.keys.index_key(1)) == 0
@@ -343,7 +343,7 @@ def test_scan_duplicates_are_removed(store, client, prefix):
         keys += more
     assert len(keys) == 2 * len(set(keys))  # the wrapper really does duplicate
     admin = SessionAdmin(dup, prefix)
-    assert ids(admin.list_sessions()) == sorted(a + [b])
+    assert ids(admin.list_sessions()) == sorted([*a, b])
     assert admin.get_active_users_count() == 2
     assert admin.count_users_by_index() == 2
     assert admin.revoke_by_scan(1) == 3

@@ -54,5 +54,6 @@ def test_pause_after_works_inside_a_watched_pipeline(client, prefix):
                             "SET", "EXEC (refused: WatchError)"]
 
 
+@pytest.mark.cluster_unsupported("it reads client.connection_pool, which a RedisCluster client does not have")
 def test_non_callable_attributes_pass_through(client):
     assert recording(client).connection_pool is client.connection_pool

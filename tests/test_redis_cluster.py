@@ -118,7 +118,7 @@ def test_start_and_stop_leave_nothing_behind():
 @needs_redis_server
 def test_a_failed_start_stops_what_it_started():
     c = LocalRedisCluster(masters=3, progress=False, config={"no-such-directive": "1"})
-    with pytest.raises(RuntimeError, match="exited .*no-such-directive"):
+    with pytest.raises(RuntimeError, match=r"exited .*no-such-directive"):
         c.start()
     assert c.nodes == [] and c._watchdog == [] and not os.path.exists(c._tmpdir)
 

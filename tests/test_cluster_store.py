@@ -254,18 +254,22 @@ def test_update_keeps_its_atomicity_on_a_cluster(rc, store):
 
 def test_the_course_code_before_the_cluster_issue_fails_there(rc, prefix):
     """What notebook 06 shows: the old store's MULTI over two slots, its sliding script building
-    a key from the value, the old admin's single-node SCAN and MGET over many slots."""
-    from lessons.legacy_admin import SessionAdmin as OldAdmin
-    from lessons.legacy_store import SessionStore as OldStore
+    a key from the value, the old admin's MGET and DEL over many slots."""
+    from lessons.cluster_pitfalls import old_create, old_list_sessions, old_revoke, old_sliding_read
+    from lessons.keys import KeySchema
 
-    old = OldStore(client=rc, prefix=prefix, default_ttl=TTL)
+    keys = KeySchema(prefix)
     with pytest.raises(redis.exceptions.CrossSlotTransactionError):
-        old.create({"user_id": 1})
+        old_create(rc, keys, {"user_id": 1})
     new = SessionStore(client=rc, prefix=prefix, default_ttl=TTL)
     sid = new.create({"user_id": 1})
     while node_of(rc, new.key(sid)) == node_of(rc, new.keys.index_key(1)):
         sid = new.create({"user_id": 1})  # on the index's node the script happens to work
     with pytest.raises(redis.ResponseError, match="non local key"):
-        old.get(sid, refresh=True)
-    with pytest.raises(redis.exceptions.RedisClusterException, match="mget is blocked"):
-        OldAdmin(rc, prefix).list_sessions()
+        old_sliding_read(rc, keys, sid)
+    new.create({"user_id": 1})
+    with pytest.raises(redis.exceptions.RedisClusterException, match="same key slot"):
+        old_list_sessions(rc, keys, 1)
+    with pytest.raises(redis.exceptions.RedisClusterException, match="same key slot"):
+        old_revoke(rc, keys, 1)
+

@@ -54,6 +54,15 @@ def url_for_backend(name: str) -> str:
     return url
 
 
+@pytest.fixture
+def real_redis_url(request) -> str:
+    """``$REDIS_URL`` (skips the test when it is not set, or when the test is marked
+    ``cluster_unsupported`` and it is a cluster)."""
+    url = url_for_backend("real")
+    skip_if_cluster(request, url)
+    return url
+
+
 @pytest.fixture(params=BACKENDS)
 def redis_url(request) -> str:
     """The URL of the backend under test."""

@@ -13,7 +13,6 @@ import time
 import uuid
 
 import pytest
-from conftest import url_for_backend
 
 from lessons import backend, stores
 from lessons.quiz import question
@@ -66,7 +65,7 @@ def h(request, tmpdir_own):
     elif kind == "sqlite":
         store = stores.SqliteStore(os.path.join(tmpdir_own, "s.db"), default_ttl=100, clock=clock)
     else:
-        url = url_for_backend(kind.removeprefix("redis-"))
+        url = request.getfixturevalue("real_redis_url") if kind == "redis-real" else backend.embedded_url()
         prefix = f"test-{uuid.uuid4().hex[:10]}"
         store = stores.RedisStore(url, prefix=prefix, default_ttl=100)
     yield Harness(store, clock)

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ..keys import KeySchema
 from . import Report
 
 __all__ = ["check_get_session"]
@@ -34,7 +35,7 @@ def check_get_session(get_session: Callable[[Request], Any], client: Any, trips:
     """
     report = Report()
     session_id = secrets.token_urlsafe(32)
-    key = f"{prefix}:{session_id}"
+    key = KeySchema(prefix).session_key(session_id)
     data = {"user_id": 1, "username": "alice"}
     client.set(key, json.dumps(data), ex=5)
     try:

@@ -58,9 +58,10 @@ def chromium_path() -> str | None:
     return resolved if resolved and os.access(resolved, os.X_OK) else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium (playwright.sync_api.Browser), shared by every browser test."""
+    """A headless Chromium (playwright.sync_api.Browser) for the tests of one module. Module
+    scope: Playwright's event loop ends with the module, so later tests can run their own."""
     if browser_skipped():
         pytest.skip("COURSE_SKIP_BROWSER=1: the browser tests run in another pass")
     try:

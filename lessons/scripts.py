@@ -29,6 +29,7 @@ class Script:
         self.client, self.source = client, source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
         self._loaded_on: set[str] = set()  # "" on a single Redis; node names on a cluster
+        self._locate = getattr(client, "get_node_from_key", None)  # a cluster client's slot map
 
     @property
     def loaded(self) -> bool:
@@ -38,11 +39,10 @@ class Script:
     def _server(self, keys: list[str]) -> str:
         """Which server runs the call: "" for a single Redis, the node name (host:port) of the
         primary serving ``keys[0]``'s slot on a cluster (the client's slot map: no round trip)."""
-        locate = getattr(self.client, "get_node_from_key", None)
-        if not keys or not callable(locate):
+        if self._locate is None or not keys:
             return ""
         try:
-            return str(locate(keys[0]).name)
+            return str(self._locate(keys[0]).name)
         except redis.exceptions.RedisClusterException:  # slot not covered now (a failover):
             return "?"  # EVAL is routed (and retried) by the client as usual
 

@@ -148,13 +148,13 @@ class SessionStore:
         except (TypeError, ValueError) as exc:
             raise TypeError(f"session data must be JSON-serialisable: {exc}") from None
 
-    def _idle_ms(self, session: dict[str, Any]) -> int:
+    def _idle_ms(self, session: dict[str, Any], now_ms: int | None = None) -> int:
         """The session's own idle TTL in ms, capped by its absolute deadline (may be <= 0)."""
         own = session.get("idle_ttl")
         ttl_ms = (own if isinstance(own, int) and own > 0 else self.default_ttl) * 1000
         deadline = session.get("absolute_deadline_ms")
         if isinstance(deadline, int) and not isinstance(deadline, bool):
-            ttl_ms = min(ttl_ms, deadline - _now_ms())
+            ttl_ms = min(ttl_ms, deadline - (_now_ms() if now_ms is None else now_ms))
         return ttl_ms
 
     def _live(self, raw: object) -> dict[str, Any] | None:
@@ -270,12 +270,20 @@ class SessionStore:
         """
         if not is_valid_session_id(session_id):
             return None
-        key = self.key(session_id)
+        stored = self.keys.stored_id(session_id)
+        key = self.keys.key_of(stored)
         if not refresh:
             return self._live(self.r.get(key))
-        session = self._live(self._touch(keys=[key], args=[self.default_ttl * 1000, _now_ms()]))
-        if session is not None:
-            self._keep_index_alive(self.keys.stored_id(session_id), session, self._idle_ms(session))
+        # the hot path of every request: one script call, one JSON decode, no other work
+        now = _now_ms()
+        session = decode_session(self._touch(keys=[key], args=[self.default_ttl * 1000, now]))
+        if session is None:
+            return None
+        ttl_ms = self._idle_ms(session, now)
+        if ttl_ms <= 0:
+            return None
+        if "user_id" in session and now + ttl_ms > self._index_floor.get(stored, 0):
+            self._keep_index_alive(stored, session, ttl_ms)
         return session
 
     def update(self, session_id: str, data: dict[str, Any], refresh: bool = True) -> dict[str, Any]:

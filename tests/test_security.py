@@ -12,6 +12,7 @@ import secrets
 import time
 
 import pytest
+from redis.cluster import RedisCluster
 
 from lessons import backend, classroom, security
 from lessons.admin import SessionAdmin
@@ -532,7 +533,8 @@ def test_hashed_store_contract(counted_client, prefix):
     store = SessionStore(client=client, prefix=prefix, default_ttl=60, hash_ids=True)
     with trips.measure() as m:
         token = store.create({"user_id": 7, "username": "alice"})
-    assert m.count == 1 and is_valid_session_id(token)
+    # one pipeline; on a cluster, two requests when the session and the index live on two nodes
+    assert m.count <= (2 if isinstance(client, RedisCluster) else 1) and is_valid_session_id(token)
     handle = token_handle(token)
     assert handle == store.keys.stored_id(token) != token
     assert store.keys.is_stored_id(handle) and not is_valid_session_id(handle)  # not a cookie value

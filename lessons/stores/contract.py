@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from ..errors import SessionNotFound
 from ..keys import UserId, check_user_id
 from ..store import META_FIELDS
 
@@ -39,6 +40,7 @@ __all__ = [
     "check_update",
     "dumps",
     "idle_ttl",
+    "merge_update",
     "new_session",
     "now_iso",
     "same_user",
@@ -142,3 +144,20 @@ def dumps(data: dict[str, Any]) -> str:
         return json.dumps(data, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"session data must be JSON-serialisable: {exc}") from None
+
+
+def merge_update(record: tuple[float, dict[str, Any]] | None, data: dict[str, Any], refresh: bool,
+                 now: float, default_ttl: int) -> tuple[float, dict[str, Any]]:
+    """The update every local store makes: ``record`` is (expires_at, session) or None.
+
+    Returns the new (expires_at, session): ``data`` merged in, ``last_accessed`` now, the expiry
+    slid to the session's own idle TTL if ``refresh`` else kept. ``SessionNotFound`` if the
+    session is gone (an update never brings one back); ``ValueError`` if ``user_id`` would change.
+    """
+    if record is None:
+        raise SessionNotFound("session not found (never created, deleted or expired)")
+    expires_at, session = record
+    if "user_id" in data and data["user_id"] != session.get("user_id"):
+        raise ValueError("user_id cannot change; create a new session instead")
+    updated = {**session, **data, "last_accessed": now_iso()}
+    return (now + idle_ttl(updated, default_ttl) if refresh else expires_at), updated

@@ -14,7 +14,16 @@ from typing import Any
 
 from ..errors import SessionNotFound
 from ..keys import is_valid_session_id
-from .contract import Clock, check_data, check_ttl, check_update, dumps, idle_ttl, new_session, now_iso
+from .contract import (
+    Clock,
+    check_data,
+    check_ttl,
+    check_update,
+    dumps,
+    idle_ttl,
+    merge_update,
+    new_session,
+)
 
 __all__ = ["FileStore"]
 
@@ -95,13 +104,8 @@ class FileStore:
         if not is_valid_session_id(session_id):
             raise SessionNotFound("malformed session ID")
         now = self.clock()
-        record = self._live(session_id, now)
-        if record is None:
-            raise SessionNotFound("session not found (never created, deleted or expired)")
-        if "user_id" in data and data["user_id"] != record[1].get("user_id"):
-            raise ValueError("user_id cannot change; create a new session instead")
-        updated = {**record[1], **data, "last_accessed": now_iso()}
-        expires_at = now + idle_ttl(updated, self.default_ttl) if refresh else record[0]
+        expires_at, updated = merge_update(self._live(session_id, now), data, refresh, now,
+                                           self.default_ttl)
         self._write(session_id, expires_at, updated)
         return updated
 

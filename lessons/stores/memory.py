@@ -16,7 +16,16 @@ from typing import Any
 
 from ..errors import SessionNotFound
 from ..keys import UserId, check_prefix, check_user_id, is_valid_session_id
-from .contract import Clock, check_data, check_ttl, check_update, idle_ttl, new_session, now_iso, same_user
+from .contract import (
+    Clock,
+    check_data,
+    check_ttl,
+    check_update,
+    idle_ttl,
+    merge_update,
+    new_session,
+    same_user,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -88,13 +97,8 @@ class MemoryStore:
             raise SessionNotFound("malformed session ID")
         with self._lock:
             now = self.clock()
-            entry = self._live(session_id, now)
-            if entry is None:
-                raise SessionNotFound("session not found (never created, deleted or expired)")
-            if "user_id" in data and data["user_id"] != entry[1].get("user_id"):
-                raise ValueError("user_id cannot change; create a new session instead")
-            updated = {**entry[1], **data, "last_accessed": now_iso()}
-            expires_at = now + idle_ttl(updated, self.default_ttl) if refresh else entry[0]
+            expires_at, updated = merge_update(self._live(session_id, now), data, refresh, now,
+                                               self.default_ttl)
             self._data[session_id] = (expires_at, updated)
             return dict(updated)
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .keys import KeySchema, UserId, check_prefix, check_user_id, encode_user
-from .store import decode_session, user_of
+from .session_value import decode_session, user_of
 
 __all__ = ["SCAN_COUNT", "LastSeen", "SessionAdmin"]
 

@@ -7,13 +7,16 @@ processes (a notebook kernel and three uvicorn servers, say) can share one store
 points at any node of a Redis Cluster gets a ``redis.cluster.RedisCluster`` instead (one INFO
 round trip per URL and process finds out; the embedded server is never a cluster).
 
-Two fixes over a plain ``fakeredis.TcpFakeServer``:
+Three fixes over a plain ``fakeredis.TcpFakeServer``:
 
 - ``TCP_NODELAY`` on accepted sockets. The server writes a reply in several small pieces; with
   Nagle's algorithm on, the client's delayed ACK stalls each pipelined or MULTI reply by about
   40 ms. With it off, such a reply takes well under a millisecond.
 - daemon handler threads. fakeredis serves each connection on a non-daemon thread, so a process
   that still holds an open client would hang at exit waiting for it.
+- expiry to the millisecond. fakeredis 2.41 rounds the expiry time that ``GETEX``, ``PSETEX`` and
+  ``SETEX`` set down to a whole second of the clock, so a ``GETEX key PX 1500`` could leave 501 ms
+  (Redis: 1500). ``_precise_expiry`` sets it again, as Redis does, after fakeredis's own command.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from __future__ import annotations
 import os
 import threading
 from socketserver import BaseServer
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import fakeredis
 import redis
+from fakeredis.commands_mixins.string_mixin import StringCommandsMixin
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 
@@ -64,6 +69,42 @@ class _NoDelayHandler(TCPFakeRequestHandler):
     disable_nagle_algorithm = True
 
 
+def _precise_expiry() -> None:
+    """Make fakeredis's GETEX, PSETEX and SETEX set their expiry to the millisecond (idempotent).
+
+    Each still runs fakeredis's own command first (argument checks, errors, reply); then the
+    expiry is set again from the same arguments without rounding it to a whole second.
+    """
+    mixin: Any = StringCommandsMixin
+    if getattr(mixin, "_course_precise_expiry", False):
+        return
+    getex, psetex, setex = mixin.getex, mixin.psetex, mixin.setex
+
+    def getex_ms(self: Any, key: Any, *args: bytes) -> Any:
+        reply = getex(self, key, *args)
+        if key and len(args) == 2:
+            option, amount = bytes(args[0]).lower(), int(args[1])
+            now = self._db.time
+            at = {b"ex": now + amount, b"px": now + amount / 1000, b"exat": amount,
+                  b"pxat": amount / 1000}.get(option)
+            if at is not None:
+                key.expireat = at
+        return reply
+
+    def psetex_ms(self: Any, key: Any, ms: int, value: bytes) -> Any:
+        reply = psetex(self, key, ms, value)
+        key.expireat = self._db.time + ms / 1000
+        return reply
+
+    def setex_ms(self: Any, key: Any, seconds: int, value: bytes) -> Any:
+        reply = setex(self, key, seconds, value)
+        key.expireat = self._db.time + seconds
+        return reply
+
+    mixin.getex, mixin.psetex, mixin.setex = getex_ms, psetex_ms, setex_ms
+    mixin._course_precise_expiry = True
+
+
 class _EmbeddedServer(fakeredis.TcpFakeServer):
     """``TcpFakeServer`` on daemon threads with TCP_NODELAY handlers."""
 
@@ -85,6 +126,7 @@ def embedded_server() -> BaseServer:
     global _server, _server_url
     with _lock:
         if _server is None:
+            _precise_expiry()
             server = _EmbeddedServer(("127.0.0.1", 0))  # port 0: the OS picks a free port
             thread = threading.Thread(
                 target=server.serve_forever, kwargs={"poll_interval": 0.1},

@@ -1,4 +1,4 @@
-"""Lua scripts that cost one round trip, the first call included; and the store's two scripts.
+"""Lua scripts that cost one round trip, the first call included; and the store's one script.
 
 The first call sends the source with EVAL (which also caches it on the server); later calls send
 only its SHA1 with EVALSHA. On Redis Cluster each node has its own script cache, so the script
@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-__all__ = ["TAKE_LUA", "TOUCH_LUA", "Script"]
+__all__ = ["TAKE_LUA", "Script"]
 
 
 class Script:
@@ -57,25 +57,6 @@ class Script:
         self._loaded_on.add(server)
         return result
 
-
-# The sliding read: GET the session and PEXPIRE it to its own idle TTL, capped by its absolute
-# deadline (both read from the start of the stored JSON, where the store writes them, without a
-# JSON decode). Touches KEYS[1] only. ARGV[1]: default idle TTL in ms; ARGV[2]: now in ms.
-TOUCH_LUA = """
-local value = redis.call('GET', KEYS[1])
-if not value then return false end
-local ttl = tonumber(ARGV[1])
-local own, deadline = string.match(value, '^{"idle_ttl": (%d+), "absolute_deadline_ms": (%d+)')
-if not own then own = string.match(value, '^{"idle_ttl": (%d+)') end
-if own then ttl = tonumber(own) * 1000 end
-if deadline then ttl = math.min(ttl, tonumber(deadline) - tonumber(ARGV[2])) end
-if ttl <= 0 then
-  redis.call('DEL', KEYS[1])
-  return false
-end
-redis.call('PEXPIRE', KEYS[1], ttl)
-return value
-"""
 
 # Take a session out: GET, PTTL and DEL in one atomic step (regenerate). Touches KEYS[1] only.
 TAKE_LUA = """

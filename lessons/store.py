@@ -7,7 +7,9 @@ in the lesson (``hash_ids=True`` stores it under SHA-256 of the ID instead). Wha
 - ``create`` checks its input (``ttl=0`` is an error, not "the default"), uses UTC timestamps and
   writes with ``SET … EX … NX``. Each session keeps its own idle TTL (``idle_ttl``, the first
   field of the stored JSON): ``refresh`` and ``update`` slide it back to that, not to
-  ``default_ttl`` as the lesson does.
+  ``default_ttl`` as the lesson does. A sliding read is one ``GETEX`` with the TTL the store
+  expects: it remembers each session's idle TTL and deadline (which never change), and corrects
+  the TTL with one more command the first time it meets a session with a TTL of its own.
 - ``update`` is atomic (WATCH/MULTI with retries): concurrent writers lose nothing, and a deleted or
   expired session is never brought back. ``refresh=False`` keeps the TTL with ``KEEPTTL``.
 - ``absolute_ttl`` caps a session's whole life, however often it is refreshed (OWASP: idle and
@@ -16,16 +18,16 @@ in the lesson (``hash_ids=True`` stores it under SHA-256 of the ID instead). Wha
   ``SessionAdmin`` find one user's sessions without scanning all of them. It is written before
   the session, and kept alive at least as long as every session it lists.
 
-Every atomic step touches one key (or keys of one slot), and scripts get their keys through
-``KEYS``, so the same code runs on one Redis and on Redis Cluster.
+Every atomic step touches one key (or keys of one slot), and the one script (``regenerate``'s
+take-out) gets its key through ``KEYS``, so the same code runs on one Redis and on Redis Cluster.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -34,46 +36,32 @@ import redis
 from . import backend
 from .errors import RetryLimitExceeded, SessionNotFound
 from .keys import SESSION_ID_PATTERN, KeySchema, UserId, is_valid_session_id
-from .scripts import TAKE_LUA, TOUCH_LUA, Script
+from .scripts import TAKE_LUA, Script
+from .session_value import META_FIELDS, capped_ttl_ms, decode_session, encode_session, lifetime_of, user_of
 
-__all__ = [
-    "META_FIELDS",
-    "SESSION_ID_PATTERN",
-    "TAKE_LUA",
-    "TOUCH_LUA",
-    "SessionNotFound",
-    "SessionStore",
-    "decode_session",
-    "is_valid_session_id",
-    "user_of",
-]
-
-#: Fields the store writes into every session; ``create`` and ``update`` may not set them.
-META_FIELDS = ("idle_ttl", "absolute_deadline_ms", "created_at", "last_accessed")
+__all__ = ["SESSION_ID_PATTERN", "SessionNotFound", "SessionStore", "is_valid_session_id"]
 
 #: How much longer than the session that slides it a per-user index is kept alive (a factor),
 #: so that its TTL needs extending at most once per idle period.
 INDEX_LIFETIME_FACTOR = 2
 
-#: How many sessions' index deadlines a store remembers (oldest forgotten first).
-_FLOOR_MEMORY = 100_000
+#: How many sessions a store remembers (``_Known``; the oldest is forgotten first).
+_MEMORY = 100_000
 
 
-def decode_session(raw: object) -> dict[str, Any] | None:
-    """A stored value as a dict, or None if it is missing or not a JSON object."""
-    if not isinstance(raw, (str, bytes)):
-        return None
-    try:
-        value = json.loads(raw)
-    except (TypeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
+@dataclass(slots=True)
+class _Known:
+    """What a store has learned about one session. ``idle_ms`` and ``deadline_ms`` never change
+    while the session lives (``create`` writes them, nothing rewrites them), so the store can
+    slide the TTL to the right value without reading it first."""
 
+    idle_ms: int  #: the session's own idle TTL
+    deadline_ms: int | None  #: its absolute deadline (epoch ms), if the store has ``absolute_ttl``
+    index_until_ms: int = 0  #: before this time its user's index certainly still exists
 
-def user_of(session: dict[str, Any]) -> UserId | None:
-    """The session's ``user_id`` if it is an int or a str (what the per-user index accepts)."""
-    user = session.get("user_id")
-    return user if isinstance(user, (int, str)) and not isinstance(user, bool) else None
+    def ttl_ms(self, now_ms: int) -> int:
+        """The TTL a refresh at ``now_ms`` gives the session (<= 0: past its deadline)."""
+        return capped_ttl_ms(self.idle_ms, self.deadline_ms, now_ms)
 
 
 def _now_iso() -> str:
@@ -119,10 +107,8 @@ class SessionStore:
         self.default_ttl = _positive_int("default_ttl", default_ttl)
         self.absolute_ttl = None if absolute_ttl is None else _positive_int("absolute_ttl", absolute_ttl)
         self.max_retries = max_retries
-        self._touch = Script(self.r, TOUCH_LUA)
         self._take = Script(self.r, TAKE_LUA)
-        # stored ID -> a time (ms) before which its user's index certainly still exists
-        self._index_floor: OrderedDict[str, int] = OrderedDict()
+        self._known: OrderedDict[str, _Known] = OrderedDict()  # stored ID -> what it learned
 
     @property
     def prefix(self) -> str:
@@ -137,25 +123,9 @@ class SessionStore:
         return self.keys.session_key(session_id)
 
     # -- helpers -----------------------------------------------------------------------------
-    @staticmethod
-    def _dumps(session: dict[str, Any]) -> str:
-        """JSON with the store's fields first, in the order the sliding script reads them."""
-        ordered: dict[str, Any] = {name: session[name] for name in ("idle_ttl", "absolute_deadline_ms")
-                   if name in session}
-        ordered.update((k, v) for k, v in session.items() if k not in ordered)
-        try:
-            return json.dumps(ordered, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"session data must be JSON-serialisable: {exc}") from None
-
-    def _idle_ms(self, session: dict[str, Any], now_ms: int | None = None) -> int:
-        """The session's own idle TTL in ms, capped by its absolute deadline (may be <= 0)."""
-        own = session.get("idle_ttl")
-        ttl_ms = (own if isinstance(own, int) and own > 0 else self.default_ttl) * 1000
-        deadline = session.get("absolute_deadline_ms")
-        if isinstance(deadline, int) and not isinstance(deadline, bool):
-            ttl_ms = min(ttl_ms, deadline - (_now_ms() if now_ms is None else now_ms))
-        return ttl_ms
+    def _idle_ms(self, session: dict[str, Any]) -> int:
+        """The session's own idle TTL in ms now, capped by its absolute deadline (may be <= 0)."""
+        return capped_ttl_ms(*lifetime_of(session, self.default_ttl * 1000), _now_ms())
 
     def _live(self, raw: object) -> dict[str, Any] | None:
         session = decode_session(raw)
@@ -163,11 +133,19 @@ class SessionStore:
             return None
         return session
 
-    def _remember_floor(self, stored_id: str, until_ms: int) -> None:
-        self._index_floor[stored_id] = until_ms
-        self._index_floor.move_to_end(stored_id)
-        while len(self._index_floor) > _FLOOR_MEMORY:
-            self._index_floor.popitem(last=False)
+    def _learn(self, stored_id: str, session: dict[str, Any]) -> _Known:
+        """Remember the session's idle TTL and deadline (no Redis); the oldest memory goes first."""
+        known = self._known.get(stored_id)
+        if known is None:
+            known = self._known[stored_id] = _Known(*lifetime_of(session, self.default_ttl * 1000))
+            if len(self._known) > _MEMORY:
+                self._known.popitem(last=False)
+        return known
+
+    def _forget(self, stored_id: str, key: str) -> None:
+        """A session past its absolute deadline: DEL it (one round trip) and forget it."""
+        self.r.delete(key)
+        self._known.pop(stored_id, None)
 
     def _index_commands(self, pipe: Any, user: UserId, stored_id: str, ttl_ms: int) -> int:
         """Queue: add ``stored_id`` to the user's index and keep the index alive for
@@ -179,20 +157,27 @@ class SessionStore:
         pipe.pexpire(index, life, gt=True)  # ... an existing one never shrinks
         return _now_ms() + life
 
-    def _keep_index_alive(self, stored_id: str, session: dict[str, Any], ttl_ms: int) -> None:
-        """After sliding a session to ``ttl_ms``: make sure its user's index outlives it.
+    def _keep_index_alive(self, stored_id: str, session: dict[str, Any], ttl_ms: int,
+                          slide_key: str | None = None) -> None:
+        """After sliding a session to ``ttl_ms``: make sure its user's index outlives it; with
+        ``slide_key``, also PEXPIRE that key to ``ttl_ms`` (a sliding read's correction).
 
         Usually nothing to do (no round trip): the index was kept alive for twice the idle TTL
         when this store last wrote it. Otherwise one pipelined round trip (ZADD NX + PEXPIRE NX
-        + PEXPIRE GT on the index key), which also puts back an entry that went missing.
+        + PEXPIRE GT on the index key, which also puts back an entry that went missing; then the
+        PEXPIRE of ``slide_key``).
         """
         user = user_of(session)
-        if user is None or _now_ms() + ttl_ms <= self._index_floor.get(stored_id, 0):
+        known = self._learn(stored_id, session)
+        extend = user is not None and _now_ms() + ttl_ms > known.index_until_ms
+        if not extend and slide_key is None:
             return
         pipe = self.r.pipeline(transaction=False)
-        until = self._index_commands(pipe, user, stored_id, ttl_ms)
+        if extend and user is not None:
+            known.index_until_ms = self._index_commands(pipe, user, stored_id, ttl_ms)
+        if slide_key is not None:
+            pipe.pexpire(slide_key, ttl_ms)
         pipe.execute()
-        self._remember_floor(stored_id, until)
 
     #: False in a subclass whose ``_set_new`` must send the SET itself (e.g. followed by WAIT).
     _set_in_index_pipeline = True
@@ -237,11 +222,12 @@ class SessionStore:
             session["absolute_deadline_ms"] = _now_ms() + self.absolute_ttl * 1000
         session.update(data)
         session.update(created_at=now, last_accessed=now)
-        payload = self._dumps(session)
+        payload = encode_session(session)
         for _ in range(3):  # a collision of 256-bit IDs will not happen; NX makes sure anyway
             session_id = secrets.token_urlsafe(32)
             stored = self.keys.stored_id(session_id)
             key = self.keys.key_of(stored)
+            until = 0
             if user is None:
                 created = self._set_new(key, payload, ttl)
             elif self._one_server(key, self.keys.index_key(user)) and self._set_in_index_pipeline:
@@ -249,24 +235,25 @@ class SessionStore:
                 until = self._index_commands(pipe, user, stored, ttl * 1000)
                 pipe.set(key, payload, ex=ttl, nx=True)
                 created = pipe.execute()[-1]
-                self._remember_floor(stored, until)
             else:  # another cluster node: the index entry first, then the session (in order)
                 pipe = self.r.pipeline(transaction=False)
                 until = self._index_commands(pipe, user, stored, ttl * 1000)
                 pipe.execute()
-                self._remember_floor(stored, until)
                 created = self._set_new(key, payload, ttl)
             if created:
+                self._learn(stored, session).index_until_ms = until
                 return session_id
         raise RuntimeError("could not allocate a unique session ID")  # pragma: no cover
 
     def get(self, session_id: str, refresh: bool = False) -> dict[str, Any] | None:
         """The session's data, or None if it does not exist or is not valid JSON.
 
-        ``refresh=False``: one GET. ``refresh=True``: one EVALSHA round trip that GETs the value
-        and slides its TTL back to the session's own idle TTL (capped by its absolute deadline),
-        like ``GETEX`` but with the cap; plus, about once per idle period, one round trip that
-        extends the user's index. Malformed IDs: no round trip.
+        ``refresh=False``: one GET. ``refresh=True``: one ``GETEX key PX ttl`` that reads the value
+        and slides its TTL to the session's own idle TTL, capped by its absolute deadline. Both
+        live in the value, which GETEX cannot read first: the store sends what it learned of the
+        session earlier (else ``default_ttl``), and the first time a session's own TTL differs it
+        corrects it in a second, pipelined round trip (PEXPIRE; DEL past the deadline). About once
+        per idle period that pipeline also extends the user's index. Malformed IDs: no round trip.
         """
         if not is_valid_session_id(session_id):
             return None
@@ -274,15 +261,28 @@ class SessionStore:
         key = self.keys.key_of(stored)
         if not refresh:
             return self._live(self.r.get(key))
-        # the hot path of every request: one script call, one JSON decode, no other work
+        # the hot path of every request: one GETEX, one JSON decode, no other work
         now = _now_ms()
-        session = decode_session(self._touch(keys=[key], args=[self.default_ttl * 1000, now]))
+        known = self._known.get(stored)
+        sent = self.default_ttl * 1000 if known is None else known.ttl_ms(now)
+        if sent <= 0:  # past its absolute deadline: no need to read it
+            self._forget(stored, key)
+            return None
+        session = decode_session(self.r.getex(key, px=sent))
         if session is None:
             return None
-        ttl_ms = self._idle_ms(session, now)
-        if ttl_ms <= 0:
-            return None
-        if "user_id" in session and now + ttl_ms > self._index_floor.get(stored, 0):
+        if known is None:
+            known = self._learn(stored, session)
+            ttl_ms = known.ttl_ms(now)
+            if ttl_ms <= 0:
+                self._forget(stored, key)
+                return None
+            if ttl_ms != sent:  # its own idle TTL, or its deadline is near: put the TTL right
+                self._keep_index_alive(stored, session, ttl_ms, slide_key=key)
+                return session
+        else:
+            ttl_ms = sent
+        if "user_id" in session and now + ttl_ms > known.index_until_ms:
             self._keep_index_alive(stored, session, ttl_ms)
         return session
 
@@ -314,7 +314,7 @@ class SessionStore:
                     if "user_id" in data and data["user_id"] != current.get("user_id"):
                         raise ValueError("user_id cannot change; create a new session instead")
                     updated = {**current, **data, "last_accessed": _now_iso()}
-                    payload = self._dumps(updated)
+                    payload = encode_session(updated)
                     ttl_ms = max(self._idle_ms(current), 1)
                     pipe.multi()
                     if refresh:
@@ -348,7 +348,7 @@ class SessionStore:
         if not self.keys.is_stored_id(stored_id):
             return False
         raw = self.r.getdel(self.keys.key_of(stored_id))
-        self._index_floor.pop(stored_id, None)
+        self._known.pop(stored_id, None)
         if raw is None:
             return False
         session = decode_session(raw)
@@ -359,7 +359,7 @@ class SessionStore:
 
     def refresh(self, session_id: str) -> bool:
         """Slide the TTL back to the session's idle TTL (capped by ``absolute_ttl``); True if
-        it exists. One EVALSHA round trip (GET + PEXPIRE), as ``get(refresh=True)``; no EXISTS
+        it exists. One GETEX round trip, as ``get(refresh=True)`` (rarely two); no EXISTS
         first (the lesson's EXISTS + EXPIRE is two round trips and racy)."""
         return self.get(session_id, refresh=True) is not None
 
@@ -376,14 +376,15 @@ class SessionStore:
             raise SessionNotFound("malformed session ID")
         old_stored = self.keys.stored_id(session_id)
         taken = self._take(keys=[self.keys.key_of(old_stored)], args=[])
-        self._index_floor.pop(old_stored, None)
+        self._known.pop(old_stored, None)
         current = None if not taken else self._live(taken[0])
         pttl = int(taken[1]) if taken else -2
         if current is None or pttl <= 0:
             raise SessionNotFound("session not found (never created, deleted or expired)")
         current["last_accessed"] = _now_iso()
-        payload = self._dumps(current)
+        payload = encode_session(current)
         user = user_of(current)
+        until = 0
         for _ in range(3):
             new_id = secrets.token_urlsafe(32)
             new_stored = self.keys.stored_id(new_id)
@@ -392,7 +393,7 @@ class SessionStore:
                 until = self._index_commands(pipe, user, new_stored, pttl)
                 pipe.zrem(self.keys.index_key(user), old_stored)
                 pipe.execute()
-                self._remember_floor(new_stored, until)
             if self.r.set(self.keys.key_of(new_stored), payload, px=pttl, nx=True):
+                self._learn(new_stored, current).index_until_ms = until
                 return new_id
         raise RuntimeError("could not allocate a unique session ID")  # pragma: no cover

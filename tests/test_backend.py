@@ -1,4 +1,4 @@
-"""lessons.backend: which Redis, the embedded server's two fixes, clear errors."""
+"""lessons.backend: which Redis, the embedded server's three fixes, clear errors."""
 
 from __future__ import annotations
 
@@ -91,6 +91,30 @@ def test_describe_explains_an_unreachable_redis_in_one_line(monkeypatch):
     message = str(info.value)
     assert "\n" not in message and "unset REDIS_URL" in message
     assert "secret" not in message  # the password is redacted
+
+
+@pytest.mark.parametrize("command", ["GETEX PX", "GETEX EX", "GETEX PXAT", "PSETEX", "SETEX", "SET PX"])
+def test_expiry_is_set_to_the_millisecond(client, prefix, command):
+    """fakeredis 2.41 rounded the expiry of GETEX, PSETEX and SETEX down to a whole second of the
+    clock (a GETEX PX 1500 could leave 501 ms); the embedded server sets it as Redis does."""
+    key = f"{prefix}:expiry"
+    client.set(key, "v", px=60_000)
+    want = 2000 if command in ("GETEX EX", "SETEX") else 1500
+    for _ in range(10):  # ten tries: a truncated expiry would be early by 0-999 ms each time
+        if command == "GETEX PX":
+            client.getex(key, px=1500)
+        elif command == "GETEX EX":
+            client.getex(key, ex=2)
+        elif command == "GETEX PXAT":
+            client.getex(key, pxat=int(time.time() * 1000) + 1500)
+        elif command == "PSETEX":
+            client.psetex(key, 1500, "v")
+        elif command == "SETEX":
+            client.execute_command("SETEX", key, 2, "v")
+        else:
+            client.set(key, "v", px=1500)
+        assert want - 100 <= client.pttl(key) <= want, command
+        time.sleep(0.013)
 
 
 def test_connect_decodes_responses(client, prefix):

@@ -109,19 +109,28 @@ def test_round_trips_per_operation(rc, counted):
 
 
 def test_a_script_costs_one_round_trip_on_each_node_the_first_time_too(rc, counted):
+    """regenerate's take-out script: EVAL the first time each node runs it (no NOSCRIPT round
+    trip), EVALSHA after that."""
     store, trips = counted
-    by_node: dict[str, str] = {}
-    while len(by_node) < 3:
-        sid = store.create({"user_id": 2})
-        by_node.setdefault(node_of(rc, store.key(sid)), sid)
-    for sid in by_node.values():  # each node sees the script for the first time: EVAL, no NOSCRIPT
+    for first in ("EVAL", "EVALSHA"):
+        by_node: dict[str, str] = {}
+        while len(by_node) < 3:
+            sid = store.create({"user_id": 2})
+            by_node.setdefault(node_of(rc, store.key(sid)), sid)
+        for sid in by_node.values():
+            with trips.measure() as m:
+                store.regenerate(sid)
+            assert m.commands[0] == first
+
+
+def test_sliding_reads_are_one_getex_on_every_node(rc, counted):
+    store, trips = counted
+    for _ in range(9):
+        sid = store.create({"user_id": 2}, ttl=50)  # its own TTL, known to the store that made it
+        rc.pexpire(store.key(sid), 1000)
         with trips.measure() as m:
             assert store.get(sid, refresh=True)["user_id"] == 2
-        assert m.commands == ["EVAL"]
-    for sid in by_node.values():
-        with trips.measure() as m:
-            assert store.refresh(sid)
-        assert m.commands == ["EVALSHA"]
+        assert m.commands == ["GETEX"] and 49 <= rc.ttl(store.key(sid)) <= 50
 
 
 def test_admin_lists_counts_audits_and_revokes_across_nodes(rc, store, prefix):

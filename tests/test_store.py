@@ -103,23 +103,57 @@ def test_get_treats_garbage_as_no_session(store, client, prefix, stored):
     assert store.get(sid, refresh=True) is None
 
 
-def test_get_refresh_slides_the_ttl_in_one_round_trip(counted):
+def test_get_refresh_slides_the_ttl_in_one_getex(counted):
+    """The store that created a session knows its own TTL (5 s, not default_ttl): one GETEX."""
     store, trips = counted
     sid = store.create({"user_id": 1}, ttl=5)
-    store.get(sid, refresh=True)  # warm: the script is now cached on the server
     store.r.expire(f"{store.prefix}:{sid}", 2)
     with trips.measure() as m:
         session = store.get(sid, refresh=True)
-    assert session["user_id"] == 1 and m.count == 1
+    assert session["user_id"] == 1 and m.commands == ["GETEX"]
     assert 4 <= store.r.ttl(f"{store.prefix}:{sid}") <= 5  # its own TTL, not default_ttl
 
 
-def test_first_scripted_call_is_one_round_trip_too(counted):
+@pytest.mark.parametrize("ttl, data, first", [
+    (None, {}, ["GETEX"]),                                  # the default TTL, no user
+    (7, {}, ["GETEX", "PEXPIRE"]),                          # its own TTL: corrected once
+    (None, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE"]),  # + the index, once
+    (7, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE PEXPIRE"]),
+])
+def test_another_server_learns_a_session_on_its_first_read(redis_url, store, client, ttl, data, first):
+    """Server B never saw the session: its first sliding read sends GETEX with B's default TTL,
+    then (one pipelined round trip, only if needed) corrects the TTL to the session's own and
+    extends the user's index. From then on B slides it with one GETEX, to the right TTL."""
+    sid = store.create(data, ttl=ttl)
+    other, trips = counting_client(redis_url)
+    server_b = SessionStore(client=other, prefix=store.prefix, default_ttl=100)
+    for commands in (first, ["GETEX"]):
+        client.pexpire(store.key(sid), 1000)
+        with trips.measure() as m:
+            assert server_b.refresh(sid) is True
+        assert " ".join(m.commands) == " ".join(commands)  # a cluster: one request per node
+        assert (ttl or 100) - 1 <= client.ttl(store.key(sid)) <= (ttl or 100)
+    other.close()
+
+
+def test_a_session_past_its_deadline_is_deleted_without_being_read(counted, client):
     store, trips = counted
-    sid = store.create({"user_id": 1})
+    capped = SessionStore(client=store.r, prefix=store.prefix, default_ttl=100, absolute_ttl=1)
+    sid = capped.create({"user_id": 1})
+    client.persist(capped.key(sid))  # as if Redis had not expired it yet (a clock running late)
+    time.sleep(1.05)
     with trips.measure() as m:
-        assert store.refresh(sid) is True
-    assert m.count == 1
+        assert capped.get(sid, refresh=True) is None
+    assert m.commands == ["DEL"] and client.exists(capped.key(sid)) == 0
+
+
+def test_another_server_deletes_a_session_past_its_deadline(client, prefix):
+    """Server B learns the deadline from the value it read: past it, B deletes the session."""
+    sid = "D" * 43
+    value = {"idle_ttl": 100, "absolute_deadline_ms": int(time.time() * 1000) - 1, "user_id": 1}
+    client.set(f"{prefix}:{sid}", json.dumps(value), ex=50)
+    assert SessionStore(client=client, prefix=prefix).get(sid, refresh=True) is None
+    assert client.exists(f"{prefix}:{sid}") == 0
 
 
 def test_get_without_refresh_keeps_the_ttl(counted):
@@ -289,11 +323,11 @@ def test_the_index_outlives_a_session_slid_by_another_server(redis_url, store, c
     client.pexpire(index, 3100)  # as if A's extension were about to run out
     with trips.measure() as m:
         assert server_b.refresh(sid) is True
-    assert m.commands == ["EVAL", "ZADD PEXPIRE PEXPIRE"]
+    assert " ".join(m.commands) == "GETEX ZADD PEXPIRE PEXPIRE PEXPIRE"  # index, then its own 3 s TTL
     assert client.pttl(index) >= client.pttl(store.key(sid)) + 2500
     with trips.measure() as m:
         server_b.get(sid, refresh=True)
-    assert m.commands == ["EVALSHA"]
+    assert m.commands == ["GETEX"]
     other.close()
 
 
@@ -329,7 +363,7 @@ def test_a_session_written_by_other_code_slides_to_the_default(store, client, pr
 
 @pytest.mark.parametrize("trap", ['{"idle_ttl": 1, "absolute_deadline_ms": 1',
                                   '", "idle_ttl": 1, "absolute_deadline_ms": 1}'])
-def test_session_data_cannot_fool_the_sliding_script(store, client, trap):
+def test_session_data_cannot_fool_the_sliding_read(store, client, trap):
     sid = store.create({"note": trap, trap: trap}, ttl=50)
     client.expire(store.key(sid), 5)
     assert store.get(sid, refresh=True)["note"] == trap

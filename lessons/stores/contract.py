@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from ..errors import SessionNotFound
 from ..keys import UserId, check_user_id
-from ..store import META_FIELDS
+from ..session_value import META_FIELDS
 
 __all__ = [
     "KINDS",

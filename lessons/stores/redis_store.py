@@ -46,7 +46,7 @@ class RedisStore:
         return self.sessions.create(data, ttl)
 
     def get(self, session_id: str, refresh: bool = False) -> dict[str, Any] | None:
-        """``SessionStore.get``: GET, or one EVALSHA (GET + PEXPIRE) with ``refresh=True``."""
+        """``SessionStore.get``: GET, or GETEX with ``refresh=True``."""
         return self.sessions.get(session_id, refresh=refresh)
 
     def update(self, session_id: str, data: dict[str, Any], refresh: bool = True) -> dict[str, Any]:
@@ -58,7 +58,7 @@ class RedisStore:
         return self.sessions.delete(session_id)
 
     def refresh(self, session_id: str) -> bool:
-        """``SessionStore.refresh``: one EVALSHA (GET + PEXPIRE)."""
+        """``SessionStore.refresh``: one GETEX."""
         return self.sessions.refresh(session_id)
 
     def ttl(self, session_id: str) -> float | None:

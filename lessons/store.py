@@ -51,9 +51,8 @@ _MEMORY = 100_000
 
 @dataclass(slots=True)
 class _Known:
-    """What a store has learned about one session. ``idle_ms`` and ``deadline_ms`` never change
-    while the session lives (``create`` writes them, nothing rewrites them), so the store can
-    slide the TTL to the right value without reading it first."""
+    """What a store has learned about one session. Its idle TTL and deadline never change while
+    it lives, so the store can slide its TTL to the right value without reading it first."""
 
     idle_ms: int  #: the session's own idle TTL
     deadline_ms: int | None  #: its absolute deadline (epoch ms), if the store has ``absolute_ttl``
@@ -269,7 +268,8 @@ class SessionStore:
             self._forget(stored, key)
             return None
         session = decode_session(self.r.getex(key, px=sent))
-        if session is None:
+        if session is None:  # gone (logged out elsewhere, expired) or not a session
+            self._known.pop(stored, None)
             return None
         if known is None:
             known = self._learn(stored, session)

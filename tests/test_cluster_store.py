@@ -136,16 +136,17 @@ def test_sliding_reads_are_one_getex_on_every_node(rc, counted):
 def test_admin_lists_counts_audits_and_revokes_across_nodes(rc, store, prefix):
     admin = SessionAdmin(rc, prefix)
     alice = [store.create({"user_id": 1}) for _ in range(12)]
+    while len({node_of(rc, store.key(s)) for s in alice}) < 3:  # 12 random IDs miss a node 2% of runs
+        alice.append(store.create({"user_id": 1}))
     bob = [store.create({"user_id": 2}) for _ in range(3)]
     anon = store.create({"cart": []})
-    assert len({node_of(rc, store.key(s)) for s in alice}) == 3
     assert sorted(s["session_id"] for s in admin.list_sessions()) == sorted([*alice, *bob, anon])
     assert sorted(s["session_id"] for s in admin.list_sessions(1)) == sorted(alice)
     assert admin.get_active_users_count() == 2 == admin.count_users_by_index()
     rc.persist(store.key(bob[0]))  # planted: a session that would never expire
     assert admin.audit_ttl() == [bob[0]] and admin.audit_index_ttl() == []
     rc.expire(store.key(bob[0]), TTL)
-    assert admin.revoke_all_sessions(1) == 12
+    assert admin.revoke_all_sessions(1) == len(alice)
     assert rc.exists(*[store.key(s) for s in alice]) == 0
     assert rc.exists(store.keys.index_key(1)) == 0
     assert [store.get(s) is not None for s in [*bob, anon]] == [True] * 4

@@ -44,13 +44,7 @@ from .backend import CONNECT_TIMEOUT, SOCKET_TIMEOUT
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = [
-    "SLOTS",
-    "LocalRedisCluster",
-    "Node",
-    "RedisServerNotFound",
-    "local_cluster",
-]
+__all__ = ["SLOTS", "LocalRedisCluster", "Node", "RedisServerNotFound", "local_cluster"]
 
 SLOTS = 16384
 STARTUP_TIMEOUT = 60.0  # seconds to form the cluster (a loaded 2-core machine needs a while)

@@ -159,7 +159,10 @@ class Cluster:
         return env
 
     def _spawn(self, name: str) -> Server:
+        taken = {server.port for server in self.servers}
         port = free_port()
+        while port in taken:  # the OS may hand out a port again before its server has bound it
+            port = free_port()
         log_path = os.path.join(self._tmpdir, f"{name}.log")
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
@@ -176,7 +179,8 @@ class Cluster:
         if self.servers:
             raise RuntimeError("this cluster is already started")
         try:
-            self.servers = [self._spawn(f"server-{i + 1}") for i in range(self.n)]
+            for i in range(self.n):  # one by one: each new port differs from those before it
+                self.servers.append(self._spawn(f"server-{i + 1}"))
             self._wait_ready()
         except BaseException:
             self.stop()
@@ -197,8 +201,9 @@ class Cluster:
                         raise RuntimeError(f"{server.name} exited with code "
                                            f"{server.process.returncode}:\n{server.log_tail()}")
                     try:
-                        if client.get(f"{server.url}/health").status_code == 200:
-                            waiting.remove(i)
+                        reply = client.get(f"{server.url}/health")
+                        if reply.status_code == 200 and reply.json().get("server") == server.name:
+                            waiting.remove(i)  # (not another server that won a port race)
                     except httpx.TransportError:
                         pass  # not listening yet
                 if waiting:

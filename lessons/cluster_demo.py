@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from .redis_cluster import LocalRedisCluster
+from .redis_cluster import INSTALL_HINT, LocalRedisCluster
 
 __all__ = ["SKIPPED", "moved_error", "per_master", "scan_one_node", "slot_ranges", "start_or_skip"]
 
@@ -35,8 +35,7 @@ def start_or_skip(masters: int = 3, replicas: int = 1) -> LocalRedisCluster | No
     ``redis-server``, print how to install it and make every later notebook cell print one
     "skipped" line instead of running."""
     if shutil.which("redis-server") is None:
-        print("redis-server is not installed: install it with `sudo apt-get install redis-server`"
-              " (Debian/Ubuntu) or `brew install redis` (macOS), then restart the kernel.")
+        print(f"{INSTALL_HINT}, then restart the kernel.")
         _skip_every_later_cell()
         return None
     print(f"Starting {masters * (1 + replicas)} redis-server processes (a few seconds)…")

@@ -44,12 +44,13 @@ from .backend import CONNECT_TIMEOUT, SOCKET_TIMEOUT
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["SLOTS", "LocalRedisCluster", "Node", "RedisServerNotFound", "local_cluster"]
+__all__ = ["INSTALL_HINT", "SLOTS", "LocalRedisCluster", "Node", "RedisServerNotFound", "local_cluster"]
 
 SLOTS = 16384
 STARTUP_TIMEOUT = 60.0  # seconds to form the cluster (a loaded 2-core machine needs a while)
 STOP_TIMEOUT = 5.0  # seconds a node gets to exit after SIGTERM before it is killed
-_INSTALL_HINT = ("redis-server is not installed: install it with `sudo apt-get install "
+#: What to tell a user whose machine has no ``redis-server``.
+INSTALL_HINT = ("redis-server is not installed: install it with `sudo apt-get install "
                  "redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)")
 
 # The watchdog reads "+pid"/"-pid" lines from stdin; at end-of-file (its parent died) or once
@@ -208,7 +209,7 @@ class LocalRedisCluster:
             raise RuntimeError("this cluster is already started")
         server = shutil.which("redis-server")
         if server is None:
-            raise RedisServerNotFound(_INSTALL_HINT)
+            raise RedisServerNotFound(INSTALL_HINT)
         self._started_at = time.monotonic()
         try:
             self._watchdog.append(subprocess.Popen(

@@ -31,11 +31,6 @@ class Script:
         self._loaded_on: set[str] = set()  # "" on a single Redis; node names on a cluster
         self._locate = getattr(client, "get_node_from_key", None)  # a cluster client's slot map
 
-    @property
-    def loaded(self) -> bool:
-        """True once some server has run the script through this object."""
-        return bool(self._loaded_on)
-
     def _server(self, keys: list[str]) -> str:
         """Which server runs the call: "" for a single Redis, the node name (host:port) of the
         primary serving ``keys[0]``'s slot on a cluster (the client's slot map: no round trip)."""

@@ -35,11 +35,11 @@ import redis
 
 from . import backend
 from .errors import RetryLimitExceeded, SessionNotFound
-from .keys import SESSION_ID_PATTERN, KeySchema, UserId, is_valid_session_id
+from .keys import KeySchema, UserId, is_valid_session_id
 from .scripts import TAKE_LUA, Script
 from .session_value import META_FIELDS, capped_ttl_ms, decode_session, encode_session, lifetime_of, user_of
 
-__all__ = ["SESSION_ID_PATTERN", "SessionNotFound", "SessionStore", "is_valid_session_id"]
+__all__ = ["SessionNotFound", "SessionStore", "is_valid_session_id"]
 
 #: How much longer than the session that slides it a per-user index is kept alive (a factor),
 #: so that its TTL needs extending at most once per idle period.

@@ -14,14 +14,18 @@ no TTL, then every key under it is deleted. Nothing else on a shared Redis is to
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
 
 # Build matplotlib's font cache now, so that its one-time notice never lands in a notebook
 # output that nbval compares.
 import matplotlib
 import pytest
+from redis.cluster import RedisCluster
 
 from lessons import backend
+from lessons.redis_cluster import INSTALL_HINT, LocalRedisCluster, local_cluster
 from lessons.roundtrips import counting_client
 
 matplotlib.use("Agg")
@@ -103,3 +107,22 @@ def prefix(client) -> str:
     immortal = [k for k in client.scan_iter(match=f"{name}*", count=1000) if client.ttl(k) == -1]
     backend.delete_prefix(client, name)
     assert not immortal, f"keys without a TTL were left behind: {immortal}"
+
+
+@pytest.fixture(scope="module")
+def ha_cluster() -> Iterator[LocalRedisCluster]:
+    """A local Redis Cluster of 3 masters + 3 replicas for one test module (its tests may kill
+    masters), from ``redis-server``; skipped, saying how to install it, when there is none."""
+    if shutil.which("redis-server") is None:
+        pytest.skip(INSTALL_HINT)
+    with local_cluster(masters=3, replicas=1, progress=False) as cluster:
+        print(f"\n3+3 cluster ready in {cluster.start_seconds:.2f} s")
+        yield cluster
+
+
+@pytest.fixture
+def ha_rc(ha_cluster: LocalRedisCluster) -> Iterator[RedisCluster]:
+    """A cluster client for ``ha_cluster``."""
+    client = ha_cluster.client()
+    yield client
+    client.close()

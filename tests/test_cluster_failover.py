@@ -7,7 +7,6 @@ tests kill masters, so each uses its own master index and they run in file order
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -29,7 +28,6 @@ from lessons.failover import (
     plot_timeline,
     run_load,
 )
-from lessons.redis_cluster import LocalRedisCluster, local_cluster
 from lessons.store import SessionStore
 
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -93,45 +91,30 @@ def test_not_replicated_is_a_connection_error():
 
 
 # -- on a real cluster with replicas ---------------------------------------------------------------
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalRedisCluster]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server / brew install redis)")
-    with local_cluster(masters=3, replicas=1, progress=False) as c:
-        yield c
-
-
 @pytest.fixture
-def rc(cluster):
-    client = cluster.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(rc) -> Iterator[str]:
+def prefix(ha_rc) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
-    backend.delete_prefix(rc, name)
+    backend.delete_prefix(ha_rc, name)
 
 
-def test_demo_helpers(cluster, rc, prefix):
+def test_demo_helpers(ha_cluster, ha_rc, prefix):
     from lessons.cluster_demo import moved_error, per_master, scan_one_node, slot_ranges
 
-    assert slot_ranges(cluster) == ["master 0: slots     0 –  5460", "master 1: slots  5461 – 10921",
+    assert slot_ranges(ha_cluster) == ["master 0: slots     0 –  5460", "master 1: slots  5461 – 10921",
                                     "master 2: slots 10922 – 16383"]
     for name in ("bob", "carol", "alice"):  # slots 1769, 8303, 15036: masters 0, 1, 2
-        rc.set(f"{prefix}:{{session:{name}}}", "{}", ex=60)
-    assert moved_error(cluster, f"{prefix}:{{session:bob}}") == "'{}'"
-    assert moved_error(cluster, f"{prefix}:{{session:carol}}").startswith("MovedError: 8303 ")
-    assert scan_one_node(cluster, f"{prefix}:*") == 1
-    assert per_master(rc, [f"{prefix}:{{session:{n}}}" for n in ("bob", "carol", "alice")]) == [1, 1, 1]
+        ha_rc.set(f"{prefix}:{{session:{name}}}", "{}", ex=60)
+    assert moved_error(ha_cluster, f"{prefix}:{{session:bob}}") == "'{}'"
+    assert moved_error(ha_cluster, f"{prefix}:{{session:carol}}").startswith("MovedError: 8303 ")
+    assert scan_one_node(ha_cluster, f"{prefix}:*") == 1
+    assert per_master(ha_rc, [f"{prefix}:{{session:{n}}}" for n in ("bob", "carol", "alice")]) == [1, 1, 1]
 
 
-def test_designs_are_measured_side_by_side(cluster, prefix):
+def test_designs_are_measured_side_by_side(ha_cluster, prefix):
     from lessons.cluster_designs import format_rows, measure
 
-    rows = {r.design: r for r in measure(cluster.url, prefix, users=20, per_user=2, heavy=60)}
+    rows = {r.design: r for r in measure(ha_cluster.url, prefix, users=20, per_user=2, heavy=60)}
     assert rows["user hash tag"].heavy_per_node == [60, 0, 0]
     assert rows["user hash tag"].create_trips == (1, 1) and rows["user hash tag"].revoke_trips == 2
     assert all(n > 0 for n in rows["course store"].heavy_per_node)
@@ -141,25 +124,25 @@ def test_designs_are_measured_side_by_side(cluster, prefix):
     assert "very active user" in format_rows(list(rows.values()))
 
 
-def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(cluster, capsys):
+def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(ha_cluster, capsys):
     from lessons.checks.cluster import check_user_keys
 
     def tagged(p, u):
         return [f"{p}:{{user:{u}}}:{n}" for n in ("index", "cart", "profile")]
 
-    assert check_user_keys(tagged, cluster.url) is True
-    assert check_user_keys(lambda p, u: [f"{p}:{n}:{u}" for n in ("a", "b", "c")], cluster.url) is False
+    assert check_user_keys(tagged, ha_cluster.url) is True
+    assert check_user_keys(lambda p, u: [f"{p}:{n}:{u}" for n in ("a", "b", "c")], ha_cluster.url) is False
     assert "✗ one MULTI writes all three" in capsys.readouterr().out
-    assert check_user_keys(lambda p, u: [f"{p}:{{all}}:{n}:{u}" for n in "abc"], cluster.url) is False
+    assert check_user_keys(lambda p, u: [f"{p}:{{all}}:{n}:{u}" for n in "abc"], ha_cluster.url) is False
     assert "✗ 60 users' keys spread" in capsys.readouterr().out
-    assert check_user_keys(lambda p, u: None, cluster.url) is False
+    assert check_user_keys(lambda p, u: None, ha_cluster.url) is False
 
 
-def test_wait_acknowledges_then_a_cut_replica_refuses(cluster, rc, prefix):
-    store = ReplicatedStore(client=rc, prefix=prefix, default_ttl=60, timeout_ms=50)
+def test_wait_acknowledges_then_a_cut_replica_refuses(ha_cluster, ha_rc, prefix):
+    store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
     sids = [store.create({"user_id": 1}) for _ in range(10)]  # every replica acknowledges
     assert all(store.get(s)["user_id"] == 1 for s in sids)
-    cut_replication(cluster, 0)  # master 0's replica stops following (it is killed later)
+    cut_replication(ha_cluster, 0)  # master 0's replica stops following (it is killed later)
     refused = 0
     for _ in range(30):
         try:
@@ -169,20 +152,20 @@ def test_wait_acknowledges_then_a_cut_replica_refuses(cluster, rc, prefix):
     assert 0 < refused < 30
 
 
-def test_sessions_acknowledged_without_wait_are_lost_with_wait_never(cluster, rc, prefix):
-    plain = loss_experiment(cluster, SessionStore(client=rc, prefix=prefix, default_ttl=60), 1)
+def test_sessions_acknowledged_without_wait_are_lost_with_wait_never(ha_cluster, ha_rc, prefix):
+    plain = loss_experiment(ha_cluster, SessionStore(client=ha_rc, prefix=prefix, default_ttl=60), 1)
     assert plain.acknowledged > 0 and plain.lost and 0 < plain.takeover_s < 15
-    waited = loss_experiment(cluster, ReplicatedStore(client=rc, prefix=prefix, default_ttl=60,
+    waited = loss_experiment(ha_cluster, ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60,
                                                       timeout_ms=100), 2)
     assert waited.lost == [] and waited.refused > 0
 
 
-def test_the_app_answers_503_never_500_during_a_failover(cluster, rc, prefix):
+def test_the_app_answers_503_never_500_during_a_failover(ha_cluster, ha_rc, prefix):
     from lessons.web import create_app
 
-    store = SessionStore(client=rc, prefix=prefix, default_ttl=60)
+    store = SessionStore(client=ha_rc, prefix=prefix, default_ttl=60)
     run = run_load(create_app(store, users=USERS), USERS, seconds=4.0,
-                   events={1.0: lambda: (cluster.kill_master(0), cluster.wait_for_failover())})
+                   events={1.0: lambda: (ha_cluster.kill_master(0), ha_cluster.wait_for_failover())})
     statuses = {o.status for o in run.outcomes}
     assert 200 in statuses and statuses <= {200, 503}, run.summary()
     assert all(o.status == 200 for o in run.outcomes if o.t > run.marks["0 done"] + 0.5)

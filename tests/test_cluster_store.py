@@ -21,6 +21,7 @@ from redis.cluster import RedisCluster
 
 from lessons import backend
 from lessons.admin import LastSeen, SessionAdmin
+from lessons.redis_cluster import INSTALL_HINT, local_cluster
 from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionStore
 
@@ -34,9 +35,7 @@ def cluster_url() -> Iterator[str]:
         yield url
         return
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server / brew install redis)")
-    from lessons.redis_cluster import local_cluster
-
+        pytest.skip(INSTALL_HINT)
     with local_cluster(masters=3, progress=False) as cluster:
         yield cluster.url
 

@@ -23,11 +23,11 @@ import redis
 from redis.cluster import RedisCluster
 
 from lessons import backend
-from lessons.redis_cluster import LocalRedisCluster, RedisServerNotFound, local_cluster
+from lessons.redis_cluster import INSTALL_HINT, LocalRedisCluster, RedisServerNotFound
 
 needs_redis_server = pytest.mark.skipif(
     shutil.which("redis-server") is None,
-    reason="redis-server is not installed (apt-get install redis-server / brew install redis)")
+    reason=INSTALL_HINT)
 
 
 def alive(pid: int) -> bool:
@@ -73,22 +73,6 @@ def wait_gone(pids: list[int], seconds: float) -> float:
     return time.monotonic() - started
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server / brew install redis)")
-    with local_cluster(masters=3, replicas=1, progress=False) as c:
-        print(f"\n3+3 cluster ready in {c.start_seconds:.2f} s")
-        yield c
-
-
-@pytest.fixture
-def rc(cluster):
-    client = cluster.client()
-    yield client
-    client.close()
-
-
 def test_a_missing_redis_server_is_one_clear_line(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RedisServerNotFound) as info:
@@ -131,31 +115,31 @@ def test_a_failed_start_stops_what_it_started():
     assert c.nodes == [] and c._watchdog == [] and not os.path.exists(c._tmpdir)
 
 
-def test_the_shared_cluster_is_ready(cluster):
-    assert [n.role for n in cluster.nodes] == ["master"] * 3 + ["replica"] * 3
-    roles = cluster.roles()
+def test_the_shared_cluster_is_ready(ha_cluster):
+    assert [n.role for n in ha_cluster.nodes] == ["master"] * 3 + ["replica"] * 3
+    roles = ha_cluster.roles()
     assert sorted(roles.values()) == ["master"] * 3 + ["replica"] * 3
-    for node in cluster.nodes[3:]:
+    for node in ha_cluster.nodes[3:]:
         with node.connect() as one:
             repl = one.info("replication")
             assert repl["role"] == "slave" and repl["master_link_status"] == "up"
-            assert repl["master_port"] == cluster.nodes[node.master].port
+            assert repl["master_port"] == ha_cluster.nodes[node.master].port
 
 
-def test_client_routes_keys_to_every_master(cluster, rc):
+def test_client_routes_keys_to_every_master(ha_cluster, ha_rc):
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     keys = [f"{prefix}:{i}" for i in range(60)]
     for key in keys:
-        rc.set(key, key, ex=60)
-    assert rc.mget_nonatomic(keys) == keys
-    per_node = [sum(1 for k in rc.scan_iter(match=f"{prefix}:*", target_nodes=node))
-                for node in rc.get_primaries()]
+        ha_rc.set(key, key, ex=60)
+    assert ha_rc.mget_nonatomic(keys) == keys
+    per_node = [sum(1 for k in ha_rc.scan_iter(match=f"{prefix}:*", target_nodes=node))
+                for node in ha_rc.get_primaries()]
     assert len(per_node) == 3 and all(n > 0 for n in per_node) and sum(per_node) == 60
-    assert backend.delete_prefix(rc, prefix) == 60
+    assert backend.delete_prefix(ha_rc, prefix) == 60
 
 
-def test_connect_returns_a_cluster_client_for_any_node(cluster):
-    for node in (cluster.nodes[1], cluster.nodes[4]):  # a master and a replica
+def test_connect_returns_a_cluster_client_for_any_node(ha_cluster):
+    for node in (ha_cluster.nodes[1], ha_cluster.nodes[4]):  # a master and a replica
         client = backend.connect(node.url)
         assert isinstance(client, RedisCluster)
         assert client.get_connection_kwargs()["decode_responses"] is True
@@ -163,7 +147,7 @@ def test_connect_returns_a_cluster_client_for_any_node(cluster):
         client.close()
 
 
-def test_cluster_detection_costs_one_round_trip_per_url(cluster, monkeypatch):
+def test_cluster_detection_costs_one_round_trip_per_url(ha_cluster, monkeypatch):
     calls: list[str] = []
     real_info = redis.Redis.info
 
@@ -172,7 +156,7 @@ def test_cluster_detection_costs_one_round_trip_per_url(cluster, monkeypatch):
         return real_info(self, section, *args, **kwargs)
 
     monkeypatch.setattr(redis.Redis, "info", counting_info)
-    url = cluster.nodes[2].url
+    url = ha_cluster.nodes[2].url
     backend._cluster_urls.pop(url, None)
     assert backend.is_cluster(url) and backend.is_cluster(url)
     backend.connect(url).close()
@@ -189,49 +173,49 @@ def test_connect_returns_a_plain_client_for_a_single_redis():
     client.close()
 
 
-def test_describe_names_the_cluster(cluster, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", cluster.url)
+def test_describe_names_the_cluster(ha_cluster, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", ha_cluster.url)
     line = backend.describe()
     assert re.fullmatch(r"Backend: Redis Cluster, 3 masters, Redis \d+\.\d+\.\d+, at "
                         r"redis://127\.0\.0\.1:\d+ \(from REDIS_URL\)", line), line
 
 
-def test_delete_prefix_on_a_cluster_deletes_only_its_prefix_across_slots(rc):
+def test_delete_prefix_on_a_cluster_deletes_only_its_prefix_across_slots(ha_rc):
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     doomed = [f"{prefix}:a:{i}" for i in range(1200)]  # more than one UNLINK batch
     kept = [f"{prefix}:b:{i}" for i in range(50)] + [f"{prefix}:ax"]
     for i, key in enumerate(doomed + kept):
-        rc.set(key, i, ex=60)
-    assert len({rc.keyslot(k) for k in doomed}) > 1000  # really spread over slots and nodes
-    assert backend.delete_prefix(rc, f"{prefix}:a:") == 1200
-    assert rc.exists(*doomed) == 0
-    assert rc.exists(*kept) == len(kept)
-    assert backend.delete_prefix(rc, prefix) == len(kept)
+        ha_rc.set(key, i, ex=60)
+    assert len({ha_rc.keyslot(k) for k in doomed}) > 1000  # really spread over slots and nodes
+    assert backend.delete_prefix(ha_rc, f"{prefix}:a:") == 1200
+    assert ha_rc.exists(*doomed) == 0
+    assert ha_rc.exists(*kept) == len(kept)
+    assert backend.delete_prefix(ha_rc, prefix) == len(kept)
 
 
-def test_failover_promotes_the_replica_and_keeps_waited_writes(cluster, rc):
+def test_failover_promotes_the_replica_and_keeps_waited_writes(ha_cluster, ha_rc):
     """Kills master 0 of the shared cluster: keep it after the other tests that use it."""
     prefix = f"test-{uuid.uuid4().hex[:8]}"
-    master0 = cluster.nodes[0]
-    keys = [k for k in (f"{prefix}:{i}" for i in range(400)) if rc.keyslot(k) < 5461][:100]
+    master0 = ha_cluster.nodes[0]
+    keys = [k for k in (f"{prefix}:{i}" for i in range(400)) if ha_rc.keyslot(k) < 5461][:100]
     assert len(keys) == 100  # master 0 serves slots 0-5460
-    node = rc.get_node(host="127.0.0.1", port=master0.port)
-    direct = rc.get_redis_connection(node)
+    node = ha_rc.get_node(host="127.0.0.1", port=master0.port)
+    direct = ha_rc.get_redis_connection(node)
     with direct.pipeline(transaction=False) as pipe:  # one connection: WAIT covers these SETs
         for key in keys:
             pipe.set(key, key, ex=120)
         pipe.wait(1, 2000)
         replicated = pipe.execute()[-1]
     assert replicated == 1
-    cluster.kill_master(0)
+    ha_cluster.kill_master(0)
     assert not alive(master0.pid)
-    seconds = cluster.wait_for_failover(timeout=20)
+    seconds = ha_cluster.wait_for_failover(timeout=20)
     print(f"\nfailover took {seconds:.2f} s")
     assert seconds < 20
-    roles = cluster.roles()
+    roles = ha_cluster.roles()
     assert roles[master0.port] == "down"
-    assert roles[cluster.nodes[3].port] == "master"  # master 0's replica took over
-    after = cluster.client()
+    assert roles[ha_cluster.nodes[3].port] == "master"  # master 0's replica took over
+    after = ha_cluster.client()
     assert after.mget_nonatomic(keys) == keys  # nothing written before WAIT was lost
     assert backend.delete_prefix(after, prefix) == 100
     after.close()
@@ -267,9 +251,9 @@ def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path):
     assert not os.path.exists(started["dir"])
 
 
-def test_kill_master_signature_errors(cluster):
+def test_kill_master_signature_errors(ha_cluster):
     with pytest.raises(IndexError):
-        cluster.kill_master(7)
+        ha_cluster.kill_master(7)
     fresh = LocalRedisCluster()
     with pytest.raises(RuntimeError, match="kill_master"):
         fresh.wait_for_failover()

@@ -9,6 +9,9 @@ What the lesson's version gets wrong, and what this one does instead:
 - one GET and one TTL per key -> one pipelined round trip per SCAN batch;
 - revoking one user's sessions scans every session -> use the per-user index that
   ``lessons.store.SessionStore`` keeps (O(that user's sessions), a constant number of round trips).
+  An index entry is removed only when its session is certainly gone (deleted by this revoke, or
+  past the time its score gives): a login writes the entry before the session, so an entry whose
+  session is not there yet may belong to a login running right now, and must stay listed.
 
 Also here: ``audit_ttl`` (session keys that would live forever), ``count_users_by_index`` and
 ``LastSeen`` (a sorted set of last-seen times: counting active users in one round trip).
@@ -17,7 +20,7 @@ Also here: ``audit_ttl`` (session keys that would live forever), ``count_users_b
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .keys import KeySchema, UserId, check_prefix, check_user_id, encode_user
@@ -32,6 +35,15 @@ SCAN_COUNT = 1000
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _surely_gone(entries: Iterable[tuple[str, float]], missing: set[str]) -> list[str]:
+    """The index entries (member, score) that may be removed: their session is ``missing`` and
+    the score, the time after which the store guarantees that the session has expired, has
+    passed. A missing session whose score is still ahead may be one that a login is creating
+    right now (its entry is written first), so its entry stays."""
+    now_ms = time.time() * 1000
+    return [member for member, score in entries if member in missing and score < now_ms]
 
 
 def _is_cluster(client: Any) -> bool:
@@ -154,9 +166,11 @@ class SessionAdmin:
         scanned, plus one pipelined GET/TTL round trip per non-empty batch): O(all keys).
 
         With a ``user_id``: that user's index instead, O(that user's sessions), in at most three
-        round trips: ZRANGE, one pipelined GET/TTL, and a ZREM of the index entries whose session
-        has expired (pruning). Only sessions whose ``user_id`` equals ``user_id`` (same type too:
-        ``1`` is not ``"1"``) are listed.
+        round trips: ZRANGE (WITHSCORES), one pipelined GET/TTL, and a ZREM that prunes the entries
+        whose session is missing and whose score (the time by which it has certainly expired) has
+        passed. A missing session with a score still ahead keeps its entry: a login may be about
+        to write it. Only sessions whose ``user_id`` equals ``user_id`` (same type too: ``1`` is
+        not ``"1"``) are listed.
         """
         if user_id is None:
             sessions: list[dict[str, Any]] = []
@@ -164,41 +178,54 @@ class SessionAdmin:
                 sessions.extend(self._load(keys)[0])
             return sessions
         index = self.keys.index_key(check_user_id(user_id))
-        ids = self.r.zrange(index, 0, -1)
-        if not ids:
+        entries = self.r.zrange(index, 0, -1, withscores=True)
+        if not entries:
             return []
-        found, gone = self._load([self.keys.key_of(i) for i in ids])
-        if gone:  # prune entries of sessions that expired (only those: never a live session)
-            self.r.zrem(index, *[self.keys.stored_id_of(k) for k in gone])
+        found, gone = self._load([self.keys.key_of(member) for member, _ in entries])
+        prune = _surely_gone(entries, {self.keys.stored_id_of(k) for k in gone})
+        if prune:
+            self.r.zrem(index, *prune)
         return [s for s in found if s.get("user_id") == user_id and type(s["user_id"]) is type(user_id)]
 
     def revoke_all_sessions(self, user_id: UserId) -> int:
         """Delete every session of ``user_id``; returns how many sessions it ended.
 
         Three round trips, whatever the number of sessions in Redis, and no retry: ZRANGE the
-        index, DEL each listed session (one pipeline), ZREM those entries from the index. The
-        store writes a session's index entry before the session itself, so every session that
+        index (WITHSCORES), DEL each listed session (one pipeline), then ZREM the entries whose
+        session that DEL deleted, and those of sessions certainly expired (missing, score passed).
+        The store writes a session's index entry before the session itself, so every session that
         existed when the revoke started is in the index and is ended. A login that runs at the
-        same time keeps its new session (it was not there when the revoke started); its index
-        entry stays, because only the entries read are removed.
+        same time may keep its new session (the revoke may read the index, or DEL, before the
+        session is written), but never loses its entry: an entry whose DEL found nothing and whose
+        score is ahead stays. So that session stays listed, and the next revoke ends it.
 
         Sessions that are not in the index (written by something other than ``SessionStore``,
         such as the lesson's raw ``SETEX``) are not found: ``revoke_by_scan`` finds those.
         """
         index = self.keys.index_key(check_user_id(user_id))
-        ids = self.r.zrange(index, 0, -1)
-        if not ids:
+        entries = self.r.zrange(index, 0, -1, withscores=True)
+        if not entries:
             return 0
-        ended = self._delete([self.keys.key_of(i) for i in ids])
-        self.r.zrem(index, *ids)
-        return ended
+        existed = self._delete_each([self.keys.key_of(member) for member, _ in entries])
+        deleted = [member for (member, _), hit in zip(entries, existed) if hit]
+        missing = {member for (member, _), hit in zip(entries, existed) if not hit}
+        remove = deleted + _surely_gone(entries, missing)
+        if remove:
+            self.r.zrem(index, *remove)
+        return len(deleted)
 
-    def _delete(self, keys: list[str]) -> int:
-        """DEL each key, pipelined (one round trip; one per node on a cluster); how many existed."""
+    def _delete_each(self, keys: list[str]) -> list[bool]:
+        """DEL each key, pipelined (one round trip; one per node on a cluster): for each key,
+        whether it existed. The one place this class deletes sessions: a subclass that deletes
+        differently (e.g. waits for replicas) overrides this."""
         pipe = self.r.pipeline(transaction=False)
         for key in keys:
             pipe.delete(key)
-        return sum(int(n) for n in pipe.execute())
+        return [int(n) > 0 for n in pipe.execute()]
+
+    def _delete(self, keys: list[str]) -> int:
+        """DEL each key (``_delete_each``): how many existed."""
+        return sum(self._delete_each(keys))
 
     def revoke_by_scan(self, user_id: UserId) -> int:
         """The lesson's approach done right: SCAN + one pipelined GET per batch, then DEL.

@@ -7,6 +7,13 @@ processes (a notebook kernel and three uvicorn servers, say) can share one store
 points at any node of a Redis Cluster gets a ``redis.cluster.RedisCluster`` instead (one INFO
 round trip per URL and process finds out; the embedded server is never a cluster).
 
+A malformed URL is refused before anything connects (``check_url``): a scheme other than
+``redis://``, ``rediss://`` or ``unix://``, no host, a port that is not 1-65535, a database that
+is not a whole number (``/13x``, ``/three``: redis-py would quietly use database 0), an option
+value redis-py cannot parse. A database the server does not have (``/99`` on a Redis with 16)
+is refused by ``connect()``, with the server's count where it can tell. Either way the error
+is ``InvalidRedisUrl``, one line, password hidden.
+
 Three fixes over a plain ``fakeredis.TcpFakeServer``:
 
 - ``TCP_NODELAY`` on accepted sockets. The server writes a reply in several small pieces; with
@@ -22,16 +29,19 @@ Three fixes over a plain ``fakeredis.TcpFakeServer``:
 from __future__ import annotations
 
 import os
+import re
 import threading
 from socketserver import BaseServer
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import fakeredis
 import redis
 from fakeredis.commands_mixins.string_mixin import StringCommandsMixin
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
+
+from .errors import CourseError, InvalidRedisUrl
 
 try:  # fakeredis >= 2.30 moved the TCP server into a private package
     from fakeredis._clients._tcp_server import TCPFakeRequestHandler
@@ -41,6 +51,8 @@ except ImportError:  # pragma: no cover - older fakeredis
 __all__ = [
     "BackendUnavailable",
     "Client",
+    "InvalidRedisUrl",
+    "check_url",
     "connect",
     "delete_prefix",
     "describe",
@@ -59,7 +71,7 @@ CONNECT_TIMEOUT = 2.0
 SOCKET_TIMEOUT = 5.0
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(CourseError, RuntimeError):
     """Redis could not be reached at the configured URL."""
 
 
@@ -151,8 +163,113 @@ def is_embedded() -> bool:
 
 
 def redis_url() -> str:
-    """``$REDIS_URL`` if set, else the embedded server's URL (starting it on first use)."""
-    return os.environ.get("REDIS_URL") or embedded_url()
+    """``$REDIS_URL`` if set (scheme in lower case), else the embedded server's URL (started on
+    first use). Raises ``InvalidRedisUrl`` (one line) for a malformed one: see ``check_url``."""
+    given = os.environ.get("REDIS_URL")
+    return _lower_scheme(check_url(given, "REDIS_URL")) if given else embedded_url()
+
+
+def _lower_scheme(url: str) -> str:
+    """``url``, scheme in lower case: redis-py 8.1 refuses ``REDIS://``, 8.2 takes it (RFC 3986)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.lower()}{sep}{rest}" if sep else url
+
+
+_SCHEMES = ("redis", "rediss", "unix")
+_DIGITS = re.compile(r"[0-9]+")
+_PASSWORD = re.compile(r"^((?:[a-zA-Z][a-zA-Z0-9+.-]*://)?[^/@:]*:)[^/]*@")
+
+
+def _db_text(text: str, where: str, url: str, name: str) -> int:
+    if not _DIGITS.fullmatch(text):
+        raise InvalidRedisUrl(
+            f"{name} {_redacted(url)}: the database {where} must be a whole number such as 0 "
+            f"or 3, not {text!r}")
+    return int(text)
+
+
+def check_url(url: str, name: str = "the Redis URL") -> str:
+    """``url`` unchanged if redis-py would connect where it says; else ``InvalidRedisUrl``.
+
+    No round trip. Checks the scheme (``redis://``, ``rediss://``, ``unix://``), the host, the
+    port (1-65535), the database (``/N`` or ``?db=N``, ASCII digits, given once) and every
+    option value redis-py parses. ``name`` starts the message (``REDIS_URL``, say); the
+    password never appears in it. Whether the database exists is for ``connect()`` to find out.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced [ in an IPv6 host
+        raise InvalidRedisUrl(f"{name} {_redacted(url)} is not a URL (is an IPv6 host's [ ] "
+                              "unbalanced?)") from None
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in _SCHEMES:
+        shown = f"{scheme!r}" if scheme else "none"
+        raise InvalidRedisUrl(f"{name} {_redacted(url)}: the scheme must be redis://, rediss:// "
+                              f"or unix://, and it is {shown} (example: redis://localhost:6379/0)")
+    query = parse_qs(parts.query)
+    db_query = query.get("db", [None])[-1]
+    if scheme == "unix":
+        if not parts.path:
+            raise InvalidRedisUrl(f"{name} {_redacted(url)}: a unix:// URL needs the socket's "
+                                  "path (unix:///run/redis.sock?db=0)")
+    else:
+        host = parts.netloc.rpartition("@")[2]
+        if not parts.hostname:
+            raise InvalidRedisUrl(f"{name} {_redacted(url)}: no host (example: "
+                                  f"{scheme}://localhost:6379/0)")
+        port = host.rpartition("]")[2].partition(":")[2] if host.startswith("[") \
+            else host.partition(":")[2]
+        if port and (not _DIGITS.fullmatch(port) or not 1 <= int(port) <= 65535):
+            raise InvalidRedisUrl(f"{name} {_redacted(url)}: the port must be a number from 1 "
+                                  f"to 65535, not {port!r}")
+        path = unquote(parts.path)
+        if path not in ("", "/"):
+            _db_text(path[1:], "after the port", url, name)
+            if db_query is not None:
+                raise InvalidRedisUrl(f"{name} {_redacted(url)}: give the database once, as "
+                                      "/N after the port or as ?db=N, not both")
+    if db_query is not None:
+        _db_text(db_query, "in ?db=", url, name)
+    try:
+        redis.connection.parse_url(_lower_scheme(url))
+    except ValueError:  # an option value redis-py cannot parse, e.g. ?socket_timeout=x
+        raise InvalidRedisUrl(f"{name} {_redacted(url)}: {_unreadable_option(query)}") from None
+    return url
+
+
+def _unreadable_option(query: dict[str, list[str]]) -> str:
+    """The first ``?name=value`` that redis-py cannot read alone, in the course's words."""
+    for option, values in query.items():
+        try:
+            redis.connection.parse_url(f"redis://localhost/?{urlencode({option: values[0]})}")
+        except ValueError:
+            return f"redis-py cannot use {values[0]!r} as the value of ?{option}="
+    return "redis-py cannot read one of its ?name=value options"
+
+
+def url_db(url: str) -> int:
+    """The database number a URL accepted by ``check_url`` names (0 when it names none)."""
+    return int(redis.connection.parse_url(_lower_scheme(url)).get("db") or 0)
+
+
+def _refused_db(url: str) -> InvalidRedisUrl:
+    """The one-line error, in the course's words, for a database the server refused to SELECT.
+    One or two round trips on database 0 (INFO cluster, CONFIG GET databases) say why."""
+    db = url_db(url)
+    why = f"the server refused SELECT {db}"
+    try:
+        options = {**redis.connection.parse_url(_lower_scheme(url)), **_options({}), "db": 0}
+        with redis.Redis(connection_pool=redis.ConnectionPool(**options)) as zero:
+            if zero.info("cluster").get("cluster_enabled"):
+                why = "a Redis Cluster has database 0 only"
+            else:
+                count = int(zero.config_get("databases").get("databases", 0))
+                if count:
+                    why = f"that server has {count} databases, 0 to {count - 1}"
+    except (redis.RedisError, ValueError):
+        pass
+    name = "REDIS_URL " if _lower_scheme(url) == _lower_scheme(os.environ.get("REDIS_URL", "")) else ""
+    return InvalidRedisUrl(f"{name}{_redacted(url)}: database {db} does not exist: {why}")
 
 
 def _options(kwargs: dict) -> dict:
@@ -171,14 +288,20 @@ def is_cluster(url: str | None = None) -> bool:
     The embedded server never is (no round trip). Otherwise one ``INFO cluster`` round trip the
     first time a URL is asked about in this process; the answer is cached. A Redis that does not
     answer is reported as not a cluster (and not cached), so the caller's first command raises
-    the usual ``redis.ConnectionError``.
+    the usual ``redis.ConnectionError``. A malformed URL (``check_url``), or a database that the
+    server refuses to SELECT, raises ``InvalidRedisUrl``.
     """
     url = url or redis_url()
     if _server_url is not None and url == _server_url:
         return False
     if url not in _cluster_urls:
+        check_url(url)
         try:
-            with redis.Redis.from_url(url, **_options({})) as probe:
+            with redis.Redis.from_url(_lower_scheme(url), **_options({})) as probe:
+                try:  # connecting sends AUTH and SELECT: an error here is the database's
+                    probe.connection_pool.release(probe.connection_pool.get_connection())
+                except redis.ResponseError:
+                    raise _refused_db(url) from None
                 enabled = probe.info("cluster").get("cluster_enabled")
         except (redis.ConnectionError, redis.TimeoutError):
             return False
@@ -195,21 +318,18 @@ def connect(url: str | None = None, **kwargs) -> Client:
     Redis Cluster (see ``is_cluster``: at most one INFO round trip per URL and process; a cluster
     client then reads the topology with CLUSTER SLOTS). A plain client connects lazily: no
     command runs until the first request. Timeouts are short so that an unreachable Redis raises
-    ``redis.ConnectionError`` within seconds instead of hanging.
+    ``redis.ConnectionError`` within seconds instead of hanging. A malformed URL, or one naming a
+    database the server does not have, raises ``InvalidRedisUrl`` (one line) before any command.
     """
     url = url or redis_url()
     if is_cluster(url):
-        return RedisCluster.from_url(url, **_options(kwargs))
-    return redis.Redis.from_url(url, **_options(kwargs))
+        return RedisCluster.from_url(_lower_scheme(url), **_options(kwargs))
+    return redis.Redis.from_url(_lower_scheme(url), **_options(kwargs))
 
 
 def _redacted(url: str) -> str:
-    """The URL without its password."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
+    """The URL without its password (``redis://user:***@host…``), even when it is malformed."""
+    return _PASSWORD.sub(r"\1***@", url)
 
 
 def describe(client: Client | None = None) -> str:
@@ -232,12 +352,26 @@ def describe(client: Client | None = None) -> str:
             masters = len(client.get_primaries())
             return (f"Backend: Redis Cluster, {masters} masters, Redis {version}, at "
                     f"{_redacted(url)} (from REDIS_URL)")
-        version = client.info("server").get("redis_version", "?")
+        try:
+            version = client.info("server").get("redis_version", "?")
+        except redis.ResponseError:  # INFO refused (an ACL, or a server that lacks it)
+            client.ping()
+            version = "?"
     except (redis.ConnectionError, redis.TimeoutError, RedisClusterException) as exc:
         raise BackendUnavailable(
-            f"No Redis answers at {_redacted(url)} ({exc}). Start one, or unset REDIS_URL "
-            "to use the embedded server.") from None
+            f"No Redis answers at {_redacted(url)} ({_why_unreachable(exc)}). Start one, or "
+            "unset REDIS_URL to use the embedded server.") from None
     return f"Backend: Redis {version} at {_redacted(url)} (from REDIS_URL)"
+
+
+def _why_unreachable(exc: Exception) -> str:
+    """What went wrong, from the exception's class alone (never redis-py's or the OS's text)."""
+    if isinstance(exc, redis.AuthenticationError):
+        return "it refused the user name or password"
+    if isinstance(exc, redis.TimeoutError):
+        return f"no answer within {CONNECT_TIMEOUT:g} s to connect or {SOCKET_TIMEOUT:g} s to reply"
+    return "the connection was refused or closed" if isinstance(exc, redis.ConnectionError) \
+        else "the cluster client reached no node that serves the slots"
 
 
 def delete_prefix(client: Client, *prefixes: str) -> int:

@@ -150,6 +150,10 @@ class Cluster:
             "LESSONS_SESSION_TTL": str(self.ttl),
             "LESSONS_SERVER_NAME": name,
             "LESSONS_PARENT_PID": str(os.getpid()),  # the server stops if we die (even SIGKILL)
+            # the lesson's layout, `{prefix}:{token}` with the idle TTL only, so the notebook can
+            # show the keys (a deployment keeps the served app's defaults: hashed IDs, 8 h cap)
+            "LESSONS_HASH_IDS": "0",
+            "LESSONS_ABSOLUTE_TTL": "none",
             "PYTHONUNBUFFERED": "1",
         })
         if self.store == "redis":
@@ -167,7 +171,8 @@ class Cluster:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "lessons.web:app", "--host", "127.0.0.1",
-                 "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                 "--port", str(port), "--log-level", "warning", "--no-access-log",
+                 "--no-proxy-headers"],  # the app decides whom to trust (LESSONS_TRUSTED_PROXIES)
                 env=self._env(name), stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT,
             )

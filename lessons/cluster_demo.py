@@ -1,20 +1,35 @@
-"""Scaffolding for notebook 06 (Redis Cluster): start its cluster or explain why not, and show
-where code written for one Redis breaks on a cluster.
+"""Scaffolding for notebook 06 (Redis Cluster): start its cluster or explain why not, show
+where code written for one Redis breaks on a cluster, and run its replication experiments.
 
     cluster = start_or_skip(masters=3, replicas=1)   # None, and every later cell skipped, if
                                                      # redis-server is not installed
+    cut_replication(cluster, 1)                      # master 1's replica stops following
+    loss_experiment(cluster, store, master=1)        # acknowledged creates lost in a failover
+    resurrection_experiment(cluster, stores, master=2)   # ended sessions back after a failover
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import count
 from typing import Any
 
 import redis
+from redis.exceptions import RedisClusterException
 
-from .redis_cluster import INSTALL_HINT, LocalRedisCluster
+from .admin import SessionAdmin
+from .redis_cluster import INSTALL_HINT, SLOTS, LocalRedisCluster
+from .replicated import NotReplicated
+from .store import SessionStore
 
-__all__ = ["SKIPPED", "moved_error", "per_master", "scan_one_node", "slot_ranges", "start_or_skip"]
+__all__ = ["SKIPPED", "EndResult", "LossResult", "Resurrections", "cut_replication",
+           "heal_replication", "loss_experiment", "moved_error", "per_master", "reader_sessions",
+           "refusal", "resurrection_experiment", "scan_one_node", "slot_ranges", "start_or_skip",
+           "sync_replica"]
 
 SKIPPED = "skipped: this cell needs redis-server (see the install line at the top)"
 
@@ -57,12 +72,35 @@ def slot_ranges(cluster: LocalRedisCluster) -> list[str]:
 
 def moved_error(cluster: LocalRedisCluster, key: str) -> str:
     """What a plain client connected to master 0 gets for ``GET key``: the value, or the
-    MOVED redirection (``MOVED <slot> <host:port>``) when another master serves the key."""
+    MOVED redirection (``MOVED <slot> <host:port>``) when another master serves the key.
+
+    The redirection is told by its class (``redis.exceptions.MovedError``) and rebuilt from a
+    cluster client's slot map (a new client: CLUSTER SLOTS and COMMAND to start it), never
+    from redis-py's text. Any other error reply is named by ``refusal``."""
     with cluster.nodes[0].connect() as node:
         try:
             return repr(node.get(key))
+        except redis.exceptions.MovedError:
+            pass
         except redis.ResponseError as exc:
-            return f"{type(exc).__name__}: {exc}"
+            return refusal(exc)
+    with cluster.client() as client:
+        return f"MOVED {client.keyslot(key)} {client.get_node_from_key(key).name}"
+
+
+def refusal(exc: BaseException) -> str:
+    """Who refused a step on a cluster, in the course's words, from the exception's class alone
+    (redis-py's messages, and the server's, may be reworded by any release)."""
+    name = type(exc).__name__
+    if isinstance(exc, redis.exceptions.MovedError):
+        return "Redis answered MOVED: another node serves the key's slot"
+    if isinstance(exc, redis.exceptions.ClusterCrossSlotError):
+        return "Redis refused it (CROSSSLOT: its keys are in more than one slot)"
+    if isinstance(exc, redis.ResponseError):
+        return f"Redis refused it (an error reply: {name})"
+    if isinstance(exc, RedisClusterException):
+        return f"redis-py refused to send it ({name})"
+    return f"it failed ({name})"
 
 
 def scan_one_node(cluster: LocalRedisCluster, match: str) -> int:
@@ -77,3 +115,221 @@ def per_master(client: Any, keys: list[str]) -> list[int]:
     for key in keys:
         counts[client.get_node_from_key(key).name] += 1
     return sorted(counts.values(), reverse=True)
+
+
+def _master(cluster: Any, master: int) -> Any:
+    """Master ``master`` as started (0-based) and its replica."""
+    node = [n for n in cluster.nodes if n.role == "master"][master]
+    return node, next(n for n in cluster.nodes if n.master == node.index)
+
+
+def _on_master(client: Any, key: str, node: Any) -> bool:
+    """True if ``client``'s slot map puts ``key`` on ``node`` (no round trip)."""
+    return int(client.get_node_from_key(key).port) == node.port
+
+
+def cut_replication(cluster: Any, master: int) -> None:
+    """Take master ``master``'s replica off the replication stream, as a network partition
+    would: give the replica a wrong ``masterauth`` (so it cannot reconnect: the master has no
+    password and refuses AUTH) and close its link (``CLIENT KILL TYPE replica`` on the master).
+    Writes the master acknowledges from now on exist only on the master."""
+    node, replica = _master(cluster, master)
+    with replica.connect() as r:
+        r.config_set("masterauth", "partitioned")
+    with node.connect() as m:
+        m.client_kill_filter(_type="replica")
+
+
+def sync_replica(cluster: Any, master: int, timeout: float = 30.0) -> None:
+    """Wait (polling INFO replication every 20 ms) until master ``master``'s replica is linked
+    and has every write the master had when this was called."""
+    node, replica = _master(cluster, master)
+    with replica.connect() as r, node.connect() as m:
+        target = int(m.info("replication")["master_repl_offset"])
+        deadline = time.monotonic() + timeout
+        while True:
+            info = r.info("replication")
+            if info.get("master_link_status") == "up" and \
+                    int(info.get("slave_repl_offset", -1)) >= target:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the replica of master {master} did not catch up in {timeout:.0f} s")
+            time.sleep(0.02)
+
+
+def heal_replication(cluster: Any, master: int, timeout: float = 30.0) -> None:
+    """Undo ``cut_replication``: clear the replica's ``masterauth``, then ``sync_replica``."""
+    _, replica = _master(cluster, master)
+    with replica.connect() as r:
+        r.config_set("masterauth", "")
+    sync_replica(cluster, master, timeout)
+
+
+@dataclass
+class LossResult:
+    """A write loop through a failover: what was acknowledged, and what survived."""
+
+    acknowledged: int  # creates answered OK before the kill
+    refused: int  # creates that raised (the master was gone, or WAIT timed out)
+    lost: list[str]  # acknowledged before the kill, gone after the failover
+    takeover_s: float  # seconds from the kill until the replica served the slots
+
+
+def loss_experiment(cluster: Any, store: SessionStore, master: int, *, cut_first: bool = True,
+                    before_kill: float = 0.3) -> LossResult:
+    """Create anonymous sessions in a loop (one thread, as fast as it goes); ``cut_first``:
+    cut master ``master``'s replication (``cut_replication``); ``before_kill`` seconds later
+    SIGKILL it; wait for its replica to take over; stop; GET every acknowledged session."""
+    stop = threading.Event()
+    acked: list[str] = []
+    refused = [0]
+
+    def writer() -> None:
+        while not stop.is_set():
+            try:
+                acked.append(store.create({"cart": []}))
+            except redis.RedisError:
+                refused[0] += 1
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    time.sleep(0.2)
+    if cut_first:
+        cut_replication(cluster, master)
+    time.sleep(before_kill)
+    before = len(acked)
+    cluster.kill_master(master)
+    takeover = cluster.wait_for_failover()
+    stop.set()
+    thread.join(30)
+    written = acked[:before]
+    lost = [sid for sid in written if store.get(sid) is None]
+    return LossResult(len(written), refused[0], lost, takeover)
+
+
+@dataclass
+class EndResult:
+    """Sessions ended while their master's replica was cut off, counted after the failover."""
+
+    answered_ok: int  # ends that returned normally: the user was told "done"
+    not_replicated: int  # ends that raised NotReplicated: the caller was told it may not stick
+    back_after_ok: int  # of the first, sessions alive again after the failover
+    back_after_refused: int  # of the second, sessions alive again after the failover
+    listed: int  # of the ended sessions, how many the user's index (``GET /sessions``) lists now
+
+
+@dataclass
+class Resurrections:
+    """``resurrection_experiment``'s results: {(store label, how ended): EndResult}."""
+
+    results: dict[tuple[str, str], EndResult] = field(default_factory=dict)
+    takeover_s: float = 0.0
+
+    def lines(self) -> list[str]:
+        """A table: one row per store and way of ending (stable text: counts, no timings)."""
+        out = [f"{'ended by':<11}{'store':<17}{'answered OK':>12}{'back':>6}"
+               f"{'not replicated':>16}{'back':>6}{'still listed':>14}"]
+        for (label, how), r in self.results.items():
+            out.append(f"{how:<11}{label:<17}{r.answered_ok:>12}{r.back_after_ok:>6}"
+                       f"{r.not_replicated:>16}{r.back_after_refused:>6}{r.listed:>14}")
+        return out
+
+
+def _admin(store: SessionStore) -> SessionAdmin:
+    make = getattr(store, "admin", None)
+    return make() if callable(make) else SessionAdmin.for_store(store)
+
+
+def _users_elsewhere(store: SessionStore, node: Any, label: str, n: int) -> list[str]:
+    """``n`` user IDs whose index key does not live on ``node`` (the master that will die)."""
+    names = (f"{label}-{i}" for i in count())
+    elsewhere = (u for u in names if not _on_master(store.r, store.keys.index_key(u), node))
+    return [next(elsewhere) for _ in range(n)]
+
+
+def resurrection_experiment(cluster: Any, stores: Mapping[str, SessionStore], master: int, *,
+                            per_user: int = 10) -> Resurrections:
+    """Does a failover bring ended sessions back?
+
+    For each store (all on ``cluster``'s client): three users whose index lives on another
+    master, each with ``per_user`` sessions on master ``master``, which its replica has too
+    (``sync_replica``). Then ``cut_replication(master)`` and, per store, end the first user's
+    sessions one by one with ``store.delete`` (a logout), the second's with the admin's
+    ``revoke_all_sessions`` ("log out everywhere"; ``store.admin()`` if the store has one), the
+    third's with ``store.regenerate`` (its old IDs). Then SIGKILL master ``master``, wait for
+    its replica to take over, and GET every ended session and list each user's index.
+    """
+    node, _ = _master(cluster, master)
+    planned: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for label, store in stores.items():
+        maker = SessionStore(client=store.r, prefix=store.prefix, hash_ids=store.hash_ids,
+                             default_ttl=store.default_ttl)
+        for how, user in zip(("logout", "revoke", "regenerate"),
+                             _users_elsewhere(store, node, label, 3)):
+            sids: list[str] = []
+            while len(sids) < per_user:
+                sid = maker.create({"user_id": user})
+                if _on_master(store.r, store.key(sid), node):
+                    sids.append(sid)
+                else:
+                    maker.delete(sid)
+            planned[(label, how)] = (user, sids)
+    sync_replica(cluster, master)  # the replica has every session: ending them is what we test
+    cut_replication(cluster, master)
+    told: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for (label, how), (user, sids) in planned.items():
+        store, ok, refused = stores[label], [], []
+        if how == "revoke":
+            try:
+                _admin(store).revoke_all_sessions(user)
+                ok = sids
+            except NotReplicated:
+                refused = sids
+        for sid in sids if how != "revoke" else []:
+            try:
+                store.delete(sid) if how == "logout" else store.regenerate(sid)
+                ok.append(sid)
+            except NotReplicated:
+                refused.append(sid)
+        told[(label, how)] = (ok, refused)
+    cluster.kill_master(master)
+    result = Resurrections(takeover_s=cluster.wait_for_failover())
+    for (label, how), (ok, refused) in told.items():
+        store = stores[label]
+        listed = {s["session_id"] for s in _admin(store).list_sessions(planned[(label, how)][0])}
+        result.results[(label, how)] = EndResult(
+            len(ok), len(refused), sum(store.get(s) is not None for s in ok),
+            sum(store.get(s) is not None for s in refused),
+            sum(store.keys.stored_id(s) in listed for s in ok + refused))
+    return result
+
+
+def reader_sessions(app: Any, store: SessionStore, cluster: Any, users: Mapping[str, Any],
+                    cookie_name: str = "session_id") -> dict[str, tuple[str, str]]:
+    """One session per master as started (by its slots: after a failover its replica serves
+    them), made by logging in to ``app`` (the users in turn) until each has one:
+    {"/me, session on master i": (user name, cookie value)}, for ``run_load(readers=…)``.
+    The extra sessions are logged out again."""
+    from . import web
+
+    masters = sum(n.role == "master" for n in cluster.nodes)
+    share = SLOTS // masters  # master i was started with slots i * share … (as LocalRedisCluster)
+    found: dict[int, tuple[str, str]] = {}
+    names = list(users)
+    with web.TestClient(app, base_url="https://testserver") as client:
+        for attempt in range(200):
+            if len(found) == masters:
+                break
+            name = names[attempt % len(names)]
+            client.cookies.clear()
+            response = client.post("/login", json={"username": name, "password": str(users[name])})
+            response.raise_for_status()
+            cookie = response.cookies[cookie_name]
+            sid = cookie.split(".", 1)[0]  # with a secret key: "<session id>.<signature>"
+            cluster_client: Any = store.r
+            index = min(cluster_client.keyslot(store.key(sid)) // share, masters - 1)
+            if index in found:
+                client.post("/logout")
+            else:
+                found[index] = (name, cookie)
+    return {f"/me, session on master {i}": found[i] for i in sorted(found)}

@@ -1,9 +1,10 @@
 """The learner edition: the course's notebooks with the "Your turn" solution cells left out.
 
-In the committed notebooks each exercise is a learner cell (a stub that runs), its check, and a
-collapsed solution cell whose code sits between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` (so
-that the course's own tests can run it). The learner edition drops every solution cell and clears
-every output, so learners start from their stubs with nothing to peek at:
+In the committed notebooks each exercise is a learner cell (a stub that runs), its check, two
+collapsed hints and a collapsed solution cell tagged ``solution`` (older notebooks marked its code
+with ``# BEGIN SOLUTION`` / ``# END SOLUTION`` instead; both are recognised). The learner edition
+drops every solution cell and clears every output, so learners start from their stubs with
+nothing to peek at (the hints stay):
 
     python -m lessons.edition notebooks build/learner-edition
 """
@@ -21,9 +22,12 @@ BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 
 
 def is_solution_cell(cell: nbformat.NotebookNode) -> bool:
-    """True for a code cell holding a solution block (markers must be balanced)."""
+    """True for a code cell tagged ``solution``, or holding a marked solution block (markers must
+    be balanced)."""
     if cell.cell_type != "code":
         return False
+    if "solution" in cell.get("metadata", {}).get("tags", []):
+        return True
     begins, ends = cell.source.count(BEGIN), cell.source.count(END)
     if begins != ends:
         raise ValueError(f"unbalanced {BEGIN} / {END} markers in cell {cell.get('id', '?')}")

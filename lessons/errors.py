@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CourseError", "RetryLimitExceeded", "SessionNotFound"]
+__all__ = ["CourseError", "InvalidRedisUrl", "RetryLimitExceeded", "SessionNotFound"]
 
 
 class CourseError(Exception):
@@ -14,4 +14,10 @@ class SessionNotFound(CourseError, ValueError):
 
 
 class RetryLimitExceeded(CourseError, RuntimeError):
-    """An optimistic transaction (WATCH/MULTI) kept conflicting with other writers."""
+    """An optimistic transaction (WATCH/MULTI) conflicted with other writers at every try, for
+    its whole retry budget (``lessons.backoff.Backoff``: 10 s by default)."""
+
+
+class InvalidRedisUrl(CourseError, ValueError):
+    """``REDIS_URL`` (or a URL given to ``lessons.backend.connect``) is malformed, or names a
+    database the server does not have; the message says what is wrong, in one line."""

@@ -14,6 +14,17 @@ Redis-bound endpoints with plain ``def``; the other cure is an asyncio client
 
     far = slow_client(0.05)      # a redis-py client 50 ms away from Redis (per round trip)
 
+Durations depend on the machine and its load. ``Meeting`` shows the same thing without a clock:
+each wait ends as soon as ``n`` requests are waiting at the same time, and ``most`` says how many
+ever were, so a result is a count that no load can change:
+
+    meeting = Meeting(10, patience=0.1)
+    time_concurrent_requests(blocking_demo_app(0.1, meeting=meeting), "/async-blocking", 10)
+    meeting.most                 # 1: the loop is blocked, so no second request ever waits
+    meeting = Meeting(10, patience=60)
+    time_concurrent_requests(blocking_demo_app(0.1, meeting=meeting), "/def", 10)
+    meeting.most                 # 10: all ten were waiting at once (no sleep at all)
+
 Nothing here touches Redis except the client ``slow_client`` returns, and only through the
 commands its caller sends.
 """
@@ -21,6 +32,7 @@ commands its caller sends.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -32,10 +44,60 @@ from fastapi import FastAPI
 
 from . import backend
 
-__all__ = ["blocking_demo_app", "slow_client", "time_concurrent_requests"]
+__all__ = ["Meeting", "blocking_demo_app", "slow_client", "time_concurrent_requests"]
 
 
-def blocking_demo_app(delay: float) -> FastAPI:
+class Meeting:
+    """A meeting point that counts how many callers wait at the same time.
+
+    Each ``wait()`` (a blocking call, for threads) or ``await arrive()`` (for coroutines: it gives
+    the event loop back while it waits) returns as soon as ``n`` callers are waiting together, or
+    after ``patience`` seconds if they never are (a caller that gives up stops counting as
+    waiting). Once ``n`` have met (``met``), later callers go straight on. ``most`` is the
+    largest number of callers that were ever waiting at once, ``waits`` how many calls there were.
+    """
+
+    def __init__(self, n: int, patience: float):
+        if n < 1 or not 0 < patience <= 600:
+            raise ValueError(f"n must be >= 1 and patience 0..600 s, not {n} and {patience}")
+        self.n, self.patience = n, patience
+        self.most = self.waits = self._waiting = 0
+        self.met = False
+        self._cond = threading.Condition()
+
+    def _enter(self) -> bool:
+        """Count one more caller (under the lock); True if it has to wait for others."""
+        self.waits += 1
+        if self.met:
+            return False
+        self._waiting += 1
+        self.most = max(self.most, self._waiting)
+        if self._waiting >= self.n:
+            self.met = True
+            self._cond.notify_all()
+            return False
+        return True
+
+    def wait(self) -> None:
+        """Block until ``n`` callers wait together (or ``patience`` seconds have passed)."""
+        with self._cond:
+            if self._enter():
+                self._cond.wait_for(lambda: self.met, self.patience)
+                self._waiting -= 1
+
+    async def arrive(self) -> None:
+        """Like ``wait()``, but awaited: the event loop serves others meanwhile."""
+        with self._cond:
+            if not self._enter():
+                return
+        deadline = time.monotonic() + self.patience
+        while not self.met and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+        with self._cond:
+            self._waiting -= 1
+
+
+def blocking_demo_app(delay: float, *, meeting: Meeting | None = None) -> FastAPI:
     """A FastAPI app with three endpoints that each wait ``delay`` seconds, differently.
 
     - ``GET /async-blocking``: ``async def`` + ``time.sleep`` (a blocking call on the event loop,
@@ -44,24 +106,35 @@ def blocking_demo_app(delay: float) -> FastAPI:
       ``lessons.web``'s endpoints);
     - ``GET /async-await``: ``async def`` + ``await asyncio.sleep`` (what an asyncio client such
       as ``redis.asyncio`` does: the loop serves others while this one waits).
+
+    With a ``meeting``, each wait is the meeting's instead (``meeting.wait()``, blocking, in the
+    first two; ``await meeting.arrive()`` in the third): ``meeting.most`` then tells how many
+    requests of the endpoint were waiting at the same time.
     """
     if not 0 < delay <= 5:
         raise ValueError(f"delay must be between 0 and 5 seconds, not {delay!r}")
     app = FastAPI()
 
+    def block() -> None:
+        if meeting is not None:
+            meeting.wait()
+        else:
+            time.sleep(delay)
+
     @app.get("/async-blocking")
     async def async_blocking() -> dict[str, str]:
-        time.sleep(delay)  # blocks the event loop: no other request moves meanwhile
+        block()  # blocks the event loop: no other request moves meanwhile
         return {"endpoint": "async def + time.sleep"}
 
     @app.get("/def")
     def plain_def() -> dict[str, str]:
-        time.sleep(delay)  # blocks one worker thread only
+        block()  # blocks one worker thread only
         return {"endpoint": "def + time.sleep"}
 
     @app.get("/async-await")
     async def async_await() -> dict[str, str]:
-        await asyncio.sleep(delay)  # gives the loop back while waiting
+        # gives the loop back while waiting
+        await (meeting.arrive() if meeting is not None else asyncio.sleep(delay))
         return {"endpoint": "async def + await asyncio.sleep"}
 
     return app
@@ -104,10 +177,11 @@ def time_concurrent_requests(app: Any, path: str, n: int = 10,
 
 
 class _SlowConnection(redis.Connection):
-    """A redis-py connection that waits ``delay`` seconds before sending each request (not
-    during its connection handshake, so that only the commands being measured pay)."""
+    """A redis-py connection that waits ``delay`` seconds (or at ``meeting``) before sending each
+    request (not during its connection handshake, so that only the commands being measured pay)."""
 
     delay: float = 0.0
+    meeting: Meeting | None = None
     _handshaking = False
 
     def on_connect_check_health(self, *args: Any, **kwargs: Any) -> None:
@@ -118,21 +192,28 @@ class _SlowConnection(redis.Connection):
             self._handshaking = False
 
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        if not self._handshaking:
+        if self._handshaking:
+            pass
+        elif self.meeting is not None:
+            self.meeting.wait()
+        else:
             time.sleep(self.delay)  # inside the synchronous call, like network latency
         super().send_packed_command(command, check_health)
 
 
-def slow_client(delay: float, url: str | None = None) -> redis.Redis:
+def slow_client(delay: float, url: str | None = None, *,
+                meeting: Meeting | None = None) -> redis.Redis:
     """A ``decode_responses=True`` client for ``url`` (default: the course's Redis) that waits
     ``delay`` seconds before every round trip: a stand-in for a Redis far away (another region,
     a congested network). Commands, pipelines and scripts run unchanged; each request written to
-    the socket costs ``delay`` more (opening a connection does not). Plain TCP URLs only
-    (``redis://``)."""
+    the socket costs ``delay`` more (opening a connection does not). With a ``meeting``, each
+    request waits at it instead (``meeting.most``: how many round trips were waiting at once).
+    Plain TCP URLs only (``redis://``)."""
     if not 0 <= delay <= 5:
         raise ValueError(f"delay must be between 0 and 5 seconds, not {delay!r}")
     url = url or backend.redis_url()
     if not url.startswith("redis://"):
         raise ValueError("slow_client supports redis:// URLs only")
-    connection_class = type("SlowConnection", (_SlowConnection,), {"delay": delay})
+    connection_class = type("SlowConnection", (_SlowConnection,),
+                            {"delay": delay, "meeting": meeting})
     return redis.Redis.from_url(url, decode_responses=True, connection_class=connection_class)

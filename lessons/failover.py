@@ -1,15 +1,17 @@
-"""A failover under load: the course's web app logging users in while a Redis master dies.
+"""A failover under load: the course's web app serving users while a Redis master dies.
 
     store = SessionStore(client=cluster.client(), prefix=…)
-    run = run_load(create_app(store, users=USERS), USERS, seconds=5,
+    readers = reader_sessions(app, store, cluster, USERS)   # lessons.cluster_demo
+    run = run_load(create_app(store, users=USERS), USERS, seconds=5, readers=readers,
                    events={1.5: lambda: cluster.kill_master(0)})
     run.summary()                 # per endpoint and status: how many requests
-    plot_timeline(run)            # successes and failures per 100 ms, the kill marked
-    lost_sessions(run, store)     # logins answered 200 whose session is gone now
+    describe_run(run)             # what happened in this run, in sentences (a measurement)
+    invariants(run)               # what holds in every run: no 500, nobody sees another user
+    plot_timeline(run, …)         # successes and failures per 250 ms, one row per group
 
-``ReplicatedStore`` is a ``SessionStore`` whose ``create`` returns only once ``replicas``
-replicas hold the new session (``SET`` + ``WAIT`` in one request to the session key's node),
-and ``create_latencies`` times ``create`` to show what that costs.
+``create_latencies`` times ``create`` of several stores, taking turns. The stores whose writes
+wait for a replica (``ReplicatedStore``, ``ReplicatedAdmin``, ``NotReplicated``) live in
+``lessons.replicated`` and are importable from here too.
 """
 
 from __future__ import annotations
@@ -22,69 +24,35 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-import redis
 from fastapi import FastAPI
 
+from .replicated import NotReplicated, ReplicatedAdmin, ReplicatedStore
 from .store import SessionStore
 
-__all__ = ["LoadRun", "LossResult", "NotReplicated", "Outcome", "ReplicatedStore",
-           "create_latencies", "cut_replication", "latency_line", "loss_experiment",
-           "lost_sessions", "plot_timeline", "run_load"]
-
-
-class NotReplicated(redis.exceptions.ConnectionError):
-    """``WAIT`` timed out: fewer replicas than required acknowledged the new session. A
-    ``redis.ConnectionError``, so the web app answers 503 ("try again") instead of handing out a
-    session that a failover could lose."""
-
-
-class ReplicatedStore(SessionStore):
-    """``SessionStore`` whose ``create`` waits until ``replicas`` replicas have the session.
-
-    The new session is written with ``SET … NX`` and ``WAIT replicas timeout_ms`` in one
-    pipelined request on one connection to the node that serves the session key (WAIT counts
-    the replicas that acknowledged the writes of its own connection; ``RedisCluster.wait`` would
-    go to another node). With a user, the index pipeline goes first: create is then two round
-    trips on one Redis too. Raises ``NotReplicated`` when WAIT times out.
-    """
-
-    _set_in_index_pipeline = False
-
-    def __init__(self, *args: Any, replicas: int = 1, timeout_ms: int = 100, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.replicas, self.timeout_ms = replicas, timeout_ms
-
-    def _node_client(self, key: str) -> Any:
-        """The plain client of the node serving ``key`` (the client itself on one Redis)."""
-        client: Any = self.r
-        locate = getattr(client, "get_node_from_key", None)
-        if not callable(locate):
-            return client
-        return client.get_redis_connection(locate(key))
-
-    def _set_new(self, key: str, payload: str, ttl: int) -> bool:
-        """``SET key payload EX ttl NX`` then ``WAIT``: one round trip, one connection."""
-        pipe = self._node_client(key).pipeline(transaction=False)
-        pipe.set(key, payload, ex=ttl, nx=True)
-        pipe.wait(self.replicas, self.timeout_ms)
-        created, acknowledged = pipe.execute()
-        if created and int(acknowledged) < self.replicas:
-            raise NotReplicated(f"{acknowledged} of {self.replicas} replicas acknowledged the "
-                                f"session within {self.timeout_ms} ms")
-        return bool(created)
+__all__ = ["LOGIN_GROUP", "LoadRun", "NotReplicated", "Outcome", "ReplicatedAdmin",
+           "ReplicatedStore", "create_latencies", "describe_run", "invariants", "latency_line",
+           "lost_sessions", "percentile", "plot_timeline", "run_load"]
 
 
 @dataclass(frozen=True)
 class Outcome:
     """One HTTP request: when it started (s since the run began), which endpoint, the status
-    (500 would be a bug: an error the app did not handle), how long it took, and for a login
-    answered 200 the session ID its cookie carried."""
+    (500 would be a bug: an error the app did not handle), how long it took, for a login
+    answered 200 the session ID its cookie carried, which group of requests it belongs to
+    (``""``: the login workers; else a reader's label), and ``foreign``: True if a 200 answer
+    named another user than the one who sent it (a bug: a session served to the wrong user)."""
 
     t: float
     endpoint: str  # "login" or "me"
     status: int
     ms: float
     session: str | None = None
+    group: str = ""
+    foreign: bool = False
+
+
+#: The plot's label of the login workers' requests.
+LOGIN_GROUP = "log in, then /me"
 
 
 @dataclass
@@ -100,6 +68,15 @@ class LoadRun:
         counts = Counter((o.endpoint, o.status) for o in self.outcomes)
         return {endpoint: {status: n for (e, status), n in sorted(counts.items()) if e == endpoint}
                 for endpoint in sorted({o.endpoint for o in self.outcomes})}
+
+    def groups(self) -> list[str]:
+        """The groups of requests, the login workers first, then the readers by label."""
+        return sorted({o.group for o in self.outcomes})
+
+    def by_group(self) -> dict[str, dict[int, int]]:
+        """Requests per group and status (the login workers' group is ``""``)."""
+        return {g: dict(sorted(Counter(o.status for o in self.outcomes if o.group == g).items()))
+                for g in self.groups()}
 
     def failures(self) -> list[Outcome]:
         """Requests not answered 200, in order."""
@@ -117,6 +94,25 @@ class LoadRun:
         return [o for o in self.outcomes
                 if o.endpoint == "login" and o.status == 200 and since <= o.t < until]
 
+    def foreign(self) -> list[Outcome]:
+        """Answers that named another user than the sender: must be empty."""
+        return [o for o in self.outcomes if o.foreign]
+
+
+def _answer(client: Any, method: str, path: str, username: str,
+            **kwargs: Any) -> tuple[int, float, Any, bool]:
+    """(status, ms, response, foreign) of one request; foreign: a 200 naming another user."""
+    begin = time.monotonic()
+    response = client.request(method, path, **kwargs)
+    ms = (time.monotonic() - begin) * 1000
+    foreign = False
+    if response.status_code == 200:
+        try:
+            foreign = response.json()["user"]["username"] != username
+        except (ValueError, KeyError, TypeError):
+            foreign = True  # a 200 without the caller's identity is not the app's answer
+    return response.status_code, ms, response, foreign
+
 
 def _worker(app: FastAPI, username: str, password: str, me_per_login: int, started: float,
             stop: threading.Event, out: list[Outcome], cookie_name: str) -> None:
@@ -126,27 +122,44 @@ def _worker(app: FastAPI, username: str, password: str, me_per_login: int, start
     with web.TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
         while not stop.is_set():
             client.cookies.clear()  # a new visitor: a login with a cookie would end that session
-            begin = time.monotonic()
-            response = client.post("/login", json={"username": username, "password": password})
-            ms = (time.monotonic() - begin) * 1000
-            session = response.cookies.get(cookie_name) if response.status_code == 200 else None
-            out.append(Outcome(begin - started, "login", response.status_code, ms, session))
+            t = time.monotonic() - started
+            status, ms, response, foreign = _answer(
+                client, "POST", "/login", username, json={"username": username, "password": password})
+            session = response.cookies.get(cookie_name) if status == 200 else None
+            out.append(Outcome(t, "login", status, ms, session, foreign=foreign))
             for _ in range(me_per_login if session else 0):
                 if stop.is_set():
                     break
-                begin = time.monotonic()
-                status = client.get("/me").status_code
-                out.append(Outcome(begin - started, "me", status, (time.monotonic() - begin) * 1000))
+                t = time.monotonic() - started
+                status, ms, _, foreign = _answer(client, "GET", "/me", username)
+                out.append(Outcome(t, "me", status, ms, foreign=foreign))
+
+
+def _reader(app: FastAPI, label: str, username: str, cookie: str, started: float,
+            stop: threading.Event, out: list[Outcome], cookie_name: str) -> None:
+    """Call /me with one session's cookie again and again until ``stop``."""
+    from . import web
+
+    with web.TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        while not stop.is_set():
+            client.cookies.clear()
+            client.cookies.set(cookie_name, cookie)  # no domain: sent to the test server
+            t = time.monotonic() - started
+            status, ms, _, foreign = _answer(client, "GET", "/me", username)
+            out.append(Outcome(t, "me", status, ms, group=label, foreign=foreign))
 
 
 def run_load(app: FastAPI, users: Mapping[str, Any], seconds: float, *,
              events: Mapping[float, Callable[[], object]] | None = None, me_per_login: int = 4,
+             readers: Mapping[str, tuple[str, str]] | None = None,
              cookie_name: str = "session_id") -> LoadRun:
     """One worker thread per user in ``users`` ({name: password}) drives ``app`` in-process
     (FastAPI's TestClient over https, so the Secure cookie comes back) for ``seconds``: log in,
-    then ``me_per_login`` calls of ``GET /me``, again and again. ``events``: {seconds after the
-    start: callable}, run in this thread at those times (e.g. killing a master); each one's
-    start and end are in ``marks`` as ``"<i>"`` and ``"<i> done"`` (i: its position)."""
+    then ``me_per_login`` calls of ``GET /me``, again and again. ``readers`` ({label: (user
+    name, cookie value)}): one more thread each, calling ``GET /me`` with that session only.
+    ``events``: {seconds after the start: callable}, run in this thread at those times (e.g.
+    killing a master); each one's start and end are in ``marks`` as ``"<i>"`` and
+    ``"<i> done"`` (i: its position)."""
     started = time.monotonic()
     stop = threading.Event()
     outcomes: list[Outcome] = []  # list.append is atomic: the workers share it
@@ -154,6 +167,10 @@ def run_load(app: FastAPI, users: Mapping[str, Any], seconds: float, *,
     threads = [threading.Thread(target=_worker, daemon=True,
                                 args=(app, name, str(pw), me_per_login, started, stop, outcomes,
                                       cookie_name)) for name, pw in users.items()]
+    threads += [threading.Thread(target=_reader, daemon=True,
+                                 args=(app, label, name, cookie, started, stop, outcomes,
+                                       cookie_name))
+                for label, (name, cookie) in (readers or {}).items()]
     for t in threads:
         t.start()
     try:
@@ -168,6 +185,51 @@ def run_load(app: FastAPI, users: Mapping[str, Any], seconds: float, *,
         for t in threads:
             t.join(30)
     return LoadRun(sorted(outcomes, key=lambda o: o.t), time.monotonic() - started, marks)
+
+
+def invariants(run: LoadRun) -> list[str]:
+    """What must hold in every run, whatever the failover did (the same text every time unless
+    the app has a bug): no 500, no answer naming another user, no status but 200, 401 and 503."""
+    others = sorted({o.status for o in run.outcomes} - {200, 401, 503})
+    return [f"requests answered 500 (an error the app did not handle): "
+            f"{sum(o.status == 500 for o in run.outcomes)}",
+            f"answers that named another user than the one who asked: {len(run.foreign())}",
+            f"answers other than 200, 401 (no session) and 503 (try again): "
+            f"{', '.join(map(str, others)) or 'none'}"]
+
+
+def _counts(statuses: Mapping[int, int]) -> str:
+    return ", ".join(f"{n} × {status}" for status, n in statuses.items())
+
+
+def describe_run(run: LoadRun, lost: int | None = None, master: str = "master 0") -> list[str]:
+    """What happened in this run, in sentences chosen by its outcome (a measurement: numbers
+    and outcome vary from run to run). ``lost``: how many sessions acknowledged before the
+    kill are gone now (``lost_sessions``)."""
+    lines = []
+    if "0" in run.marks and "0 done" in run.marks:
+        lines.append(f"{master} was killed {run.marks['0']:.2f} s into the load; the event "
+                     f"ended (replica serving its slots) {run.marks['0 done'] - run.marks['0']:.2f} s later")
+    for group, statuses in run.by_group().items():
+        slowest = max(o.ms for o in run.outcomes if o.group == group)
+        lines.append(f"{group or LOGIN_GROUP}: {_counts(statuses)}; slowest {slowest / 1000:.2f} s")
+    unavailable = [o for o in run.outcomes if o.status == 503]
+    no_session = [o for o in run.outcomes if o.status == 401]
+    if not run.failures():
+        lines.append(f"No request failed in this run: requests that needed {master} waited "
+                     "(the cluster client retries, pausing longer each time) until its replica "
+                     "answered; see the slowest times.")
+    if unavailable:
+        lines.append(f"{len(unavailable)} requests were answered 503 (try again shortly), from "
+                     f"{unavailable[0].t:.2f} s to {max(o.t + o.ms / 1000 for o in unavailable):.2f} s: "
+                     "the client's retries ran out before the replica took over.")
+    if no_session:
+        lines.append(f"{len(no_session)} calls of /me were answered 401: their session was not "
+                     f"on the replica that took over (written to {master}, not yet copied: "
+                     "see the next section), so that user is logged out.")
+    if lost is not None:
+        lines.append(f"sessions of logins answered 200 before the kill that are gone now: {lost}")
+    return lines
 
 
 def lost_sessions(logins: Iterable[Outcome], store: SessionStore) -> list[str]:
@@ -205,91 +267,47 @@ def latency_line(label: str, values: list[float]) -> str:
 
 def plot_timeline(run: LoadRun, title: str, bin_s: float = 0.25,
                   marks: Mapping[str, str] | None = None) -> Any:
-    """Requests answered 200 and not 200 per ``bin_s`` seconds (by start time), over the run;
-    ``marks`` ({mark key in ``run.marks``: label}) draws a labelled vertical line at each, and
-    the time between the first two is shaded. Returns the figure."""
+    """One row per group of requests (the login workers, then each reader): requests answered
+    200 and not 200 per ``bin_s`` seconds, by start time. ``marks`` ({mark key in
+    ``run.marks``: label}) draws a vertical line at each (labelled in the top row), and the
+    time between the first two is shaded. Returns the figure."""
     import matplotlib.pyplot as plt
 
     from .plots import apply_style
 
     apply_style()
+    groups = run.groups() or [""]
     bins = int(run.seconds / bin_s) + 1
-    ok, failed = [0] * bins, [0] * bins
-    for o in run.outcomes:
-        (ok if o.status == 200 else failed)[min(bins - 1, int(o.t / bin_s))] += 1
     x = [i * bin_s for i in range(bins)]
-    fig, ax = plt.subplots(figsize=(10, 4.2))
-    ax.bar(x, ok, width=bin_s, align="edge", color="#2a9d8f", label="answered 200")
-    ax.bar(x, failed, width=bin_s, align="edge", bottom=ok, color="#e63946",
-           label="failed (503)" if all(o.status == 503 for o in run.failures()) else "failed")
+    fig, axes = plt.subplots(len(groups), 1, figsize=(10, 1.2 + 1.5 * len(groups)), sharex=True,
+                             squeeze=False)
     at = [run.marks[key] for key in (marks or {}) if key in run.marks]
-    if len(at) >= 2:
-        ax.axvspan(at[0], at[1], color="#e63946", alpha=0.08)
-    for key, label in (marks or {}).items():
-        if key in run.marks:
-            ax.axvline(run.marks[key], color="black", linestyle="--", linewidth=1.5)
-            ax.text(run.marks[key] + 0.05, 0.97, label, transform=ax.get_xaxis_transform(),
-                    ha="left", va="top", fontsize=12)
-    ax.set_xlim(0, run.seconds)
-    ax.set_ylim(0, max(a + b for a, b in zip(ok, failed)) * 1.25 + 1)
-    ax.set_xlabel("time since the load started (s)")
-    ax.set_ylabel(f"requests per {bin_s * 1000:.0f} ms")
-    ax.set_title(title)
-    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.85))
-    fig.tight_layout()
+    for row, (ax, group) in enumerate(zip(axes[:, 0], groups)):
+        ok, failed = [0] * bins, [0] * bins
+        for o in run.outcomes:
+            if o.group == group:
+                (ok if o.status == 200 else failed)[min(bins - 1, int(o.t / bin_s))] += 1
+        ax.bar(x, ok, width=bin_s, align="edge", color="#2a9d8f", label="answered 200")
+        ax.bar(x, failed, width=bin_s, align="edge", bottom=ok, color="#e63946",
+               label="not 200 (503 or 401)")
+        if len(at) >= 2:
+            ax.axvspan(at[0], at[1], color="#e63946", alpha=0.08)
+        for key, label in (marks or {}).items():
+            if key in run.marks:
+                ax.axvline(run.marks[key], color="black", linestyle="--", linewidth=1.5)
+                if row == 0:  # the label beside its line, on the side with room
+                    right = run.marks[key] < 0.7 * run.seconds
+                    ax.text(run.marks[key] + (0.05 if right else -0.05), 0.95, label,
+                            transform=ax.get_xaxis_transform(), ha="left" if right else "right",
+                            va="top", fontsize=11)
+        ax.set_ylim(0, max(a + b for a, b in zip(ok, failed)) * 1.3 + 1)
+        ax.set_ylabel("requests", fontsize=10)
+        ax.set_title(group or LOGIN_GROUP, loc="left", fontsize=11)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower right", ncol=2, fontsize=10, frameon=False)
+    axes[-1, 0].set_xlim(0, run.seconds)
+    axes[-1, 0].set_xlabel(f"time since the load started (s); bars: requests started per "
+                           f"{bin_s * 1000:.0f} ms")
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))  # room for the legend under the x axis
     return fig
-
-
-def cut_replication(cluster: Any, master: int) -> None:
-    """Take master ``master``'s replica off the replication stream, as a network partition
-    would: give the replica a wrong ``masterauth`` (so it cannot reconnect: the master has no
-    password and refuses AUTH) and close its link (``CLIENT KILL TYPE replica`` on the master).
-    Writes the master acknowledges from now on exist only on the master."""
-    node = [n for n in cluster.nodes if n.role == "master"][master]
-    replica = next(n for n in cluster.nodes if n.master == node.index)
-    with replica.connect() as r:
-        r.config_set("masterauth", "partitioned")
-    with node.connect() as m:
-        m.client_kill_filter(_type="replica")
-
-
-@dataclass
-class LossResult:
-    """A write loop through a failover: what was acknowledged, and what survived."""
-
-    acknowledged: int  # creates answered OK before the kill
-    refused: int  # creates that raised (the master was gone, or WAIT timed out)
-    lost: list[str]  # acknowledged before the kill, gone after the failover
-    takeover_s: float  # seconds from the kill until the replica served the slots
-
-
-def loss_experiment(cluster: Any, store: SessionStore, master: int, *, cut_first: bool = True,
-                    before_kill: float = 0.3) -> LossResult:
-    """Create anonymous sessions in a loop (one thread, as fast as it goes); ``cut_first``:
-    cut master ``master``'s replication (``cut_replication``); ``before_kill`` seconds later
-    SIGKILL it; wait for its replica to take over; stop; GET every acknowledged session."""
-    stop = threading.Event()
-    acked: list[str] = []
-    refused = [0]
-
-    def writer() -> None:
-        while not stop.is_set():
-            try:
-                acked.append(store.create({"cart": []}))
-            except redis.RedisError:
-                refused[0] += 1
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    time.sleep(0.2)
-    if cut_first:
-        cut_replication(cluster, master)
-    time.sleep(before_kill)
-    before = len(acked)
-    cluster.kill_master(master)
-    takeover = cluster.wait_for_failover()
-    stop.set()
-    thread.join(30)
-    written = acked[:before]
-    lost = [sid for sid in written if store.get(sid) is None]
-    return LossResult(len(written), refused[0], lost, takeover)

@@ -137,7 +137,8 @@ class KeySchema:
         return f"{self.prefix}-by-user:"
 
     def index_key(self, user_id: UserId) -> str:
-        """The sorted set of one user's stored session IDs (score: creation time in ms)."""
+        """The sorted set of one user's stored session IDs; each score is a time (epoch ms) by
+        which that session has surely expired (``SessionStore`` keeps it ahead of the session)."""
         return f"{self.index_prefix}{encode_user(user_id)}"
 
     def user_of_index_key(self, key: str) -> UserId:

@@ -14,9 +14,9 @@ in the lesson (``hash_ids=True`` stores it under SHA-256 of the ID instead). Wha
   expired session is never brought back. ``refresh=False`` keeps the TTL with ``KEEPTTL``.
 - ``absolute_ttl`` caps a session's whole life, however often it is refreshed (OWASP: idle and
   absolute timeouts together).
-- A per-user index (a sorted set, named by ``lessons.keys.KeySchema.index_key``) lets
-  ``SessionAdmin`` find one user's sessions without scanning all of them. It is written before
-  the session, and kept alive at least as long as every session it lists.
+- A per-user index (a sorted set, ``lessons.keys.KeySchema.index_key``) lets ``SessionAdmin``
+  find one user's sessions without scanning them all. Written before the session, it outlives
+  every session it lists; an entry's score (epoch ms) is a time when its session is surely gone.
 
 Every atomic step touches one key (or keys of one slot), and the one script (``regenerate``'s
 take-out) gets its key through ``KEYS``, so the same code runs on one Redis and on Redis Cluster.
@@ -34,7 +34,8 @@ from typing import Any
 import redis
 
 from . import backend
-from .errors import RetryLimitExceeded, SessionNotFound
+from .backoff import Backoff
+from .errors import SessionNotFound
 from .keys import KeySchema, UserId, is_valid_session_id
 from .scripts import TAKE_LUA, Script
 from .session_value import META_FIELDS, capped_ttl_ms, decode_session, encode_session, lifetime_of, user_of
@@ -99,13 +100,13 @@ class SessionStore:
         client: Any = None,
         absolute_ttl: int | None = None,
         hash_ids: bool = False,
-        max_retries: int = 50,
+        backoff: Backoff | None = None,
     ):
         self.keys = KeySchema(prefix, hash_ids=hash_ids)
         self.r = client if client is not None else backend.connect(redis_url)
         self.default_ttl = _positive_int("default_ttl", default_ttl)
         self.absolute_ttl = None if absolute_ttl is None else _positive_int("absolute_ttl", absolute_ttl)
-        self.max_retries = max_retries
+        self.backoff = backoff or Backoff()  # how update waits and retries after a conflict
         self._take = Script(self.r, TAKE_LUA)
         self._known: OrderedDict[str, _Known] = OrderedDict()  # stored ID -> what it learned
 
@@ -146,25 +147,27 @@ class SessionStore:
         self.r.delete(key)
         self._known.pop(stored_id, None)
 
-    def _index_commands(self, pipe: Any, user: UserId, stored_id: str, ttl_ms: int) -> int:
-        """Queue: add ``stored_id`` to the user's index and keep the index alive for
-        ``INDEX_LIFETIME_FACTOR`` x ``ttl_ms``. Returns the time until which it then lives."""
+    def _index_commands(self, pipe: Any, user: UserId, stored_id: str, ttl_ms: int,
+                        new: bool = False) -> int:
+        """Queue: score ``stored_id`` now + ``INDEX_LIFETIME_FACTOR`` x ``ttl_ms`` in the user's
+        index (ZADD NX if new, else GT) and keep the index alive as long. Returns that time (ms)."""
         index = self.keys.index_key(user)
         life = INDEX_LIFETIME_FACTOR * ttl_ms
-        pipe.zadd(index, {stored_id: _now_ms()}, nx=True)
+        until = _now_ms() + life
+        pipe.zadd(index, {stored_id: until}, nx=new, gt=not new)
         pipe.pexpire(index, life, nx=True)  # a new index gets a TTL ...
         pipe.pexpire(index, life, gt=True)  # ... an existing one never shrinks
-        return _now_ms() + life
+        return until
 
     def _keep_index_alive(self, stored_id: str, session: dict[str, Any], ttl_ms: int,
                           slide_key: str | None = None) -> None:
         """After sliding a session to ``ttl_ms``: make sure its user's index outlives it; with
         ``slide_key``, also PEXPIRE that key to ``ttl_ms`` (a sliding read's correction).
 
-        Usually nothing to do (no round trip): the index was kept alive for twice the idle TTL
-        when this store last wrote it. Otherwise one pipelined round trip (ZADD NX + PEXPIRE NX
-        + PEXPIRE GT on the index key, which also puts back an entry that went missing; then the
-        PEXPIRE of ``slide_key``).
+        Usually nothing to do (no round trip): the entry's score and the index's TTL were set
+        twice the idle TTL ahead when this store last wrote them. Otherwise one pipelined round
+        trip (ZADD GT, raising the score, + PEXPIRE NX + PEXPIRE GT on the index key, which also
+        puts back an entry that went missing; then the PEXPIRE of ``slide_key``).
         """
         user = user_of(session)
         known = self._learn(stored_id, session)
@@ -199,10 +202,10 @@ class SessionStore:
 
         ``SET {prefix}:{id} json EX ttl NX``: one round trip. With a ``user_id`` in ``data`` the
         same pipeline first adds the ID to that user's index (ZADD NX, PEXPIRE NX, PEXPIRE GT):
-        still one round trip on one Redis. On a cluster the index usually lives on another node:
-        then the index pipeline goes first and the SET after its reply (two round trips), so that
-        no session ever exists without its index entry, not even for a microsecond (two nodes
-        do not apply one pipeline in order).
+        still one round trip on one Redis; on a cluster (the index on another node) the index
+        pipeline first, the SET after its reply: two. No session ever exists without its index
+        entry, and the entry's score (2 x ttl ahead) tells a revoke or a listing that runs between
+        the two steps (Redis may run it even inside one pipeline) to keep it.
         """
         if not isinstance(data, dict):
             raise TypeError(f"session data must be a dict, not {type(data).__name__}")
@@ -231,12 +234,12 @@ class SessionStore:
                 created = self._set_new(key, payload, ttl)
             elif self._one_server(key, self.keys.index_key(user)) and self._set_in_index_pipeline:
                 pipe = self.r.pipeline(transaction=False)
-                until = self._index_commands(pipe, user, stored, ttl * 1000)
+                until = self._index_commands(pipe, user, stored, ttl * 1000, new=True)
                 pipe.set(key, payload, ex=ttl, nx=True)
                 created = pipe.execute()[-1]
             else:  # another cluster node: the index entry first, then the session (in order)
                 pipe = self.r.pipeline(transaction=False)
-                until = self._index_commands(pipe, user, stored, ttl * 1000)
+                until = self._index_commands(pipe, user, stored, ttl * 1000, new=True)
                 pipe.execute()
                 created = self._set_new(key, payload, ttl)
             if created:
@@ -289,12 +292,13 @@ class SessionStore:
     def update(self, session_id: str, data: dict[str, Any], refresh: bool = True) -> dict[str, Any]:
         """Merge ``data`` into the session atomically and return the new session.
 
-        WATCH, GET, then MULTI / SET / EXEC: three round trips when nobody else writes the
-        session meanwhile; if someone does, EXEC fails and it retries. ``refresh=True`` resets the
-        TTL to the session's own idle TTL (capped by its absolute deadline); ``refresh=False``
-        keeps it (``SET … KEEPTTL``, plus ``PEXPIRE … NX`` so a key without a TTL gets one).
-        Raises ``SessionNotFound`` if the session is gone: an update never brings back a deleted
-        or expired session.
+        WATCH, GET, then MULTI / SET / EXEC: three round trips when nobody else writes the session
+        meanwhile. If someone does, EXEC is refused and, after a random back-off (``backoff``), all
+        three run again on fresh data; only after ``backoff.seconds`` (10 s) of conflicts does it give
+        up (``RetryLimitExceeded``). ``refresh=True`` resets the TTL to the session's own idle TTL
+        (capped by its absolute deadline); ``refresh=False`` keeps it (``SET … KEEPTTL``, plus
+        ``PEXPIRE … NX`` so a key without a TTL gets one). Raises ``SessionNotFound`` if the session
+        is gone: an update never brings back a deleted or expired session.
         """
         if not isinstance(data, dict):
             raise TypeError(f"session data must be a dict, not {type(data).__name__}")
@@ -305,7 +309,7 @@ class SessionStore:
                 raise ValueError(f"{name!r} is managed by the store and cannot be updated")
         key = self.key(session_id)
         with self.r.pipeline(transaction=True) as pipe:
-            for _ in range(self.max_retries):
+            for _ in self.backoff.attempts("update"):  # sleeps between, or RetryLimitExceeded
                 try:
                     pipe.watch(key)
                     current = self._live(pipe.get(key))
@@ -326,8 +330,6 @@ class SessionStore:
                     break
                 except redis.WatchError:
                     continue
-            else:
-                raise RetryLimitExceeded(f"update gave up after {self.max_retries} conflicting writes")
         if refresh:
             self._keep_index_alive(self.keys.stored_id(session_id), updated, ttl_ms)
         return updated
@@ -365,13 +367,11 @@ class SessionStore:
 
     # -- additions ------------------------------------------------------------------------------
     def regenerate(self, session_id: str) -> str:
-        """Give the session a new ID (same data, same remaining TTL) and kill the old ID.
-
-        The defence against session fixation: call it whenever privilege changes (login).
-        Three round trips, each touching one slot: take the old session out (GET + PTTL + DEL in
-        one script), add the new ID to the user's index (and drop the old one), SET the new
-        session with the remaining TTL. Raises ``SessionNotFound`` if the old session is gone.
-        """
+        """Give the session a new ID (same data, same remaining TTL) and kill the old ID: the
+        defence against session fixation, whenever privilege changes (login). Three round trips,
+        each touching one slot: take the old session out (GET + PTTL + DEL in one script), add the
+        new ID to the user's index as ``create`` does (and drop the old one), SET the new session
+        with the remaining TTL. Raises ``SessionNotFound`` if the old session is gone."""
         if not is_valid_session_id(session_id):
             raise SessionNotFound("malformed session ID")
         old_stored = self.keys.stored_id(session_id)
@@ -390,7 +390,7 @@ class SessionStore:
             new_stored = self.keys.stored_id(new_id)
             if user is not None:
                 pipe = self.r.pipeline(transaction=False)
-                until = self._index_commands(pipe, user, new_stored, pttl)
+                until = self._index_commands(pipe, user, new_stored, pttl, new=True)
                 pipe.zrem(self.keys.index_key(user), old_stored)
                 pipe.execute()
             if self.r.set(self.keys.key_of(new_stored), payload, px=pttl, nx=True):

@@ -9,6 +9,12 @@
 
 Each test gets its own key prefix; at teardown the test fails if any key under that prefix has
 no TTL, then every key under it is deleted. Nothing else on a shared Redis is touched.
+
+Shared fixtures for the session code: ``store`` (a ``SessionStore`` under the test's prefix, its
+round trips counted by ``trips``, idle TTL ``session_ttl``), ``app`` (``create_app(store)``),
+``log_in`` (a browser that has logged in) and ``learner`` (a ``COURSE_LEARNER`` of the test's own,
+so that two test runs on one Redis never share the course's namespaced keys). A module that needs
+something else overrides the fixture by defining one of the same name.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 # Build matplotlib's font cache now, so that its one-time notice never lands in a notebook
 # output that nbval compares.
@@ -27,6 +33,8 @@ from redis.cluster import RedisCluster
 from lessons import backend
 from lessons.redis_cluster import INSTALL_HINT, LocalRedisCluster, local_cluster
 from lessons.roundtrips import counting_client
+from lessons.store import SessionStore
+from lessons.web import TestClient, create_app
 
 matplotlib.use("Agg")
 import matplotlib.pyplot
@@ -100,13 +108,53 @@ def trips(counted_client):
 
 
 @pytest.fixture
-def prefix(client) -> str:
+def prefix(client) -> Iterator[str]:
     """A key prefix owned by this test; keys under it must all have a TTL at teardown."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     immortal = [k for k in client.scan_iter(match=f"{name}*", count=1000) if client.ttl(k) == -1]
     backend.delete_prefix(client, name)
     assert not immortal, f"keys without a TTL were left behind: {immortal}"
+
+
+@pytest.fixture
+def session_ttl() -> int:
+    """The idle TTL (seconds) of the shared ``store``; a module overrides this fixture to change it."""
+    return 60
+
+
+@pytest.fixture
+def store(counted_client, prefix, session_ttl) -> SessionStore:
+    """A ``SessionStore`` on the backend under test, under this test's ``prefix``, on the
+    counting client (so ``trips`` counts its round trips), idle TTL ``session_ttl``."""
+    return SessionStore(client=counted_client[0], prefix=prefix, default_ttl=session_ttl)
+
+
+@pytest.fixture
+def app(store):
+    """The course's web app (``create_app``, demo users) on ``store``."""
+    return create_app(store)
+
+
+@pytest.fixture
+def log_in() -> Callable[..., TestClient]:
+    """``log_in(app, username="alice", password="wonderland")``: an https ``TestClient`` (a
+    browser) that has logged in, asserting the 200."""
+    def log_in(app, username: str = "alice", password: str = "wonderland") -> TestClient:
+        browser = TestClient(app, base_url="https://testserver")
+        response = browser.post("/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return browser
+    return log_in
+
+
+@pytest.fixture
+def learner(monkeypatch) -> str:
+    """A ``COURSE_LEARNER`` of this test's own, set in the environment: the course's namespaced
+    keys (``lessons.classroom``) then never meet those of a second test run on the same Redis."""
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("COURSE_LEARNER", name)
+    return name
 
 
 @pytest.fixture(scope="module")

@@ -55,12 +55,18 @@ def index_members(client, store, user) -> list[str]:
     return sorted(client.zrange(store.keys.index_key(user), 0, -1))
 
 
-def wait_until_gone(client, keys, limit=4.0) -> None:
-    """Bounded wait for keys with a short TTL to expire (never more than ``limit`` seconds)."""
-    deadline = time.monotonic() + limit
-    while client.exists(*keys) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert client.exists(*keys) == 0, "the short-TTL keys did not expire in time"
+def wait_until_gone(client, keys) -> None:
+    """Wait until keys with a short TTL have expired (Redis expires them: no time limit needed;
+    each round sleeps as long as the longest TTL left)."""
+    while client.exists(*keys):
+        assert all(client.pttl(k) != -1 for k in keys), "a key without a TTL never expires"
+        time.sleep(max([client.pttl(k) for k in keys] + [10]) / 1000)
+
+
+def wait_until_passed(epoch_ms: float) -> None:
+    """Sleep until the clock has passed ``epoch_ms`` (an index entry's score)."""
+    while time.time() * 1000 <= epoch_ms:
+        time.sleep((epoch_ms - time.time() * 1000) / 1000 + 0.01)
 
 
 # -- listing -------------------------------------------------------------------------------------
@@ -146,8 +152,27 @@ def test_index_always_outlives_its_sessions(store, client, prefix, touch):
     # first the session, then the index (two slots on a cluster): the index has had longer to
     # run down when it is read, so this is stricter than reading both at one instant
     session_pttl = client.pttl(store.key(sid))
+    read_at_ms = time.time() * 1000
     index_pttl = client.pttl(store.keys.index_key(1))
     assert session_pttl > 0 and index_pttl >= session_pttl
+    # the entry's score is a time (epoch ms) after the session's expiry, by a margin
+    assert client.zscore(store.keys.index_key(1), sid) >= read_at_ms + session_pttl
+
+
+def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(store, client):
+    before = int(time.time() * 1000)  # the store's clock, in whole ms
+    sid = store.create({"user_id": 1}, ttl=20)
+    after = int(time.time() * 1000)
+    index = store.keys.index_key(1)
+    assert before + 40_000 <= client.zscore(index, sid) <= after + 40_000
+    first = client.zscore(index, sid)
+    other_server = SessionStore(client=client, prefix=store.prefix, default_ttl=TTL)
+    before = int(time.time() * 1000)
+    other_server.get(sid, refresh=True)  # it has not met this session: it extends the index
+    assert client.zscore(index, sid) >= max(first, before + 40_000)
+    store.r.zadd(index, {sid: first + 10**9})  # a higher score is never lowered (ZADD GT)
+    SessionStore(client=client, prefix=store.prefix).get(sid, refresh=True)
+    assert client.zscore(index, sid) == first + 10**9
 
 
 # -- expiry: neither listed nor counted ----------------------------------------------------------
@@ -162,9 +187,13 @@ def test_expired_sessions_are_neither_listed_nor_counted(store, admin, client, p
     assert ids(admin.list_sessions(1)) == [alice_stays]
     assert admin.list_sessions(3) == []
     assert admin.get_active_users_count() == 2
-    # the expired entry was pruned from alice's index; carol's index expired with her session
-    assert index_members(client, store, 1) == [alice_stays]
-    assert client.exists(store.keys.index_key(3)) == 0
+    # an entry goes once its score, the time by which its session has surely expired, has passed
+    # (until then, a missing session could be one that a login is writing right now)
+    wait_until_passed(max(client.zscore(store.keys.index_key(1), brief),
+                          client.zscore(store.keys.index_key(3), gone_user) or 0))
+    assert ids(admin.list_sessions(1)) == [alice_stays] and admin.list_sessions(3) == []
+    assert index_members(client, store, 1) == [alice_stays]  # pruned
+    assert client.exists(store.keys.index_key(3)) == 0       # pruned (or expired) with carol
     assert admin.count_users_by_index() == 2
     assert admin.revoke_all_sessions(1) == 1
 
@@ -230,7 +259,7 @@ def test_revoke_takes_three_round_trips_whatever_the_numbers(store, counted, cli
     bench.populate(client, prefix, 500, ttl=TTL)
     with trips.measure() as m:
         assert counted_admin.revoke_all_sessions(1) == mine
-    if mine:  # ZRANGE, the DELs in one pipeline, the ZREM of exactly the entries it read
+    if mine:  # ZRANGE, the DELs in one pipeline, the ZREM of the entries whose session it deleted
         assert m.commands == ["ZRANGE", " ".join(["DEL"] * mine), "ZREM"]
     else:
         assert m.commands == ["ZRANGE"]
@@ -255,6 +284,31 @@ def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store, cl
     assert store.get(first) is None and store.get(raced[0]) is not None
     assert index_members(client, store, 1) == [raced[0]]
     assert SessionAdmin(client, prefix).revoke_all_sessions(1) == 1
+
+
+@pytest.mark.parametrize("session", ["live", "missing, score ahead", "missing, score passed"])
+def test_an_entry_goes_only_when_its_session_surely_has(store, admin, client, session):
+    """Revoke and listing remove an index entry when that revoke deleted the session, or when
+    the session is missing and the entry's score has passed; an entry whose session is missing
+    but whose score is ahead (a login between its ZADD and its SET) stays."""
+    index = store.keys.index_key(1)
+    other = store.create({"user_id": 1})
+    sid = store.create({"user_id": 1})
+    if session != "live":
+        client.delete(store.key(sid))  # as if the SET had not run yet (or the key had expired)
+    if session == "missing, score passed":
+        client.zadd(index, {sid: time.time() * 1000 - 1}, xx=True)
+    listed = ids(admin.list_sessions(1))
+    assert listed == (sorted([sid, other]) if session == "live" else [other])
+    kept = session == "missing, score ahead"
+    assert index_members(client, store, 1) == sorted([sid, other] if session == "live" or kept
+                                                     else [other])
+    assert admin.revoke_all_sessions(1) == (2 if session == "live" else 1)
+    assert index_members(client, store, 1) == ([sid] if kept else [])
+    if kept:  # the login's SET arrives now: the session is listed, and the next revoke ends it
+        client.set(store.key(sid), json.dumps({"idle_ttl": TTL, "user_id": 1}), ex=TTL)
+        assert ids(admin.list_sessions(1)) == [sid]
+        assert admin.revoke_all_sessions(1) == 1 and client.exists(store.key(sid)) == 0
 
 
 def test_revoke_never_gives_up_under_concurrent_logins(redis_url, prefix):

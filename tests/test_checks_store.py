@@ -10,10 +10,10 @@ from lessons.checks.store import check_refresh, check_update_keep_ttl
 
 
 @pytest.fixture
-def on_backend(redis_url, monkeypatch):
-    """Run the checks against the backend under test; afterwards no check key is left."""
+def on_backend(redis_url, monkeypatch, learner):
+    """Run the checks against the backend under test, as a learner of this test's own (a second
+    test run on the same Redis has another); afterwards no check key is left."""
     monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("COURSE_LEARNER", "test-checks-store")
     client = backend.connect(redis_url)
     pattern = classroom.namespace("01", "check-") + "*"
     yield client

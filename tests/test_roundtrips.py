@@ -163,7 +163,7 @@ def test_counting_client_keeps_connect_options(redis_url):
         client.close()
 
 
-def test_update_check_is_not_fooled_by_a_stored_value(redis_url, monkeypatch, capsys):
+def test_update_check_is_not_fooled_by_a_stored_value(redis_url, monkeypatch, capsys, learner):
     monkeypatch.setenv("REDIS_URL", redis_url)
 
     def keep_ttl_and_note(r, key, value):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -10,6 +11,10 @@ from datetime import datetime, timezone
 import pytest
 import redis
 
+from lessons import backend
+from lessons.backoff import Backoff
+from lessons.errors import RetryLimitExceeded
+from lessons.interleave import pause_after
 from lessons.roundtrips import counting_client
 from lessons.store import SessionNotFound, SessionStore, is_valid_session_id
 
@@ -255,33 +260,95 @@ def test_uncontended_update_is_at_most_three_round_trips(counted):
         assert m.count <= 3, m.commands
 
 
-def test_concurrent_updates_of_distinct_fields_lose_nothing(redis_url, prefix):
-    """8 threads x 40 updates, each of its own field, on one session: all 320 survive."""
-    client = __import__("lessons.backend", fromlist=["connect"]).connect(
-        redis_url, max_connections=16)
-    store = SessionStore(client=client, prefix=prefix, default_ttl=100)
+def test_16_threads_on_one_session_lose_nothing_and_never_give_up(redis_url, prefix):
+    """16 threads x 25 updates, each of a field of its own, on one session; every update waits
+    5 ms between its read and its write (a slow request), so most of them conflict. Every update
+    lands and none raises. (The store used to retry at once and give up after 50 conflicts: 6 to
+    10 of these 400 updates raised RetryLimitExceeded, on both backends.)"""
+    client = backend.connect(redis_url, max_connections=20)
+    slow = pause_after(client, "get", lambda: time.sleep(0.005), times=sys.maxsize)
+    store = SessionStore(client=slow, prefix=prefix, default_ttl=100)
     sid = store.create({"user_id": 1})
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(16)
     errors: list[BaseException] = []
 
     def writer(worker: int) -> None:
-        try:
-            barrier.wait()
-            for i in range(40):
+        barrier.wait()
+        for i in range(25):
+            try:
                 store.update(sid, {f"w{worker}_{i}": i})
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+            except Exception as exc:
+                errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(16)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    assert [type(e).__name__ for e in errors] == []
     session = store.get(sid)
-    written = {k for k in session if k.startswith("w")}
-    assert len(written) == 320
+    assert {k: v for k, v in session.items() if k.startswith("w")} == {
+        f"w{w}_{i}": i for w in range(16) for i in range(25)}
+    assert slow.log.count("EXEC (refused: WatchError)") > 0  # the threads did conflict
     client.close()
+
+
+def conflicting(client, prefix, times, **backoff):
+    """(store, other, sid, sleeps): ``store``'s next ``times`` update attempts each meet a write
+    by ``other`` between their GET and their EXEC. Its back-off runs on a clock that moves only
+    when it sleeps; the sleeps are recorded, not slept, and random() is 1 (the longest waits)."""
+    other = SessionStore(client=client, prefix=prefix)
+    sid = other.create({"user_id": 1})
+    n = iter(range(sys.maxsize))
+    clock, sleeps = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    stand_in = pause_after(client, "get", lambda: other.update(sid, {f"other{next(n)}": 1}), times)
+    store = SessionStore(client=stand_in, prefix=prefix, backoff=Backoff(
+        clock=lambda: clock[0], sleep=sleep, random=lambda: 1.0, **backoff))
+    return store, other, sid, sleeps
+
+
+def test_an_update_runs_again_on_fresh_data_after_each_conflict(client, prefix):
+    store, other, sid, sleeps = conflicting(client, prefix, times=3)
+    updated = store.update(sid, {"mine": 1})
+    assert {k: updated[k] for k in ("other0", "other1", "other2", "mine")} == dict.fromkeys(
+        ("other0", "other1", "other2", "mine"), 1)
+    assert other.get(sid) == updated
+    refused = ["WATCH", "GET", "(paused after GET: someone else acts)", "MULTI", "SET",
+               "EXEC (refused: WatchError)"]
+    assert store.r.log[:23] == refused * 3 + ["WATCH", "GET", "MULTI", "SET", "EXEC"]
+    assert sleeps == [0.001, 0.002, 0.004]  # full jitter: up to 1, 2, 4 ms (random() = 1 here)
+
+
+def test_an_update_that_meets_60_conflicts_still_lands(client, prefix):
+    """The old store gave up after 50 conflicts, however fast the others progressed."""
+    store, other, sid, sleeps = conflicting(client, prefix, times=60)
+    assert store.update(sid, {"mine": 1})["mine"] == 1
+    assert store.r.log.count("EXEC (refused: WatchError)") == 60
+    assert sleeps[:7] == [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.05] and set(sleeps[6:]) == {0.05}
+    assert len(other.get(sid)) > 60  # all 60 fields of the other writer, and ours
+
+
+def test_an_update_gives_up_when_its_time_budget_is_spent(client, prefix):
+    store, other, sid, sleeps = conflicting(client, prefix, times=sys.maxsize, seconds=1.0,
+                                            base=0.25, cap=1.0)
+    with pytest.raises(RetryLimitExceeded, match=r"update gave up after 4 conflicting writes in 1\.0 s"):
+        store.update(sid, {"mine": 1})
+    assert sleeps == [0.25, 0.5, 0.25]  # 0.25 + 0.5, then only what is left of the second
+    assert store.r.log.count("EXEC (refused: WatchError)") == 4
+    assert "mine" not in other.get(sid) and "other3" in other.get(sid)
+
+
+def test_an_update_gives_up_after_max_retries_if_given(client, prefix):
+    store, other, sid, sleeps = conflicting(client, prefix, times=sys.maxsize, max_retries=2)
+    with pytest.raises(RetryLimitExceeded, match="after 3 conflicting writes"):
+        store.update(sid, {"mine": 1})
+    assert len(sleeps) == 2 and store.r.log.count("EXEC (refused: WatchError)") == 3
+    assert "mine" not in other.get(sid)
 
 
 # -- delete / refresh ------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
-"""lessons.store_experiments: the lost-update counter and the round-trip table (both backends)."""
+"""lessons.store_experiments: the lost-update experiments and the round-trip table (both backends).
+
+The lost update is staged (``lockstep_updates``: every thread reads before any writes), so the
+exact counts below hold whatever the machine's load; nothing here waits for a race by luck."""
 
 from __future__ import annotations
 
 import warnings
 
 import pytest
+import redis
 
+from lessons.errors import RetryLimitExceeded
 from lessons.store import SessionStore
-from lessons.store_experiments import concurrent_updates, print_round_trips, round_trips
+from lessons.store_experiments import concurrent_updates, lockstep_updates, print_round_trips, round_trips
 
 PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, "
             "so single-server round-trip counts differ (tests/test_cluster_store.py checks the cluster's)")
@@ -36,12 +41,58 @@ class NaiveStore:
 def test_concurrent_updates_counts_every_write_of_an_atomic_store(redis_url, prefix):
     store = SessionStore(redis_url, prefix=prefix)
     sid = store.create({"user_id": 1})
-    assert concurrent_updates(store, sid, threads=4, updates=10) == 40
+    run = concurrent_updates(store, sid, threads=4, updates=10)
+    assert (run.kept, run.lost, dict(run.failures)) == (40, 0, {})
+    assert run.report() == "40 of 40 writes survived, 0 lost"
+    assert store.r is not None and store.get(sid)["w3_9"] == 9
 
 
-def test_concurrent_updates_sees_lost_writes(client, prefix):
+def test_lockstep_loses_all_but_one_write_per_round_of_a_read_merge_write_store(client, prefix):
+    """Every thread reads before any writes, so each round keeps exactly the last writer's field."""
     store = NaiveStore(client, prefix)
-    assert concurrent_updates(store, store.create({}), threads=8, updates=30) < 240
+    run = lockstep_updates(store, store.create({}), threads=8, rounds=4)
+    assert (run.kept, run.lost, run.retried, dict(run.failures)) == (4, 28, 0, {})
+    assert run.report() == "4 of 32 writes survived, 28 lost"
+    assert store.r is client  # the stand-in client is gone again
+
+
+def test_lockstep_keeps_every_write_of_the_improved_store(client, prefix):
+    """The same staging: in each round one EXEC wins and the 7 others are refused, every time."""
+    store = SessionStore(client=client, prefix=prefix)
+    sid = store.create({"user_id": 1})
+    run = lockstep_updates(store, sid, threads=8, rounds=4)
+    assert (run.kept, run.lost, run.retried, dict(run.failures)) == (32, 0, 28, {})
+    assert run.retries >= 28
+    assert run.report(retried=True) == ("32 of 32 writes survived, 0 lost; 28 of 32 updates were "
+                                        "refused at first and ran again")
+    assert store.r is client
+
+
+class FailingStore(NaiveStore):
+    """Thread 0's updates raise before reading anything; thread 1's give up after reading."""
+
+    def update(self, sid, data):
+        (name,) = data
+        if name.startswith("w0_"):
+            raise redis.ConnectionError("Redis is down")
+        if name.startswith("w1_"):
+            self.get(sid)
+            raise RetryLimitExceeded("update gave up")
+        super().update(sid, data)
+
+
+@pytest.mark.parametrize("experiment", [lockstep_updates, concurrent_updates])
+def test_failed_updates_are_counted_and_explained_not_raised(client, prefix, experiment):
+    store = FailingStore(client, prefix)
+    run = experiment(store, store.create({}), 3, 2)  # neither staging waits for a thread forever
+    assert dict(run.failures) == {"ConnectionError": 2, "RetryLimitExceeded": 2}
+    assert run.kept + run.lost == 2
+    assert run.report().splitlines()[1:] == [
+        "2 of 6 updates raised ConnectionError (Redis could not be reached): the caller got the "
+        "error, so this write was not lost silently",
+        "2 of 6 updates raised RetryLimitExceeded (the store gave up after its retry budget of "
+        "conflicts): the caller got the error, so this write was not lost silently",
+    ]
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)

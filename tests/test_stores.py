@@ -1,7 +1,9 @@
 """lessons.stores: the four stores' shared contract, expiry and cleanup, and who can share.
 
 Local stores (memory, file, SQLite) get an injected clock that the tests move forward; the Redis
-store runs on both backends and waits out short TTLs in real time (a few seconds in all).
+store runs on both backends and waits out short TTLs in real time (a few seconds in all). A TTL
+is checked against bounds measured around the calls that set and read it (``assert_ttl``), so a
+slow or busy machine widens the bounds instead of failing the test.
 """
 
 from __future__ import annotations
@@ -53,6 +55,21 @@ class Harness:
         else:
             self.clock.now += seconds
 
+    def now(self) -> float:
+        """The store's time: the fake clock, or (Redis) real time, in seconds."""
+        return time.monotonic() if self.clock is None else self.clock.now
+
+    def assert_ttl(self, sid: str, full: float, set_between: tuple[float, float]) -> None:
+        """``sid``'s TTL is what is left of ``full`` seconds set at some moment between the two
+        ``now()`` readings ``set_between``: the bounds come from ``now()`` read around the TTL
+        call, exact with the fake clock (1 ms of rounding for Redis's PTTL)."""
+        before = self.now()
+        ttl = self.store.ttl(sid)
+        after = self.now()
+        assert ttl is not None, f"{sid} has no TTL (gone?)"
+        low, high = full - (after - set_between[0]), full - (before - set_between[1])
+        assert low - 0.002 <= ttl <= high + 0.002, (ttl, low, high)
+
 
 @pytest.fixture(params=STORE_PARAMS)
 def h(request, tmpdir_own):
@@ -80,13 +97,15 @@ def h(request, tmpdir_own):
 
 # -- the shared contract --------------------------------------------------------------------------
 def test_create_then_get(h):
+    started = h.now()
     sid = h.store.create({"user_id": 1, "username": "alice"})
+    created = (started, h.now())
     assert is_valid_session_id(sid)
     session = h.store.get(sid)
     assert session["user_id"] == 1 and session["username"] == "alice"
     assert session["created_at"] == session["last_accessed"]
     assert h.store.stored_count() == 1
-    assert 99 < h.store.ttl(sid) <= 100
+    h.assert_ttl(sid, 100, created)
 
 
 def test_unknown_and_malformed_ids(h):
@@ -140,24 +159,37 @@ def test_delete_is_final(h):
 
 def test_sliding_calls_slide_back_to_the_sessions_own_idle_ttl(h):
     """Like SessionStore: a session created with ttl=10 slides back to 10 s, not default_ttl."""
+    started = h.now()
     short = h.store.create({"user_id": 1}, ttl=10)
     refreshed = h.store.create({"user_id": 2}, ttl=10)
     read = h.store.create({"user_id": 3}, ttl=10)
     default = h.store.create({"user_id": 4})
-    assert 9 < h.store.ttl(short) <= 10 and 99 < h.store.ttl(default) <= 100
+    created = (started, h.now())
+    h.assert_ttl(short, 10, created)
+    h.assert_ttl(default, 100, created)
     assert h.store.get(short)["idle_ttl"] == 10 and h.store.get(default)["idle_ttl"] == 100
     h.advance(1.5)
     h.store.update(short, {"step": 1}, refresh=False)
-    assert 7.5 < h.store.ttl(short) <= 8.5  # kept
-    h.store.update(short, {"step": 2}, refresh=True)
-    assert 9.5 < h.store.ttl(short) <= 10  # slid back to its own 10 s
-    assert h.store.refresh(refreshed) is True
-    assert 9.5 < h.store.ttl(refreshed) <= 10
-    assert h.store.get(read, refresh=True)["user_id"] == 3
-    assert 9.5 < h.store.ttl(read) <= 10
+    h.assert_ttl(short, 10, created)  # kept: still counting down from its creation (<= 8.5 s)
+
+    def slid(call):
+        """``call()``'s result, and when it ran (it sets a TTL within that time)."""
+        before = h.now()
+        result = call()
+        return result, (before, h.now())
+
+    _, when = slid(lambda: h.store.update(short, {"step": 2}, refresh=True))
+    h.assert_ttl(short, 10, when)  # slid back to its own 10 s
+    ok, when = slid(lambda: h.store.refresh(refreshed))
+    assert ok is True
+    h.assert_ttl(refreshed, 10, when)
+    session, when = slid(lambda: h.store.get(read, refresh=True))
+    assert session["user_id"] == 3
+    h.assert_ttl(read, 10, when)
     assert h.store.get(read)["idle_ttl"] == 10
-    assert h.store.get(default, refresh=True) is not None
-    assert 99.5 < h.store.ttl(default) <= 100
+    session, when = slid(lambda: h.store.get(default, refresh=True))
+    assert session is not None
+    h.assert_ttl(default, 100, when)
 
 
 def test_expired_session_is_gone_for_every_call(h):

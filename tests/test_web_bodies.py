@@ -123,3 +123,40 @@ def test_a_chunked_body_within_the_limit_reaches_the_app_whole():
              {"type": "http.request", "body": b"cd", "more_body": False}]
     sent, reads = _drive(BodyLimit(inner, max_bytes=10), parts)
     assert seen == [b"abcd"] and sent[0]["status"] == 200 and reads == 2
+
+
+# -- issue 16, hole 9: a client that goes away half-way through its body is not an error --------
+def _call_app(app, messages: list[dict]) -> list[dict]:
+    """Run the whole app on one POST /login whose body arrives as ``messages``; what it sent.
+    An exception (before the fix: "No response returned.", logged by uvicorn with two
+    tracebacks) propagates."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "https", "path": "/login", "raw_path": b"/login", "query_string": b"",
+             "root_path": "", "server": ("testserver", 443), "client": ("127.0.0.1", 5000),
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                         (b"content-length", b"1000")]}
+    incoming = iter(messages)
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return next(incoming, {"type": "http.disconnect"})
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_a_disconnect_in_the_middle_of_the_body_is_quiet(app):
+    sent = _call_app(app, [{"type": "http.request", "body": b'{"username": "al',
+                            "more_body": True}, {"type": "http.disconnect"}])
+    assert sent == []  # nobody to answer, and no exception
+
+
+def test_a_whole_body_still_gets_its_answer(app):
+    body = b'{"username": "alice", "password": "wrong"}'
+    sent = _call_app(app, [{"type": "http.request", "body": body, "more_body": False}])
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 401
+    assert (b"cache-control", b"no-store") in start["headers"]

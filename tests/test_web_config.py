@@ -56,3 +56,130 @@ def test_an_empty_lessons_session_ttl_means_the_default(redis_url, prefix):
     r = TestClient(app, base_url="https://testserver").post(
         "/login", json={"username": "alice", "password": "wonderland"})
     assert r.status_code == 200 and "Max-Age=3600" in r.headers["set-cookie"]
+
+
+# -- issue 16, hole 10: every store option the notebooks recommend is reachable from the environment
+def _served(redis_url, prefix, **settings):
+    from lessons.web import TestClient
+
+    env = {"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix, **settings}
+    return TestClient(app_from_env(env), base_url="https://testserver")
+
+
+def _login(c, password="wonderland"):
+    return c.post("/login", json={"username": "alice", "password": password})
+
+
+def _session_keys(client, prefix):
+    return [k for k in client.scan_iter(match=f"{prefix}:*") if len(k) > len(prefix) + 40]
+
+
+@pytest.mark.parametrize("setting,hashed", [(None, True), ("1", True), ("yes", True),
+                                            ("0", False), ("off", False)])
+def test_lessons_hash_ids_reaches_the_store(redis_url, client, prefix, setting, hashed):
+    import hashlib
+
+    settings = {} if setting is None else {"LESSONS_HASH_IDS": setting}
+    c = _served(redis_url, prefix, **settings)
+    assert _login(c).status_code == 200
+    token = c.cookies["session_id"]
+    stored = hashlib.sha256(token.encode()).hexdigest() if hashed else token
+    assert _session_keys(client, prefix) == [f"{prefix}:{stored}"]
+    if hashed:  # the token is in no key name at all (nor in the per-user index's members)
+        assert not any(token in key for key in client.scan_iter(match=f"{prefix}*"))
+
+
+def test_lessons_absolute_ttl_caps_the_ttl(redis_url, client, prefix):
+    c = _served(redis_url, prefix, LESSONS_SESSION_TTL="600", LESSONS_ABSOLUTE_TTL="5")
+    assert _login(c).status_code == 200
+    assert c.get("/me").status_code == 200  # a sliding read: back to the idle TTL, capped
+    [key] = _session_keys(client, prefix)
+    assert 0 < client.pttl(key) <= 5000
+
+
+def test_the_served_app_has_an_absolute_timeout_by_default(redis_url, client, prefix):
+    from lessons.web.config import DEFAULT_ABSOLUTE_TTL
+
+    c = _served(redis_url, prefix, LESSONS_SESSION_TTL=str(10 * DEFAULT_ABSOLUTE_TTL))
+    assert _login(c).status_code == 200 and c.get("/me").status_code == 200
+    [key] = _session_keys(client, prefix)
+    assert DEFAULT_ABSOLUTE_TTL == 8 * 3600
+    assert DEFAULT_ABSOLUTE_TTL - 60 < client.ttl(key) <= DEFAULT_ABSOLUTE_TTL
+
+
+def test_lessons_absolute_ttl_none_turns_it_off(redis_url, client, prefix):
+    c = _served(redis_url, prefix, LESSONS_SESSION_TTL="40000", LESSONS_ABSOLUTE_TTL="none")
+    assert _login(c).status_code == 200
+    [key] = _session_keys(client, prefix)
+    assert client.ttl(key) > 8 * 3600
+
+
+def test_throttle_settings_reach_the_app(redis_url, client, prefix):
+    c = _served(redis_url, prefix, LESSONS_MAX_FAILURES_PER_ACCOUNT="2",
+                LESSONS_FAILURE_WINDOW="120")
+    assert [_login(c, "guess").status_code for _ in range(3)] == [401, 401, 429]
+    counters = [k for k in client.scan_iter(match=f"{prefix}*") if k not in
+                _session_keys(client, prefix)]
+    assert counters and all(60_000 < client.pttl(k) <= 120_000 for k in counters)
+    c2 = _served(redis_url, prefix + "b", LESSONS_MAX_FAILURES_PER_CLIENT="2")
+    assert [c2.post("/login", json={"username": f"u{i}", "password": "x"}).status_code
+            for i in range(3)] == [401, 401, 429]  # its keys are under prefix*: cleaned up
+
+
+def test_trusted_proxies_reach_the_app(redis_url, prefix):
+    from lessons.web import TestClient
+
+    app = app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
+                        "LESSONS_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
+                        "LESSONS_MAX_FAILURES_PER_CLIENT": "1"})
+    proxy = TestClient(app, base_url="https://testserver", client=("10.2.3.4", 1000))
+    codes = [proxy.post("/login", json={"username": f"u{i}", "password": "x"},
+                        headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+             for i in range(3)]
+    assert codes == [401, 401, 401]  # three clients behind the proxy, one failure each
+    again = proxy.post("/login", json={"username": "u9", "password": "x"},
+                       headers={"X-Forwarded-For": "198.51.100.0"})
+    assert again.status_code == 429  # the first of them, at its limit of 1
+
+
+def test_replicas_reach_the_store(redis_url, prefix):
+    from lessons.failover import ReplicatedStore
+    from lessons.web.config import store_from_env
+
+    env = {"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix}
+    assert type(store_from_env(env)).__name__ == "SessionStore"
+    store = store_from_env({**env, "LESSONS_REPLICAS": "1", "LESSONS_REPLICA_TIMEOUT_MS": "250"})
+    assert isinstance(store, ReplicatedStore) and (store.replicas, store.timeout_ms) == (1, 250)
+    assert store.hash_ids and store.absolute_ttl == 8 * 3600
+
+
+@pytest.mark.parametrize("name,value,says", [
+    ("LESSONS_HASH_IDS", "maybe", "must be 1 or 0"),
+    ("LESSONS_HASH_IDS", "2", "must be 1 or 0"),
+    ("LESSONS_ABSOLUTE_TTL", "8h", "whole number of seconds"),
+    ("LESSONS_ABSOLUTE_TTL", "0", "must be > 0 seconds"),
+    ("LESSONS_ABSOLUTE_TTL", "-60", "must be > 0 seconds"),
+    ("LESSONS_REPLICAS", "one", "whole number of replicas"),
+    ("LESSONS_REPLICAS", "-1", "must be >= 0"),
+    ("LESSONS_REPLICA_TIMEOUT_MS", "0", "must be >= 1"),
+    ("LESSONS_MAX_FAILURES_PER_ACCOUNT", "0", "must be >= 1"),
+    ("LESSONS_MAX_FAILURES_PER_CLIENT", "lots", "whole number of failed logins"),
+    ("LESSONS_FAILURE_WINDOW", "15m", "whole number of seconds"),
+    ("LESSONS_TRUSTED_PROXIES", "10.0.0.5, nginx", "'nginx' is not an IP address"),
+    ("LESSONS_TRUSTED_PROXIES", "*", "'*' is not an IP address"),
+])
+def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url, prefix, name, value, says):
+    from lessons.web.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix, name: value})
+    message = str(caught.value)
+    assert message.startswith(name) and says in message and "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["LESSONS_ABSOLUTE_TTL", "LESSONS_REPLICAS"])
+def test_the_memory_store_refuses_redis_only_settings(name):
+    from lessons.web.config import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{name} needs LESSONS_SESSION_STORE=redis"):
+        app_from_env({"LESSONS_SESSION_STORE": "memory", name: "60"})

@@ -46,7 +46,7 @@ def uvicorn(env_update: dict[str, str], workers: int = 2) -> Iterator[tuple[subp
     log = Path(tempfile.mkstemp(prefix="uvicorn-", suffix=".log")[1])
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "lessons.web:app", "--host", "127.0.0.1",
+            [sys.executable, "-m", "uvicorn", "lessons.web:app", "--no-proxy-headers", "--host", "127.0.0.1",
              "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)

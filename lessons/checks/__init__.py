@@ -8,33 +8,44 @@ exception raised by the learner's code is a ``✗`` line, never a traceback.
     report = Report()
     with report.guard():                 # the learner's exception becomes a ✗ line
         report.check(result == 1, "returns 1", seen=result)
+        report.check(other is None, "answers None for a missing key", seen=other, trivial=True)
     return report.finish()
+
+A property that an empty stub already has (``return None`` answers "None for a missing key") is
+``trivial=True``: it earns its ``✓`` only once at least one other property passes, so a stub is
+never praised. Until then it is printed as ``·`` (not counted yet). The lines are printed
+together by ``finish``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 __all__ = ["Report"]
 
 
+@dataclass
+class _Line:
+    passed: bool
+    text: str
+    detail: str
+    trivial: bool
+
+
 class Report:
-    """PASS/FAIL lines of one check, printed as they come."""
+    """The ✓/✗ lines of one check, printed by ``finish``."""
 
     def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
+        self.lines: list[_Line] = []
 
-    def check(self, passed: bool, text: str, seen: object = None) -> bool:
-        """Print ``✓ text`` or ``✗ text (saw …)``; returns ``passed``."""
+    def check(self, passed: bool, text: str, seen: object = None, *, trivial: bool = False) -> bool:
+        """Record ``✓ text`` or ``✗ text (saw …)``; returns ``passed``. ``trivial``: a property
+        that a stub doing nothing already has (counted only once another property passes)."""
         passed = bool(passed)
-        if passed:
-            self.passed += 1
-        else:
-            self.failed += 1
         detail = "" if passed or seen is None else f" (saw {seen!r})"
-        print(("✓ " if passed else "✗ ") + text + detail)
+        self.lines.append(_Line(passed, text, detail, trivial))
         return passed
 
     @contextmanager
@@ -46,14 +57,33 @@ class Report:
             self.check(False, f"your code raised {type(exc).__name__}: {exc}")
 
     @property
+    def _earned(self) -> bool:
+        """True once a non-trivial property passed: only then do trivial ones count."""
+        return any(line.passed and not line.trivial for line in self.lines)
+
+    @property
+    def passed(self) -> int:
+        return sum(line.passed and (self._earned or not line.trivial) for line in self.lines)
+
+    @property
+    def failed(self) -> int:
+        return sum(not line.passed for line in self.lines)
+
+    @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.passed > 0
+        return self.failed == 0 and self._earned
 
     def finish(self) -> bool:
-        """Print the verdict line and return True if every check passed."""
+        """Print every line and the verdict; return True if every check passed."""
+        earned = self._earned
+        for line in self.lines:
+            if line.passed and line.trivial and not earned:
+                print(f"· {line.text} (counts once the rest works: a stub that does nothing does this too)")
+            else:
+                print(("✓ " if line.passed else "✗ ") + line.text + line.detail)
         if self.ok:
             print("All checks passed.")
         else:
-            print(f"Not yet: {self.failed} of {self.passed + self.failed} checks failed. "
+            print(f"Not yet: {self.failed} of {len(self.lines)} checks failed. "
                   "Edit your code above, run its cell, then run this check again.")
         return self.ok

@@ -1,8 +1,9 @@
 """FastAPI sessions backed by Redis: the lesson's Exercise 2 (演習2), with its flaws fixed.
 
 ``create_app(store, users=None, *, cookie_name="session_id", secret_key=None, server_name=None)``
-returns a FastAPI app; ``uvicorn lessons.web:app`` runs one built from the environment
-(``app_from_env``; one worker, or a shared Redis: see ``lessons.web.serve``).
+returns a FastAPI app; ``uvicorn lessons.web:app --no-proxy-headers`` runs one built from the
+environment (``app_from_env``; one worker, or a shared Redis: see ``lessons.web.serve``; why
+``--no-proxy-headers``: ``lessons.web.client_address``).
 
 Endpoints (round trips in the modules named):
 
@@ -19,7 +20,8 @@ cookie costs **no** Redis command. Redis unreachable -> 503 ``{"detail": "..."}`
 
 Modules: ``factory`` (create_app), ``auth`` (login, me, logout), ``user_sessions`` (the caller's
 sessions), ``cookies`` (attributes, itsdangerous signing), ``passwords`` (scrypt, accounts),
-``throttle`` (failed-login counters), ``body_limit`` (413), ``errors`` (error answers),
+``throttle`` (failed-login counters), ``client_address`` (the client behind trusted proxies),
+``body_limit`` (413), ``errors`` (error answers),
 ``context`` (what routes share), ``config``
 (``app_from_env``), ``serve`` (``lessons.web:app``), ``loadtest`` (a login-flood measurement).
 """
@@ -62,14 +64,16 @@ _app_lock = threading.Lock()
 
 
 def _test_client_class() -> type:
-    """FastAPI's ``TestClient``, imported without Starlette's httpx notice.
+    """FastAPI's ``TestClient``, imported without Starlette's packaging notice.
 
-    Starlette 1.x prefers the ``httpx2`` package for its test client and, when only ``httpx`` is
-    installed, warns once at import (a ``StarletteDeprecationWarning`` on stderr). The client
-    works the same with either; the notice would only clutter notebook outputs.
+    Some Starlette releases prefer the ``httpx2`` package for the test client and, when only
+    ``httpx`` is installed, warn once at import (on stderr). The client works the same with
+    either; the notice would only clutter notebook outputs. Every warning category is ignored,
+    for this one import only (as ``lessons.security.clients`` does): what a release warns about
+    here, and in which words, is about packaging, not about this course.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient`")
+        warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient as client_class
     return client_class
 

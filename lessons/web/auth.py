@@ -82,7 +82,7 @@ def public_user(session: dict[str, Any]) -> dict[str, Any]:
 def add_auth_routes(app: FastAPI, ctx: WebContext) -> None:
     @app.post("/login")
     async def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
-        client = request.client.host if request.client is not None else "unknown"
+        client = ctx.client_address(request)  # the peer, unless it is a trusted proxy
         attempt = await asyncio.get_running_loop().run_in_executor(
             ctx.password_checks, attempt_login, ctx, body.username, body.password, client)
         if attempt.verdict.retry_after is not None:

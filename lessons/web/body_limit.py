@@ -4,12 +4,17 @@ A declared ``Content-Length`` over the limit is refused before a byte of the bod
 body without one (``Transfer-Encoding: chunked``) is counted as it arrives and refused as soon as
 it passes the limit, so a 10 MB body never sits in memory. A body within the limit (at most
 ``max_bytes``, 16 KiB by default) is read, then handed to the app unchanged.
+
+A client that goes away before its body is complete (``http.disconnect``) gets no answer and
+leaves nothing in the log: an aborted upload is not an error. The same holds for starlette's
+``ClientDisconnect`` raised further in, before a response has started.
 """
 
 from __future__ import annotations
 
 import json
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DEFAULT_MAX_BODY", "BodyLimit"]
@@ -39,7 +44,7 @@ class BodyLimit:
         size = 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":  # the client went away
+            if message["type"] != "http.request":  # the client went away: nobody to answer
                 return
             body = message.get("body", b"")
             size += len(body)
@@ -49,7 +54,18 @@ class BodyLimit:
             chunks.append(body)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, _replay(b"".join(chunks), receive), tracking_send)
+        except ClientDisconnect:
+            if started:
+                raise  # half an answer sent: let the server see it
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"detail": f"Request body too large (limit {self.max_bytes} bytes)"})

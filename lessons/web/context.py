@@ -9,7 +9,7 @@ and ``SessionStore.delete_stored``; ``InMemorySessionStore`` provides it itself.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fastapi import HTTPException, Request
@@ -18,6 +18,7 @@ from ..admin import SessionAdmin
 from ..keys import UserId
 from ..store import SessionStore
 from ..stores.memory import MemoryStore as InMemorySessionStore
+from .client_address import TrustedProxies
 from .cookies import SessionCookie
 from .errors import NOT_AUTHENTICATED
 from .passwords import Accounts
@@ -52,7 +53,9 @@ class RedisDirectory:
 
     def __init__(self, store: SessionStore):
         self.store = store
-        self.admin = SessionAdmin.for_store(store)
+        # a store that knows its own admin (``ReplicatedStore``: revokes that WAIT) supplies it
+        make_admin = getattr(store, "admin", None)
+        self.admin: SessionAdmin = make_admin() if callable(make_admin) else SessionAdmin.for_store(store)
 
     def stored_id(self, session_id: str) -> str:
         return self.store.keys.stored_id(session_id)
@@ -85,6 +88,13 @@ class WebContext:
     accounts: Accounts
     throttle: LoginThrottle
     password_checks: ThreadPoolExecutor  # scrypt runs here, not in the request thread pool
+    proxies: TrustedProxies = field(default_factory=TrustedProxies)  # default: trust nobody
+
+    def client_address(self, request: Request) -> str:
+        """Who sent ``request``, for the per-client login limit: the peer, or behind a trusted
+        proxy the right-most ``X-Forwarded-For`` address that is no trusted proxy (no Redis)."""
+        peer = request.client.host if request.client is not None else None
+        return self.proxies.client(peer, request.headers.getlist("x-forwarded-for"))
 
     def current(self, request: Request) -> tuple[str, dict[str, Any]]:
         """(session ID, session) of the caller's valid session, sliding its TTL: one round trip

@@ -6,6 +6,8 @@
   each wrong field's ``input`` (the submitted password, or a 10 MB body) back to the client.
 - 429 ``TOO_MANY_ATTEMPTS`` with ``Retry-After``: login throttled (``lessons.web.throttle``).
 - 503 ``STORE_UNAVAILABLE`` with ``Retry-After: 1``: Redis is unreachable.
+- 503 ``NOT_CONFIRMED`` with ``Retry-After: 1``: a ``ReplicatedStore`` wrote a login or a logout
+  on the master, but no replica confirmed it in time, so a failover could undo it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-__all__ = ["NOT_AUTHENTICATED", "STORE_UNAVAILABLE", "TOO_MANY_ATTEMPTS", "install_error_handlers",
-           "validation_details"]
+from ..replicated import NotReplicated
+
+__all__ = ["NOT_AUTHENTICATED", "NOT_CONFIRMED", "STORE_UNAVAILABLE", "TOO_MANY_ATTEMPTS",
+           "install_error_handlers", "validation_details"]
 
 NOT_AUTHENTICATED = "Not authenticated"
 STORE_UNAVAILABLE = "Session store unavailable; try again shortly"
 TOO_MANY_ATTEMPTS = "Too many failed logins; try again later"
+NOT_CONFIRMED = "No replica confirmed this change in time, so it may not stick; try again"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -48,7 +53,13 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
                         headers={"Retry-After": "1", **NO_STORE})
 
 
+async def _not_confirmed(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": NOT_CONFIRMED}, status_code=503,
+                        headers={"Retry-After": "1", **NO_STORE})
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """422 without the request's values; Redis errors -> 503."""
+    """422 without the request's values; an unconfirmed replicated write or a Redis error -> 503."""
     app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(NotReplicated, _not_confirmed)  # before RedisError: its subclass
     app.add_exception_handler(redis.RedisError, _store_unavailable)

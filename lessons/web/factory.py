@@ -7,16 +7,19 @@ routes (``auth``: login/me/logout; ``user_sessions``: the caller's sessions; ``/
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..keys import KeySchema
 from ..stores.memory import MemoryStore as InMemorySessionStore
 from .auth import add_auth_routes
 from .body_limit import DEFAULT_MAX_BODY, BodyLimit
+from .client_address import TrustedProxies
 from .context import Store, WebContext, directory_for
 from .cookies import SecretKeys, SessionCookie
 from .errors import install_error_handlers
@@ -25,8 +28,6 @@ from .throttle import FailureCounters, LoginThrottle, MemoryCounters, RedisCount
 from .user_sessions import add_session_routes
 
 __all__ = ["create_app"]
-
-Middleware = Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]
 
 
 def create_app(
@@ -41,6 +42,7 @@ def create_app(
     failure_window: int = 900,
     password_threads: int = 2,
     max_body_bytes: int = DEFAULT_MAX_BODY,
+    trusted_proxies: str | Iterable[str] | None = None,
 ) -> FastAPI:
     """A FastAPI app with cookie sessions in ``store`` (a ``SessionStore``, with or without
     ``hash_ids``, or an ``InMemorySessionStore``).
@@ -51,7 +53,9 @@ def create_app(
     before any Redis command. ``server_name``: sent back in an ``X-Served-By`` header.
     ``max_failures_per_account`` / ``max_failures_per_client`` failed logins within
     ``failure_window`` seconds, then 429. ``password_threads``: how many scrypt checks run at
-    once. ``max_body_bytes``: larger request bodies get 413.
+    once. ``max_body_bytes``: larger request bodies get 413. ``trusted_proxies``: the reverse
+    proxies (IP addresses, CIDR networks) whose ``X-Forwarded-For`` names the client for the
+    per-client limit (``client_address``); default: none, the TCP peer is the client.
     """
     if isinstance(password_threads, bool) or not isinstance(password_threads, int) \
             or password_threads <= 0:
@@ -64,11 +68,12 @@ def create_app(
         throttle=LoginThrottle(*_counters(store), per_account=max_failures_per_account,
                                per_client=max_failures_per_client, window=failure_window),
         password_checks=ThreadPoolExecutor(password_threads, thread_name_prefix="password-check"),
+        proxies=TrustedProxies(trusted_proxies),
     )
     app = FastAPI(title="Redis sessions (lessons.web)")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.middleware("http")(_common_headers(server_name))
+    app.add_middleware(CommonHeaders, server_name=server_name)
     add_auth_routes(app, ctx)
     add_session_routes(app, ctx)
     _add_health(app, ctx, server_name)
@@ -83,16 +88,29 @@ def _counters(store: Store) -> tuple[FailureCounters, KeySchema]:
     return RedisCounters(store.r), store.keys
 
 
-def _common_headers(server_name: str | None) -> Middleware:
-    async def common_headers(request: Request,
-                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Cache-Control", "no-store")  # never cache a user's data
-        if server_name:
-            response.headers["X-Served-By"] = server_name
-        return response
+class CommonHeaders:
+    """``Cache-Control: no-store`` (never cache a user's data) and ``X-Served-By`` on every
+    answer. Plain ASGI, not ``BaseHTTPMiddleware``: when a client goes away in the middle of
+    its request body no response is sent, and that is not an error (``BaseHTTPMiddleware``
+    raised "No response returned." and uvicorn logged two tracebacks per aborted upload)."""
 
-    return common_headers
+    def __init__(self, app: ASGIApp, server_name: str | None = None):
+        self.app, self.server_name = app, server_name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Cache-Control", "no-store")
+                if self.server_name:
+                    headers["X-Served-By"] = self.server_name
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _add_health(app: FastAPI, ctx: WebContext, server_name: str | None) -> None:

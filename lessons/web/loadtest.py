@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "REDIS_URL": url, "LESSONS_SESSION_PREFIX": prefix}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", args.app, "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "--factory", args.app, "--no-proxy-headers", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],
         env=env, stdin=subprocess.DEVNULL)
     try:

@@ -7,10 +7,20 @@
   one line saying why and exits with uvicorn's startup-failure code, which stops uvicorn.
 - **No orphans.** With ``LESSONS_PARENT_PID`` (``lessons.cluster`` sets it), the server stops
   itself once that process is gone, even if it was killed with SIGKILL.
+- **A bad setting stops the server with one line** naming the variable (``ConfigError``), not
+  a traceback.
+- **uvicorn's proxy headers.** Unless started with ``--no-proxy-headers`` (or
+  ``--forwarded-allow-ips ''``), uvicorn replaces the client address with one taken from
+  ``X-Forwarded-For`` whenever the peer is in its ``--forwarded-allow-ips`` (default
+  ``127.0.0.1,::1``), before the app runs: then any client on the same host can pose as any
+  address to the login throttle. The app cannot undo that, so it says so at startup in one
+  warning line (``uvicorn_rewrites_client``); ``LESSONS_TRUSTED_PROXIES`` is the app's own,
+  safe setting for real proxies (``lessons.web.client_address``).
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -25,8 +35,8 @@ from fastapi import FastAPI
 from ..errors import CourseError
 from .config import app_from_env
 
-__all__ = ["SharedStoreRequired", "check_shared_store", "served_app", "uvicorn_workers",
-           "watch_parent"]
+__all__ = ["SharedStoreRequired", "check_shared_store", "served_app", "uvicorn_rewrites_client",
+           "uvicorn_workers", "watch_parent"]
 
 #: uvicorn's exit code for "failed before serving": its supervisor then stops instead of
 #: restarting the worker forever.
@@ -120,18 +130,48 @@ def watch_parent(parent_pid: int, interval: float = 0.5) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
+def uvicorn_rewrites_client() -> str | None:
+    """The addresses whose ``X-Forwarded-For`` uvicorn will put in ``scope["client"]``, if this
+    app is being loaded by a uvicorn with proxy headers on; else None.
+
+    uvicorn builds the app inside ``Config.load`` (the command line, ``uvicorn.run`` and each
+    worker alike) and wraps it in ``ProxyHeadersMiddleware`` right after, when
+    ``config.proxy_headers`` is true; this looks for that ``Config`` up the call stack.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        config = frame.f_locals.get("self")
+        if type(config).__name__ == "Config" and type(config).__module__ == "uvicorn.config":
+            if not getattr(config, "proxy_headers", False):
+                return None
+            allowed = getattr(config, "forwarded_allow_ips", "")
+            hosts = allowed.split(",") if isinstance(allowed, str) else list(allowed)
+            return ",".join(host.strip() for host in hosts if host.strip()) or None
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
 def served_app(environ: Mapping[str, str] | None = None) -> FastAPI:
     """The app of ``uvicorn lessons.web:app``: checks, then ``app_from_env``.
 
-    Several workers without a shared store: prints the reason (one line, on stderr) and exits
-    with code 3, which makes uvicorn stop rather than restart the worker.
+    Several workers without a shared store, or a malformed setting: prints the reason (one line,
+    on stderr) and exits with code 3, which makes uvicorn stop rather than restart the worker.
+    uvicorn rewriting the client address (proxy headers on): one warning line, then serves.
     """
     env = os.environ if environ is None else environ
     try:
         check_shared_store(env)
-    except SharedStoreRequired as exc:
-        print(exc, file=sys.stderr, flush=True)
+        app = app_from_env(env)
+    except CourseError as exc:  # SharedStoreRequired, ConfigError, a malformed REDIS_URL
+        print(f"lessons.web: {exc}" if not str(exc).startswith("lessons.web") else exc,
+              file=sys.stderr, flush=True)
         raise SystemExit(STARTUP_FAILURE) from None
+    rewriters = uvicorn_rewrites_client()
+    if rewriters:
+        logging.getLogger("uvicorn.error").warning(
+            "lessons.web: uvicorn replaces the client address with X-Forwarded-For from %s, so "
+            "a client there can pose as any address to the login throttle; start uvicorn with "
+            "--no-proxy-headers (real proxies go in LESSONS_TRUSTED_PROXIES)", rewriters)
     if env.get("LESSONS_PARENT_PID"):
         watch_parent(int(env["LESSONS_PARENT_PID"]))
-    return app_from_env(env)
+    return app

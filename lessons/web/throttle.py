@@ -10,8 +10,11 @@ window) and spends no scrypt run. A successful login deletes the account counter
 if it exists), not the client's: a client guessing many accounts stays limited.
 
 The per-account limit stops guessing one account's password from many addresses; the per-client
-limit stops one address from guessing a little at every account. The price of a per-account
-limit: anyone can lock an account out for ``window`` seconds by failing on purpose.
+limit stops one address from guessing a little at every account. The client's address is the TCP
+peer, or behind a proxy the app trusts, the one that proxy forwarded (``client_address``).
+
+The price of a per-account limit: anyone can lock an account out for ``window`` seconds by
+failing on purpose (notebook 05 shows it, and the usual ways to soften it).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import secrets
 import time
 
 import pytest
+import redis
 from redis.cluster import RedisCluster
 
 from lessons import backend, classroom, security
@@ -45,20 +46,16 @@ MALLORY = {"username": "mallory", "password": "evil-but-registered"}
 
 
 @pytest.fixture
-def store(client, prefix) -> SessionStore:
-    return SessionStore(client=client, prefix=prefix, default_ttl=60)
-
-
-@pytest.fixture
 def app(store):
+    """The course app (``store``: conftest's, idle TTL 60 s) with alice and mallory."""
     return create_app(store, USERS)
 
 
 @pytest.fixture
-def checks_on_backend(redis_url, monkeypatch):
-    """Run notebook 04's checks against the backend under test; afterwards no check key is left."""
+def checks_on_backend(redis_url, monkeypatch, learner):
+    """Run notebook 04's checks against the backend under test, as a learner of this test's own
+    (a second test run on the same Redis has another); afterwards no check key is left."""
     monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("COURSE_LEARNER", "test-checks-security")
     client = backend.connect(redis_url)
     yield client
     left = list(client.scan_iter(match=classroom.namespace("04", "check-") + "*", count=1000))
@@ -182,30 +179,54 @@ def test_admin_revoke_ends_the_stolen_copy(app, client, prefix):
     assert thief.get("/me").status_code == 401
 
 
+HANG_GUARD = 120.0  # seconds; a correct run never waits this long
+
+
+def wait_until_gone(client, key: str) -> None:
+    """Poll until Redis has expired ``key`` (a hang guard, not a time limit being tested)."""
+    deadline = time.monotonic() + HANG_GUARD
+    while client.exists(key):
+        assert time.monotonic() < deadline, f"{key} never expired"
+        time.sleep(0.01)
+
+
 def test_idle_timeout_ends_an_unused_stolen_session(client, prefix):
-    store = SessionStore(client=client, prefix=prefix, default_ttl=1)
+    # An idle TTL of an hour, and the clock moved by setting the key's remaining life with
+    # PEXPIRE (what an hour without requests leaves), instead of sleeping through a short TTL:
+    # nothing here depends on how fast the machine answers.
+    store = SessionStore(client=client, prefix=prefix, default_ttl=3600)
     app = create_app(store, USERS)
     thief = stolen_copy(app, login(app))
+    key = next(client.scan_iter(match=store.keys.session_pattern))
     assert thief.get("/me").status_code == 200
-    time.sleep(1.3)
+    client.pexpire(key, 5_000)  # 59 min 55 s without a request
+    assert thief.get("/me").status_code == 200  # still alive: a use slides the idle TTL back
+    assert 5_000 < client.pttl(key) <= 3_600_000
+    client.pexpire(key, 1)  # ... and now the full hour without a request: Redis expires it
+    wait_until_gone(client, key)
     assert thief.get("/me").status_code == 401  # the replayed cookie is sent: the server said no
     assert list(client.scan_iter(match=store.keys.session_pattern)) == []
 
 
 def test_absolute_timeout_ends_a_stolen_session_that_is_kept_busy(client, prefix):
-    store = SessionStore(client=client, prefix=prefix, default_ttl=1, absolute_ttl=3)
+    """Idle TTL 1 h, absolute TTL 2 s: each /me asks to slide the TTL to an hour, and the
+    deadline caps it. The thief keeps the session busy until the server says no; what is checked
+    is every TTL it saw and when the first 401 can have come, never how long anything took."""
+    store = SessionStore(client=client, prefix=prefix, default_ttl=3600, absolute_ttl=2)
     app = create_app(store, USERS)
+    created_after_ms = int(time.time() * 1000)  # the store's clock, in whole ms
     thief = stolen_copy(app, login(app))
-    start = time.monotonic()
     key = next(client.scan_iter(match=store.keys.session_pattern))
-    statuses = []
-    while time.monotonic() - start < 1.5:  # busy past the 1 s idle timeout
-        statuses.append(thief.get("/me").status_code)
-        time.sleep(0.2)
-    assert set(statuses) == {200}
-    assert 0 < client.pttl(key) <= 1000
-    time.sleep(max(0.0, 3.2 - (time.monotonic() - start)))
-    assert thief.get("/me").status_code == 401  # refreshing cannot pass the absolute deadline
+    ttls, deadline = [], time.monotonic() + HANG_GUARD
+    while (status := thief.get("/me").status_code) == 200:
+        ttls.append(client.pttl(key))  # after a sliding refresh (or -2 if it expired since)
+        assert time.monotonic() < deadline, "the session outlived its absolute timeout"
+        time.sleep(0.05)
+    answered_ms = time.time() * 1000
+    assert status == 401  # refreshing cannot pass the absolute deadline
+    assert answered_ms >= created_after_ms + 2000  # ... and it was the deadline that ended it
+    assert all(ttl <= 2000 for ttl in ttls), ttls  # never slid towards the 1 h idle TTL
+    assert client.exists(key) == 0
 
 
 def test_secure_cookie_is_never_sent_over_http(app):
@@ -459,6 +480,36 @@ def test_server_memory_facts_never_raises(client, prefix):
     assert "maxmemory" in lines[0] and "MEMORY USAGE" in lines[1]
 
 
+class _Refusing:
+    """A client whose CONFIG GET and MEMORY USAGE fail with ``error`` (a server's own words)."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def config_get(self, pattern):
+        raise self.error
+
+    def memory_usage(self, key):
+        raise self.error
+
+
+@pytest.mark.parametrize("error, reason", [
+    (redis.ResponseError("unknown command 'config get', with args beginning with: 'maxmemory*'"),
+     "this server does not offer {}"),
+    (redis.ResponseError("ERR unknown command `MEMORY`, with args beginning with: `USAGE`"),
+     "this server does not offer {}"),
+    (redis.exceptions.NoPermissionError("this user has no permissions to run the 'config|get' "
+                                        "command"), "this server does not allow it to this user"),
+], ids=["fakeredis-wording", "redis-wording", "acl-refusal"])
+def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error, reason):
+    lines = security.server_memory_facts(_Refusing(error), "k")
+    assert lines == [
+        f"CONFIG GET is not available here ({reason.format('CONFIG GET')}): "
+        "ask whoever runs the Redis what maxmemory-policy it uses.",
+        f"MEMORY USAGE is not available here ({reason.format('MEMORY USAGE')}).",
+    ]  # the same sentences whatever the server said: no "unknown command", no quotes, no args
+
+
 def test_check_find_immortal(checks_on_backend, capsys):
     def good(client, prefix):
         return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
@@ -583,10 +634,12 @@ def test_hashed_store_contract(counted_client, prefix):
 
 
 def test_hashed_store_keeps_absolute_ttl(client, prefix):
-    store = SessionStore(client=client, prefix=prefix, default_ttl=60, absolute_ttl=5, hash_ids=True)
+    # idle 2 h, absolute 1 h: a refresh asks for 2 h and gets at most what is left of the hour
+    store = SessionStore(client=client, prefix=prefix, default_ttl=7200, absolute_ttl=3600,
+                         hash_ids=True)
     token = store.create({"user_id": 1})
-    assert 0 < client.ttl(store.key(token)) <= 5
-    assert store.refresh(token) and 0 < client.ttl(store.key(token)) <= 5
+    assert 0 < client.ttl(store.key(token)) <= 3600
+    assert store.refresh(token) and 0 < client.ttl(store.key(token)) <= 3600
 
 
 def test_check_token_handle(capsys):

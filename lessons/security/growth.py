@@ -125,20 +125,32 @@ def growth_experiment(client: Any, prefix: str, *, ticks: int = 25, per_tick: in
     return run
 
 
+def _not_available(command: str, exc: redis.ResponseError) -> str:
+    """Why ``command`` failed, in the course's words: refused by an ACL (a ``NOPERM`` error), or
+    not offered at all (an unknown, renamed or disabled command). The server's own error text
+    is never shown: it differs between servers and versions."""
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return f"{command} is not available here (this server does not allow it to this user)"
+    return f"{command} is not available here (this server does not offer {command})"
+
+
 def server_memory_facts(client: Any, sample_key: str | None = None) -> list[str]:
-    """``maxmemory`` / ``maxmemory-policy`` (CONFIG GET) and a key's size (MEMORY USAGE), each as
-    one line; a backend that lacks the command or forbids it gets a one-line explanation."""
+    """``maxmemory`` / ``maxmemory-policy`` (CONFIG GET, one round trip) and a key's size (MEMORY
+    USAGE, one more), each as one line; a backend that lacks the command or forbids it gets a
+    fixed one-line explanation (the same words whatever the server's error message says)."""
     lines = []
     try:
         config = client.config_get("maxmemory*")
         lines.append(f"maxmemory = {config.get('maxmemory')} bytes (0 = no limit), "
                      f"maxmemory-policy = {config.get('maxmemory-policy')}")
     except redis.ResponseError as exc:
-        lines.append(f"CONFIG GET is not available here ({str(exc).split(',')[0]}): "
+        lines.append(f"{_not_available('CONFIG GET', exc)}: "
                      "ask whoever runs the Redis what maxmemory-policy it uses.")
     if sample_key is not None:
         try:
-            lines.append(f"MEMORY USAGE of one session key: {client.memory_usage(sample_key)} bytes")
+            usage = client.memory_usage(sample_key)
+            lines.append(f"MEMORY USAGE of one session key: {usage} bytes" if usage is not None
+                         else f"MEMORY USAGE: there is no key {sample_key!r}")
         except redis.ResponseError as exc:
-            lines.append(f"MEMORY USAGE is not available here ({str(exc).split(',')[0]}).")
+            lines.append(f"{_not_available('MEMORY USAGE', exc)}.")
     return lines

@@ -28,7 +28,8 @@ from .session_value import decode_session, user_of
 
 __all__ = ["SCAN_COUNT", "LastSeen", "SessionAdmin"]
 
-#: SCAN's COUNT hint: how many slots of the keyspace one SCAN call looks at (not a page size).
+#: SCAN's COUNT hint: about how many keys one SCAN call gathers before it answers (Redis visits whole
+#: buckets of its hash table until it has about that many; MATCH filters afterwards), not a page size.
 SCAN_COUNT = 1000
 
 

@@ -1,15 +1,19 @@
 """Scaffolding for notebook 06 (Redis Cluster): start its cluster or explain why not, show
 where code written for one Redis breaks on a cluster, and run its replication experiments.
 
+    cluster, rc, NS = start("06")                    # the first cell: start_or_skip + a client
     cluster = start_or_skip(masters=3, replicas=1)   # None, and every later cell skipped, if
                                                      # redis-server is not installed
+    master_of(cluster, key)                          # which master (as started) serves key
     cut_replication(cluster, 1)                      # master 1's replica stops following
     loss_experiment(cluster, store, master=1)        # acknowledged creates lost in a failover
     resurrection_experiment(cluster, stores, master=2)   # ended sessions back after a failover
+    finish(cluster, rc)                              # the last cell: close clients, stop it
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -19,17 +23,19 @@ from itertools import count
 from typing import Any
 
 import redis
+from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
+from . import classroom
 from .admin import SessionAdmin
 from .redis_cluster import INSTALL_HINT, SLOTS, LocalRedisCluster
 from .replicated import NotReplicated
 from .store import SessionStore
 
-__all__ = ["SKIPPED", "EndResult", "LossResult", "Resurrections", "cut_replication",
-           "heal_replication", "loss_experiment", "moved_error", "per_master", "reader_sessions",
-           "refusal", "resurrection_experiment", "scan_one_node", "slot_ranges", "start_or_skip",
-           "sync_replica"]
+__all__ = ["SKIPPED", "EndResult", "LossResult", "Resurrections", "cut_replication", "finish",
+           "heal_replication", "login_keys", "loss_experiment", "master_of", "moved_error",
+           "per_master", "reader_sessions", "refusal", "resurrection_experiment", "scan_one_node",
+           "slot_ranges", "start", "start_or_skip", "sync_replica"]
 
 SKIPPED = "skipped: this cell needs redis-server (see the install line at the top)"
 
@@ -60,6 +66,56 @@ def start_or_skip(masters: int = 3, replicas: int = 1) -> LocalRedisCluster | No
     print(f"Backend: a local Redis Cluster, {masters} masters + {masters * replicas} replicas, "
           f"Redis {version}, started by this notebook at {cluster.url}")
     return cluster
+
+
+def start(notebook: str, *, masters: int = 3, replicas: int = 1,
+          edition: str | None = None) -> tuple[LocalRedisCluster | None, Any, str]:
+    """The notebook's first cell: ``start_or_skip``, then a cluster client on it and this
+    notebook's namespace (reset: one SCAN per master), like ``lessons.notebook.start`` for the
+    other notebooks. Prints where the keys live. Without ``redis-server``: ``(None, None, ns)``."""
+    ns = classroom.namespace(notebook, edition=edition)
+    cluster = start_or_skip(masters=masters, replicas=replicas)
+    if cluster is None:
+        return None, None, ns
+    client = cluster.client()
+    classroom.reset(notebook, client=client, edition=edition)
+    print(f"This notebook's keys live under {ns}: (on its own cluster; stopped in the last cell)")
+    return cluster, client, ns
+
+
+def finish(cluster: LocalRedisCluster, *clients: Any) -> None:
+    """The last cell: close ``clients``, stop the cluster (by PID) and say how many of its
+    ``redis-server`` processes are still running (0)."""
+    pids = cluster.pids
+    for client in clients:
+        client.close()
+    cluster.stop()
+    left = sum(os.path.exists(f"/proc/{pid}") for pid in pids)
+    print(f"Stopped this notebook's cluster: {left} of its {len(pids)} redis-server processes "
+          "still running.")
+
+
+def master_of(cluster: Any, key: str) -> int:
+    """Which master, numbered as started (0, 1, 2…), serves ``key``'s slot: ``CRC16(key) mod
+    16384`` (only the ``{…}`` hash tag, if any) over the equal slot ranges ``LocalRedisCluster``
+    gives its masters. After a failover the replica serves the same range. No round trip."""
+    masters = sum(n.role == "master" for n in cluster.nodes)
+    return min(key_slot(key.encode()) // (SLOTS // masters), masters - 1)
+
+
+def login_keys(cluster: Any, store: SessionStore, users: Mapping[str, Any],
+               client_address: str = "testclient") -> str:
+    """Where the keys a login touches live (``master_of``): the failed-login counter of the
+    client address (FastAPI's test client is ``testclient``: one counter for every login), and
+    per user the account's counter and the user's index. The new session lands on any master."""
+    keys = store.keys
+    shared = keys.login_failures_key("client", client_address)
+    parts = [f"client counter → master {master_of(cluster, shared)}"]
+    for user in users:
+        parts.append(f"{user}: counter → master "
+                     f"{master_of(cluster, keys.login_failures_key('account', user))}, "
+                     f"index → master {master_of(cluster, keys.index_key(user))}")
+    return "keys every login reads or writes besides its new session: " + "; ".join(parts)
 
 
 def slot_ranges(cluster: LocalRedisCluster) -> list[str]:

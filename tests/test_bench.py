@@ -181,4 +181,8 @@ def test_check_live_session_ids_on_a_stub_fails_every_check_and_cleans_up(
     out = capsys.readouterr().out
     assert out.count("✗") == 5 and "✓" not in out
     assert out.rstrip().endswith("Edit your code above, run its cell, then run this check again.")
+    # a stub that answers [] has the two trivial properties, which count for nothing yet
+    assert check_live_session_ids(lambda c, p, u: []) is False
+    out = capsys.readouterr().out
+    assert "✓" not in out and out.count("✗") == 3 and out.count("· ") == 2
     assert set(client.scan_iter(match=f"{namespace('03')}:check-*")) == before

@@ -34,8 +34,19 @@ def test_refresh_stub_fails_and_says_what_to_do(on_backend, capsys):
     out = capsys.readouterr().out
     assert "✗ returns True for a live session" in out
     assert "✗ resets its TTL to 60 s (it had 5 s left) (saw 5)" in out
-    assert "✓ does not create the missing session" in out
+    assert "· does not create the missing session (counts once the rest works" in out
+    assert "· leaves the value unchanged (counts once the rest works" in out
+    assert "✓" not in out, "a stub that does nothing earns no ✓"
     assert "Not yet: 4 of 6 checks failed." in out
+
+
+def test_refresh_that_only_answers_true_earns_the_trivial_lines_too(on_backend, capsys):
+    """Once one real property passes, the properties a stub also has count as ✓."""
+    assert check_refresh(lambda r, key, ttl: True) is False
+    out = capsys.readouterr().out
+    assert "✓ returns True for a live session" in out
+    assert "✓ leaves the value unchanged" in out and "✓ does not create the missing session" in out
+    assert "✗ resets its TTL to 60 s (it had 5 s left) (saw 5)" in out
 
 
 def test_refresh_with_two_commands_fails(on_backend, capsys):
@@ -74,12 +85,16 @@ def test_update_keep_ttl_stub_fails_every_write_check(on_backend, capsys):
     out = capsys.readouterr().out
     assert "✗ writes the new value (saw 'old')" in out
     assert "✗ keeps the remaining TTL (about 50 s) while writing (nothing was written yet)" in out
+    assert "· does not read the TTL first (counts once the rest works" in out
+    assert "✓" not in out, "a stub that does nothing earns no ✓"
     assert "Not yet: 3 of 4 checks failed." in out
 
 
 def test_update_that_drops_the_ttl_fails(on_backend, capsys):
     assert check_update_keep_ttl(lambda r, key, value: r.set(key, value)) is False
-    assert "✗ keeps the remaining TTL (about 50 s) (saw -1)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "✗ keeps the remaining TTL (about 50 s) (saw -1)" in out
+    assert "✓ writes the new value" in out and "✓ does not read the TTL first" in out
 
 
 def test_update_that_reads_the_ttl_fails(on_backend, capsys):

@@ -190,7 +190,13 @@ def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(ha_cluster, caps
     assert "✗ one MULTI writes all three" in capsys.readouterr().out
     assert check_user_keys(lambda p, u: [f"{p}:{{all}}:{n}:{u}" for n in "abc"], ha_cluster.url) is False
     assert "✗ 60 users' keys spread" in capsys.readouterr().out
+    # the notebook's stub returns nothing: no ✓ at all
     assert check_user_keys(lambda p, u: None, ha_cluster.url) is False
+    out = capsys.readouterr().out
+    assert "✓" not in out and "✗ returns 3 different key names" in out
+    assert check_user_keys(lambda p, u: ["x", "y", "z"], ha_cluster.url) is False
+    out = capsys.readouterr().out
+    assert "✓ returns 3 different key names" in out and "✗ every name starts with the prefix" in out
 
 
 def test_wait_acknowledges_then_a_cut_replica_refuses(ha_cluster, ha_rc, prefix):

@@ -8,6 +8,7 @@ the deliberately vulnerable variant and to fail on the course's code (``lessons.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 
@@ -326,8 +327,17 @@ def test_check_host_cookie(capsys):
     assert ("✗ a browser accepts it from https://app.example.com (saw '__Host- forbids a Domain "
             "attribute (host-only cookie)')") in out
     assert "✓ the name starts with __Host-" in out and "Not yet: 3 of 4 checks failed." in out
-    assert security.check_host_cookie("") is False  # the stub
+    assert security.check_host_cookie("") is False
     assert "✗ is a Set-Cookie header" in capsys.readouterr().out
+    assert security.check_host_cookie("session_id=abc123; Path=/") is False  # the notebook's stub
+    out = capsys.readouterr().out
+    assert "✓" not in out and "· a browser accepts it from https://app.example.com" in out
+    assert "Not yet: 3 of 4 checks failed." in out
+    # once another property passes, the browser's acceptance counts
+    assert security.check_host_cookie("__Host-session_id=abc; Path=/; Secure") is False
+    out = capsys.readouterr().out
+    assert "✓ the name starts with __Host-" in out
+    assert "✓ a browser accepts it from https://app.example.com" in out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -427,17 +437,54 @@ def test_guessing_time_matches_owasp_example():
         expected_guess_seconds(0, 1, 1)
 
 
-def test_check_guess_seconds(capsys):
-    assert security.check_guess_seconds(lambda b, a, s: (2 ** b + 1) / (2 * a * s)) is True
+def test_check_touch(checks_on_backend, capsys):
+    def good(client, key, now_ms):
+        raw = client.get(key)
+        if raw is None:
+            return False
+        session = json.loads(raw)
+        left = min(session["idle_ttl"] * 1000, session["absolute_deadline_ms"] - now_ms)
+        if left <= 0:
+            client.delete(key)
+            return False
+        return client.pexpire(key, left)
+
+    def idle_only(client, key, now_ms):  # slides, never looks at the deadline
+        raw = client.get(key)
+        return raw is not None and bool(client.expire(key, json.loads(raw)["idle_ttl"]))
+
+    def no_delete(client, key, now_ms):  # refuses a session past its deadline but leaves it in Redis
+        raw = client.get(key)
+        if raw is None:
+            return False
+        session = json.loads(raw)
+        left = min(session["idle_ttl"] * 1000, session["absolute_deadline_ms"] - now_ms)
+        return left > 0 and bool(client.pexpire(key, left))
+
+    assert security.check_touch(good) is True
     out = capsys.readouterr().out
-    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
-    assert security.check_guess_seconds(lambda b, a, s: 2 ** b / (a * s)) is False
-    assert "Not yet: 3 of 3 checks failed." in capsys.readouterr().out
-    assert security.check_guess_seconds(lambda b, a, s: 1 / 0) is False
+    assert out.rstrip().endswith("All checks passed.") and "✗" not in out and out.count("✓") == 4
+    assert security.check_touch(idle_only) is False
     out = capsys.readouterr().out
-    assert ("✗ 64 bits, 10000 guesses/s, 100000 live sessions -> 292 years (saw 'your code "
-            "raised ZeroDivisionError: division by zero')") in out
-    assert "Not yet" in out and "Traceback" not in out
+    assert "✓ an active session: True, and its TTL slides back to its idle TTL (10 min)" in out
+    assert "✗ 2 s before its absolute deadline: True, and a TTL of at most those 2 s" in out
+    seen = re.search(r"of at most those 2 s \(saw 'answer True, TTL about (\d+) s'\)", out)
+    assert seen and int(seen.group(1)) > 300  # it slid to the whole idle TTL (10 min)
+    assert "✗ past its absolute deadline: False, and the session is deleted from Redis" in out
+    assert "Not yet: 2 of 4 checks failed." in out
+    assert security.check_touch(no_delete) is False
+    out = capsys.readouterr().out
+    assert "(saw 'answer False, key still there')" in out and "Not yet: 1 of 4 checks failed." in out
+    assert security.check_touch(lambda client, key, now_ms: None) is False  # the notebook's stub
+    out = capsys.readouterr().out
+    assert "✓" not in out and "Not yet: 4 of 4 checks failed." in out
+    assert security.check_touch(lambda client, key, now_ms: False) is False  # says False, does nothing
+    out = capsys.readouterr().out
+    assert "✓" not in out and "· no session at the key: False, and no key written" in out
+    assert "Not yet: 3 of 4 checks failed." in out
+    assert security.check_touch(lambda client, key, now_ms: 1 / 0) is False
+    out = capsys.readouterr().out
+    assert "✗ your code raised ZeroDivisionError" in out and "Traceback" not in out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -532,6 +579,9 @@ def test_check_find_immortal(checks_on_backend, capsys):
     assert security.check_find_immortal(lambda client, prefix: None) is False  # the stub
     out = capsys.readouterr().out
     assert "✗ returns a list (saw 'NoneType')" in out and "Not yet: 6 of 6 checks failed." in out
+    assert security.check_find_immortal(lambda client, prefix: []) is False  # a list, and nothing in it
+    out = capsys.readouterr().out
+    assert "✓" not in out and "· returns a list" in out and "Not yet: 5 of 6 checks failed." in out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -642,30 +692,16 @@ def test_hashed_store_keeps_absolute_ttl(client, prefix):
     assert store.refresh(token) and 0 < client.ttl(store.key(token)) <= 3600
 
 
-def test_check_token_handle(capsys):
-    assert security.check_token_handle(token_handle) is True
-    out = capsys.readouterr().out
-    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
-    assert security.check_token_handle(lambda t: "h:" + t) is False
-    out = capsys.readouterr().out
-    assert "✗ the handle does not contain the token" in out and "Not yet: 2 of 5 checks failed." in out
-    assert security.check_token_handle(lambda t: None) is False  # the stub
-    assert "✗ returns a str (saw 'NoneType')" in capsys.readouterr().out
-    assert security.check_token_handle(lambda t: 1 / 0) is False
-    assert "✗ your code raised ZeroDivisionError" in capsys.readouterr().out
-
-
 def test_the_package_re_exports_what_notebook_04_uses():
     from lessons.security import (  # noqa: F401
         check_find_immortal,
-        check_guess_seconds,
         check_host_cookie,
         check_safe_login,
-        check_token_handle,
+        check_touch,
     )
 
-    for name in ("BrowserModel", "check_find_immortal", "check_guess_seconds", "check_host_cookie",
-                 "check_safe_login", "check_token_handle", "client_side_session_app",
+    for name in ("BrowserModel", "check_find_immortal", "check_host_cookie",
+                 "check_safe_login", "check_touch", "client_side_session_app",
                  "command_log_client", "export_snapshot", "forge_client_side_cookie",
                  "growth_experiment", "guessing_table", "parse_set_cookie", "plant_immortal_sessions",
                  "server_memory_facts", "token_handle", "vulnerable_app", "logged_in_as",

@@ -345,9 +345,19 @@ def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(capsys)
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         return len(ids)
 
+    def stub(conn, now):  # the notebook's "Your turn" cell as the learner finds it
+        return None
+
+    assert stores.check_cleanup_sql(stub) is False
+    out = capsys.readouterr().out
+    assert "✓" not in out, out  # a stub earns no pass mark
+    assert "· the 2 live sessions are still readable (counts once the rest works" in out
+    assert "✗ uses one SQL statement (saw '0 statements')" in out
+    assert "Not yet: 3 of 4 checks failed." in out
     assert stores.check_cleanup_sql(right) is True
     out = capsys.readouterr().out
     assert out.rstrip().endswith("All checks passed.") and "✗" not in out
+    assert "✓ the 2 live sessions are still readable" in out and "·" not in out
     assert stores.check_cleanup_sql(deletes_everything) is False
     out = capsys.readouterr().out
     assert "✗ returns how many rows it deleted (3) (saw 5)" in out
@@ -356,6 +366,7 @@ def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(capsys)
     out = capsys.readouterr().out
     assert "✗ returns how many rows it deleted (3) (saw 'no return value')" in out
     assert "✓ deletes the 3 expired rows" in out and "Not yet: 1 of 4 checks failed." in out
+    assert "✓ the 2 live sessions are still readable" in out  # earned: another property passed
     assert stores.check_cleanup_sql(one_row_at_a_time) is False
     assert "✗ uses one SQL statement (saw '4 statements')" in capsys.readouterr().out
     assert stores.check_cleanup_sql(lambda conn, now: 1 / 0) is False

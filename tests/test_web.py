@@ -552,7 +552,7 @@ def test_quiz_stolen_after_logout_answer_key(app):
 
 
 # -- notebook 02's "Your turn" checker ------------------------------------------------------------
-def test_check_get_session_passes_a_good_solution_and_fails_the_lessons(counted_client, capsys):
+def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_stub(counted_client, capsys):
     import json
 
     from lessons.checks.web import check_get_session
@@ -580,6 +580,22 @@ def test_check_get_session_passes_a_good_solution_and_fails_the_lessons(counted_
     def broken(request):
         raise RuntimeError("oops")
 
+    def stub(request):  # the notebook's "Your turn" cell as committed
+        return None
+
+    def get_only(request):  # returns the data in one round trip but does not slide the TTL
+        sid = request.cookies.get("session_id")
+        data = client.get(f"session:{sid}") if is_valid_session_id(sid) else None
+        return json.loads(data) if data else None
+
+    assert check_get_session(stub, client, trips) is False
+    out = capsys.readouterr().out
+    assert "✓" not in out and out.count("· ") == 3 and "Not yet: 3 of 6 checks failed." in out
+    assert "✗ the TTL slid back (it was 5 s) (saw 'TTL not slid back')" in out
+    assert "✗ one round trip (saw '0 round trips')" in out
+    assert check_get_session(get_only, client, trips) is False
+    out = capsys.readouterr().out  # one real property passed: the trivial ones count now
+    assert out.count("✓") == 5 and "· " not in out and "Not yet: 1 of 6 checks failed." in out
     assert check_get_session(fast, client, trips) is True
     out = capsys.readouterr().out
     assert "✗" not in out and out.count("✓") == 6 and "All checks passed." in out

@@ -1,11 +1,16 @@
 """Check for notebook 06's "Your turn" (Redis Cluster): key names that keep a user's keys together.
 
-    check_user_keys(my_keys_for, cluster.url);   # my_keys_for(prefix, user_id) -> list of 3 names
+    check_user_keys(my_keys_for, cluster.url)   # my_keys_for(prefix, user_id) -> list of 3 names
 
 The learner's function names three keys of one user (say its session index, its cart and its
 profile). On the cluster at ``cluster_url`` the check writes them in one MULTI (which only works
 within one hash slot), under a prefix of its own in this learner's namespace that it deletes
 afterwards, and looks at where 60 users' keys land: they must not all share one node.
+
+A stub that returns nothing fails the first property, and the check stops there: no ✓. Names
+outside ``prefix`` stop it too (it writes only under its own prefix).
+Redis commands: one MULTI/EXEC of 3 SETs (one round trip), then a SCAN + UNLINK per master to
+delete what the check wrote; the slot map answers the rest (no round trip).
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ def check_user_keys(keys_for: Callable[[str, int], object], cluster_url: str) ->
             if not ok:
                 return report.finish()
             assert isinstance(names, (list, tuple))
-            report.check(all(n.startswith(f"{prefix}:") for n in names),
-                         "every name starts with the prefix and a colon", names)
+            if not report.check(all(n.startswith(f"{prefix}:") for n in names),
+                                "every name starts with the prefix and a colon", names):
+                return report.finish()  # write nothing outside the check's own prefix
             report.check(list(keys_for(prefix, 42)) == list(names),  # type: ignore[call-overload]
                          "the same user gets the same names every time")
             try:

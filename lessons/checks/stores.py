@@ -26,7 +26,8 @@ def check_cleanup_sql(cleanup: Callable[[sqlite3.Connection, float], object]) ->
 
     Set-up: a ``SqliteStore`` with a clock the check moves forward: 3 sessions with a 10 s TTL,
     2 with a 1000 s TTL, then 60 s pass. The job must return 3, leave 2 rows, and leave the 2 live
-    sessions readable.
+    sessions readable (a trivial property: a stub that does nothing has it, so it earns its ``✓``
+    only once another property passes).
     """
     report = Report()
     now = [1_000_000.0]
@@ -50,8 +51,9 @@ def check_cleanup_sql(cleanup: Callable[[sqlite3.Connection, float], object]) ->
                 report.check(left == 2, "deletes the 3 expired rows and only those (2 rows left)",
                              f"{left} rows left")
                 readable = sum(store.get(sid) is not None for sid in live)
+                # a stub that deletes nothing keeps them readable too: counted once the rest works
                 report.check(readable == 2, "the 2 live sessions are still readable",
-                             f"{readable} of 2")
+                             f"{readable} of 2", trivial=True)
                 report.check(len(statements) == 1, "uses one SQL statement",
                              f"{len(statements)} statements")
         finally:

@@ -58,10 +58,9 @@ __all__ = [
     "GrowthRun",
     "SetCookie",
     "check_find_immortal",
-    "check_guess_seconds",
     "check_host_cookie",
     "check_safe_login",
-    "check_token_handle",
+    "check_touch",
     "client_side_session_app",
     "command_log_client",
     "count_keys",
@@ -83,16 +82,14 @@ __all__ = [
     "vulnerable_app",
 ]
 
-_CHECKS = ("check_find_immortal", "check_guess_seconds", "check_host_cookie", "check_safe_login",
-           "check_token_handle")
+_CHECKS = ("check_find_immortal", "check_host_cookie", "check_safe_login", "check_touch")
 
 if TYPE_CHECKING:
     from ..checks.security import (
         check_find_immortal,
-        check_guess_seconds,
         check_host_cookie,
         check_safe_login,
-        check_token_handle,
+        check_touch,
     )
 
 

@@ -82,7 +82,8 @@ def test_opened_notebook_hides_answers(name, notebook_tabs):
     tab.page.screenshot(path=str(SCREENSHOTS / f"open-{Path(name).stem}.png"))
     problems: list[str] = []
 
-    # Every cell the .ipynb marks as hidden shows a placeholder, whose one line is a comment.
+    # Every cell the .ipynb marks as hidden shows a placeholder, whose one line is a label: a
+    # comment for code (a solution, a quiz answer), a bold label for markdown (a hint).
     hidden = collapsed_cells(nb)
     for index, cell in hidden:
         node = tab.cell(index)
@@ -96,9 +97,10 @@ def test_opened_notebook_hides_answers(name, notebook_tabs):
             if shown != first_line(cell):
                 problems.append(f"cell {index}: placeholder shows {shown!r}, "
                                 f"not the first line {first_line(cell)!r}")
-            if not shown.startswith("#"):
+            label = "#" if cell["cell_type"] == "code" else "**"  # a comment, or a bold label
+            if not shown.startswith(label):
                 problems.append(f"cell {index}: collapsed cell's visible first line is not a "
-                                f"comment: {shown!r}")
+                                f"label ({label}…): {shown!r}")
         if cell["metadata"]["jupyter"].get("outputs_hidden") and cell.get("outputs"):
             out = node.locator(".jp-OutputArea")
             if out.count() and out.first.is_visible():

@@ -11,13 +11,16 @@ experiment and ends with ``reveal``:
 
 ``reveal`` prints one line that says what happened and whether the guess was right. With no
 guess (``None``, as committed) it says so without judging, so the committed output is the same
-for every run. No Redis here.
+for every run. Its sentences go through ``lessons.i18n._`` (the ``what`` a notebook passes is
+the notebook's own text, translated with the notebook). No Redis here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from .i18n import _
 
 __all__ = ["reveal"]
 
@@ -38,19 +41,25 @@ def _same(guess: Any, actual: Any, tolerance: float) -> bool:
     return bool(guess == actual)
 
 
-def reveal(guess: Any, actual: Any, *, what: str = "the answer", tolerance: float = 0,
+def reveal(guess: Any, actual: Any, *, what: str | None = None, tolerance: float = 0,
            same: Callable[[Any, Any], bool] | None = None) -> bool | None:
     """Print what really happened next to the learner's guess; True/False if they guessed,
     None if they did not.
 
-    ``what`` names the value ("TTL", "the number of sessions"); ``tolerance`` accepts numbers
-    that close; ``same(guess, actual)`` replaces the comparison altogether.
+    ``what`` names the value ("TTL", "the number of sessions"; "the answer" if not given);
+    ``tolerance`` accepts numbers that close; ``same(guess, actual)`` replaces the comparison
+    altogether.
     """
+    if what is None:
+        what = _("the answer")
     if guess is None or guess is Ellipsis or (isinstance(guess, str) and not guess.strip()):
-        print(f"{what}: {actual!r}. (No guess written: put yours in the cell above and run both "
-              "cells again.)")
+        print(_("{what}: {actual!r}. (No guess written: put yours in the cell above and run both "
+                "cells again.)", what=what, actual=actual))
         return None
     right = same(guess, actual) if same is not None else _same(guess, actual, tolerance)
-    mark = "✓ as you predicted" if right else f"✗ you predicted {guess!r}"
-    print(f"{what}: {actual!r}. {mark}.")
+    if right:
+        print(_("{what}: {actual!r}. ✓ as you predicted.", what=what, actual=actual))
+    else:
+        print(_("{what}: {actual!r}. ✗ you predicted {guess!r}.", what=what, actual=actual,
+                guess=guess))
     return right

@@ -5,6 +5,12 @@ The questions are data: every ``quizzes*.json`` file beside this module holds a 
 
     ask("ttl-reset")        # radio buttons + a Check button + the explanation (JupyterLab)
     check("ttl-reset", "B") # prints the verdict and the explanation
+
+Languages: ``question(id)`` answers in the current language (``lessons.i18n``): its question,
+choices and explanation come from ``lessons/locale/{lang}/quizzes.po`` (msgctxt
+``quiz:{id}:question``, ``quiz:{id}:choice:A``, ``quiz:{id}:explanation``), each falling back
+to the JSON's English; the UI's own words ("Correct:", the button) go through ``_()``.
+``questions()`` is always the English data (the answer key).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from .i18n import _, language, translate
 
 __all__ = [
     "Question",
@@ -56,10 +64,21 @@ def questions() -> dict[str, Question]:
 
 
 def question(quiz_id: str) -> Question:
+    """The quiz in the current language (English where a text has no translation)."""
     try:
-        return questions()[quiz_id]
+        q = questions()[quiz_id]
     except KeyError:
         raise KeyError(f"no quiz called {quiz_id!r}; known: {', '.join(sorted(questions()))}") from None
+    if language() == "en":
+        return q
+
+    def local(part: str, text: str) -> str:
+        found = translate(text, f"quiz:{q.id}:{part}")
+        return text if found is None else found
+
+    return Question(q.id, local("question", q.question),
+                    {k: local(f"choice:{k}", v) for k, v in q.choices.items()},
+                    q.answer, local("explanation", q.explanation))
 
 
 def verdict(quiz_id: str, choice: str) -> str:
@@ -67,12 +86,13 @@ def verdict(quiz_id: str, choice: str) -> str:
     q = question(quiz_id)
     key = str(choice).strip().upper()
     if key not in q.choices:
-        return f"{choice!r} is not one of the choices ({', '.join(q.choices)}). Try again."
+        return _("{choice!r} is not one of the choices ({choices}). Try again.",
+                 choice=choice, choices=", ".join(q.choices))
     if key == q.answer:
-        head = f"Correct: {key}. {q.choices[key]}"
+        head = _("Correct: {key}. {text}", key=key, text=q.choices[key])
     else:
-        head = (f"Not quite: {key}. {q.choices[key]} is not it. "
-                f"The answer is {q.answer}. {q.choices[q.answer]}")
+        head = _("Not quite: {key}. {text} is not it. The answer is {answer}. {answer_text}",
+                 key=key, text=q.choices[key], answer=q.answer, answer_text=q.choices[q.answer])
     return f"{head}\n{q.explanation}"
 
 
@@ -87,19 +107,19 @@ def question_html(quiz_id: str) -> str:
     items = "".join(f"<li><b>{html.escape(k)}.</b> {html.escape(v)}</li>"
                     for k, v in q.choices.items())
     return (f"<p><b>{html.escape(q.question)}</b></p><ul style='list-style: none'>{items}</ul>"
-            "<p><i>Run this cell to answer with buttons.</i></p>")
+            f"<p><i>{html.escape(_('Run this cell to answer with buttons.'))}</i></p>")
 
 
 def question_text(quiz_id: str) -> str:
     """The question and its options as plain text."""
     q = question(quiz_id)
     lines = [q.question, *(f"  {k}. {v}" for k, v in q.choices.items()),
-             "(Run this cell to answer with buttons.)"]
+             _("(Run this cell to answer with buttons.)")]
     return "\n".join(lines)
 
 
 def _verdict_html(quiz_id: str, choice: str) -> str:
-    head, _, explanation = verdict(quiz_id, choice).partition("\n")
+    head, _sep, explanation = verdict(quiz_id, choice).partition("\n")
     return (f"<div style='white-space: normal; word-break: normal; overflow-wrap: normal; "
             f"max-width: 60em'><p><b>{html.escape(head)}</b></p>"
             f"<p>{html.escape(explanation)}</p></div>")
@@ -128,12 +148,12 @@ def ask(quiz_id: str) -> Any:
     title = widgets.HTML(f"<b>{html.escape(q.question)}</b>")
     options = [(f"{k}. {v}", k) for k, v in q.choices.items()]
     picker = widgets.RadioButtons(options=options, value=None, layout={"width": "max-content"})
-    button = widgets.Button(description="Check", button_style="primary")
+    button = widgets.Button(description=_("Check"), button_style="primary")
     feedback = widgets.HTML("", layout={"max_width": "60em"})
 
-    def on_click(_: Any) -> None:
+    def on_click(_button: Any) -> None:
         if picker.value is None:
-            feedback.value = "<p>Pick an answer first.</p>"
+            feedback.value = f"<p>{html.escape(_('Pick an answer first.'))}</p>"
         else:
             feedback.value = _verdict_html(quiz_id, picker.value)
 

@@ -33,7 +33,7 @@ def test_refresh_stub_fails_and_says_what_to_do(on_backend, capsys):
     assert check_refresh(lambda r, key, ttl: None) is False
     out = capsys.readouterr().out
     assert "✗ returns True for a live session" in out
-    assert "✗ resets its TTL to 60 s (it had 5 s left) (saw 5)" in out
+    assert "✗ resets its TTL to 60 s (it had 5 s left) (saw 'still 5 s or less: not reset')" in out
     assert "· does not create the missing session (counts once the rest works" in out
     assert "· leaves the value unchanged (counts once the rest works" in out
     assert "✓" not in out, "a stub that does nothing earns no ✓"
@@ -46,7 +46,7 @@ def test_refresh_that_only_answers_true_earns_the_trivial_lines_too(on_backend, 
     out = capsys.readouterr().out
     assert "✓ returns True for a live session" in out
     assert "✓ leaves the value unchanged" in out and "✓ does not create the missing session" in out
-    assert "✗ resets its TTL to 60 s (it had 5 s left) (saw 5)" in out
+    assert "✗ resets its TTL to 60 s (it had 5 s left) (saw 'still 5 s or less: not reset')" in out
 
 
 def test_refresh_with_two_commands_fails(on_backend, capsys):

@@ -8,7 +8,6 @@ the deliberately vulnerable variant and to fail on the course's code (``lessons.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 
@@ -468,8 +467,7 @@ def test_check_touch(checks_on_backend, capsys):
     out = capsys.readouterr().out
     assert "✓ an active session: True, and its TTL slides back to its idle TTL (10 min)" in out
     assert "✗ 2 s before its absolute deadline: True, and a TTL of at most those 2 s" in out
-    seen = re.search(r"of at most those 2 s \(saw 'answer True, TTL about (\d+) s'\)", out)
-    assert seen and int(seen.group(1)) > 300  # it slid to the whole idle TTL (10 min)
+    assert "of at most those 2 s (saw 'answer True, TTL about 10 min')" in out  # the whole idle TTL
     assert "✗ past its absolute deadline: False, and the session is deleted from Redis" in out
     assert "Not yet: 2 of 4 checks failed." in out
     assert security.check_touch(no_delete) is False

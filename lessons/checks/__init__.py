@@ -15,6 +15,11 @@ A property that an empty stub already has (``return None`` answers "None for a m
 ``trivial=True``: it earns its ``✓`` only once at least one other property passes, so a stub is
 never praised. Until then it is printed as ``·`` (not counted yet). The lines are printed
 together by ``finish``.
+
+Languages: every line goes through ``lessons.i18n._``. The shared words (the verdict, "saw", the
+learner's exception) are wrapped here; each check module wraps its own property texts where it
+writes them, as literals with named placeholders, so ``python -m lessons.i18n extract`` finds them:
+``report.check(ok, _("resets its TTL to {ttl} s", ttl=60), seen)``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from ..i18n import _
 
 __all__ = ["Report"]
 
@@ -44,7 +51,7 @@ class Report:
         """Record ``✓ text`` or ``✗ text (saw …)``; returns ``passed``. ``trivial``: a property
         that a stub doing nothing already has (counted only once another property passes)."""
         passed = bool(passed)
-        detail = "" if passed or seen is None else f" (saw {seen!r})"
+        detail = "" if passed or seen is None else _(" (saw {seen!r})", seen=seen)
         self.lines.append(_Line(passed, text, detail, trivial))
         return passed
 
@@ -54,7 +61,8 @@ class Report:
         try:
             yield self
         except Exception as exc:
-            self.check(False, f"your code raised {type(exc).__name__}: {exc}")
+            self.check(False, _("your code raised {error}: {message}",
+                                error=type(exc).__name__, message=exc))
 
     @property
     def _earned(self) -> bool:
@@ -78,12 +86,14 @@ class Report:
         earned = self._earned
         for line in self.lines:
             if line.passed and line.trivial and not earned:
-                print(f"· {line.text} (counts once the rest works: a stub that does nothing does this too)")
+                print(_("· {text} (counts once the rest works: a stub that does nothing does this too)",
+                        text=line.text))
             else:
                 print(("✓ " if line.passed else "✗ ") + line.text + line.detail)
         if self.ok:
-            print("All checks passed.")
+            print(_("All checks passed."))
         else:
-            print(f"Not yet: {self.failed} of {len(self.lines)} checks failed. "
-                  "Edit your code above, run its cell, then run this check again.")
+            print(_("Not yet: {failed} of {total} checks failed. "
+                    "Edit your code above, run its cell, then run this check again.",
+                    failed=self.failed, total=len(self.lines)))
         return self.ok

@@ -58,6 +58,12 @@ def _in_window(pttl: int, window_ms: int) -> bool:
     return window_ms // 2 < pttl <= window_ms
 
 
+def _ttl_seen(pttl: int) -> str:
+    """What a check says it saw of a TTL, the same on every run: PTTL -2 (no key) and -1 (no TTL)
+    as they are, a running TTL in whole seconds (the milliseconds tick while the check runs)."""
+    return f"PTTL {pttl}" if pttl < 0 else f"TTL about {round(pttl / 1000)} s"
+
+
 def check_login_throttle(record_failure: Callable[[Client, str, int], object],
                          is_locked: Callable[[Client, str, int], object]) -> bool:
     """Run ``record_failure(r, key, window)`` and ``is_locked(r, key, limit)`` on Redis.
@@ -83,10 +89,10 @@ def check_login_throttle(record_failure: Callable[[Client, str, int], object],
             report.check(counts == [1, 2, 3], "record_failure returns the count: 1, 2, 3", counts)
             report.check(_in_window(first_ttl, window_ms),
                          f"the first failure starts a {WINDOW} s window (TTL {WINDOW} s)",
-                         f"PTTL {first_ttl}")
+                         _ttl_seen(first_ttl))
             report.check(0 < later_ttl <= LATER_MS,
                          "a later failure does not extend the window (5 s left stays 5 s)",
-                         f"PTTL {later_ttl}")
+                         _ttl_seen(later_ttl))
             stored = _stored(client, key)
             report.check(stored == "3", "the counter in Redis holds 3 after 3 failures", stored)
             client.pexpire(key, 0)  # the window ends: Redis deletes the key
@@ -94,7 +100,7 @@ def check_login_throttle(record_failure: Callable[[Client, str, int], object],
             again_ttl = client.pttl(key)
             report.check(again == 1 and _in_window(again_ttl, window_ms),
                          f"after the window, a failure counts 1 again, in a new {WINDOW} s window",
-                         f"returned {again!r}, PTTL {again_ttl}")
+                         f"returned {again!r}, {_ttl_seen(again_ttl)}")
 
         with report.guard():
             states = {}

@@ -92,12 +92,18 @@ _IDLE_TTL = 600  # seconds: each test session's own idle TTL (10 minutes)
 
 
 def _ttl_words(pttl_ms: int) -> str:
-    """A PTTL in words that do not change with the machine's speed (whole seconds)."""
+    """A PTTL in words that do not change with the machine's speed: the check's own TTLs (2 s,
+    5 s, 5 min, 10 min) tick down while it runs, so it names a range or whole minutes."""
     if pttl_ms == -2:
         return "key gone"
     if pttl_ms == -1:
         return "no TTL"
-    return f"TTL about {round(pttl_ms / 1000)} s"
+    for limit in (2, 5):
+        if pttl_ms <= limit * 1000:
+            return f"TTL {limit} s or less"
+    if pttl_ms < 60_000:
+        return "TTL under a minute"
+    return f"TTL about {round(pttl_ms / 60_000)} min"
 
 
 def _answered(answer: object, value: bool) -> bool:

@@ -1,8 +1,9 @@
 """Notebook 00's reference measurement: the four session stores, with the Redis store on a real Redis.
 
 A learner who runs notebook 00 on the embedded backend measures fakeredis, a Python simulation
-of Redis, which makes Redis look like the slowest store by far. So the notebook plots its live
-run beside this committed reference: the same workload (``lessons.stores.run_workload``) on the
+of Redis, not a Redis server. So the notebook plots its live run beside this committed reference
+(measured on an idle machine; there too Redis is the slowest of the four on one machine, by the
+round trip each call pays): the same workload (``lessons.stores.run_workload``) on the
 same four stores, with ``RedisStore`` talking to a real Redis server over loopback TCP, together
 with the machine, the Redis version and the date it was measured::
 

@@ -46,29 +46,27 @@ def test_committed_reference_has_every_store_and_operation(ref):
 
 
 def test_committed_reference_supports_the_notebook_prose(ref):
-    """Notebook 00 says: the dict is fastest by far; SQLite answered get and update faster than a
-    real Redis; a real Redis answered a get in well under a millisecond, every call in under one
-    (medians)."""
+    """Notebook 00 says of its reference run (cells 5b0e7a21, f8410efc/4a74a578, 86333d47,
+    3abb5f33, b7f6f3bd, the summary c970b6f4): it was taken on an idle machine; for every
+    operation the stores rank memory < SQLite < files < Redis (so Redis is the slowest store for
+    every operation, the prediction's answer for get is "redis", and files and SQLite beat Redis
+    everywhere); a Redis get is about 0.1 ms (one loopback round trip) and an update, 3 round
+    trips, about three times as long; every Redis median is under a millisecond; most p99s sit
+    within about twice their median, and SQLite's create has the longest tail. Re-measuring the
+    reference means re-reading those cells."""
+    assert ref.load_average < 1.0
     for op in OPS:
-        memory = ref.stats("memory", op).median_us
-        assert all(memory < ref.stats(kind, op).median_us for kind in KINDS if kind != "memory")
-    for op in ("get", "update"):
-        assert ref.stats("sqlite", op).median_us < ref.stats("redis", op).median_us
-    assert ref.stats("redis", "get").median_us < 500
-    assert all(ref.stats("redis", op).median_us < 1000 for op in OPS)
-    # notebook 00 (cells 86333d47, 3abb5f33, b7f6f3bd, the summary) also says: SQLite beat Redis
-    # at every operation; files were slower than Redis for update and delete but faster for get;
-    # Redis was the slowest store for create and get, files for delete; many p99s sit ten times
-    # or more above their median. Re-measuring the reference means re-reading those cells.
-    assert all(ref.stats("sqlite", op).median_us < ref.stats("redis", op).median_us for op in OPS)
-    for op in ("update", "delete"):
-        assert ref.stats("file", op).median_us > ref.stats("redis", op).median_us
-    assert ref.stats("file", "get").median_us < ref.stats("redis", "get").median_us
-    for op, slowest in (("create", "redis"), ("get", "redis"), ("delete", "file")):
-        assert max(KINDS, key=lambda kind: ref.stats(kind, op).median_us) == slowest
-    tenfold = [(k, op) for k in KINDS for op in OPS
-               if ref.stats(k, op).p99_us >= 10 * ref.stats(k, op).median_us]
-    assert len(tenfold) >= len(KINDS) * len(OPS) // 2
+        medians = [ref.stats(kind, op).median_us for kind in ("memory", "sqlite", "file", "redis")]
+        assert medians == sorted(medians) and len(set(medians)) == len(medians), op
+        assert max(KINDS, key=lambda kind: ref.stats(kind, op).median_us) == "redis"
+        assert ref.stats("redis", op).median_us < 1000
+    redis_get = ref.stats("redis", "get").median_us
+    assert 50 <= redis_get <= 200
+    assert 2.5 <= ref.stats("redis", "update").median_us / redis_get <= 3.5
+    ratio = {(k, op): ref.stats(k, op).p99_us / ref.stats(k, op).median_us
+             for k in KINDS for op in OPS}
+    assert sum(r <= 2.5 for r in ratio.values()) >= len(ratio) * 2 // 3
+    assert max(ratio, key=ratio.get) == ("sqlite", "create")
 
 
 def test_stats_of_an_unknown_row_is_a_key_error(ref):

@@ -38,6 +38,7 @@ from typing import Any
 
 import nbformat
 
+from .i18n import catalogs
 from .i18n_units import Segment, cell_segments, code_signature, placeholders
 
 __all__ = ["build_notebook", "check", "extract", "main", "merge", "word_diff"]
@@ -79,19 +80,9 @@ def units(nb: Any) -> list[Segment]:
 
 
 def word_diff(old: str, new: str, keep: int = 5) -> str:
-    """``old`` -> ``new`` word by word: ``[-removed-]`` ``{+added+}``, long unchanged runs elided."""
-    a, b, out = old.split(), new.split(), []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            same = a[i1:i2]
-            out.append(" ".join(same) if len(same) <= 2 * keep
-                       else " ".join([*same[:keep], "…", *same[-keep:]]))
-            continue
-        if i2 > i1:
-            out.append("[-" + " ".join(a[i1:i2]) + "-]")
-        if j2 > j1:
-            out.append("{+" + " ".join(b[j1:j2]) + "+}")
-    return " ".join(out)
+    """``old`` -> ``new`` word by word (``lessons.i18n.catalogs.word_diff``), long unchanged runs
+    elided to their first and last ``keep`` words."""
+    return catalogs.word_diff(old, new, keep)
 
 
 def _ratio(a: str, b: str) -> float:

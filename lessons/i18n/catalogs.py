@@ -234,13 +234,17 @@ def _spans(pattern: re.Pattern[str], text: str) -> set[str]:
     return {span.rstrip(".,;:") for span in pattern.findall(text)}
 
 
-def word_diff(old: str, new: str) -> str:
-    """``old`` -> ``new`` word by word: ``[-removed-]{+added+}``."""
+def word_diff(old: str, new: str, keep: int | None = None) -> str:
+    """``old`` -> ``new`` word by word: ``[-removed-]{+added+}``; with ``keep``, an unchanged run
+    longer than ``2 * keep`` words shows only its first and last ``keep`` words around "…"."""
     a, b = old.split(), new.split()
     out = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
-            out.append(" ".join(a[i1:i2]))
+            same = a[i1:i2]
+            if keep is not None and len(same) > 2 * keep:
+                same = [*same[:keep], "…", *same[-keep:]]
+            out.append(" ".join(same))
             continue
         if i2 > i1:
             out.append("[-" + " ".join(a[i1:i2]) + "-]")

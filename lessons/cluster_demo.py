@@ -28,6 +28,7 @@ from redis.exceptions import RedisClusterException
 
 from . import classroom
 from .admin import SessionAdmin
+from .i18n import set_language
 from .redis_cluster import INSTALL_HINT, SLOTS, LocalRedisCluster
 from .replicated import NotReplicated
 from .store import SessionStore
@@ -72,7 +73,10 @@ def start(notebook: str, *, masters: int = 3, replicas: int = 1,
           edition: str | None = None) -> tuple[LocalRedisCluster | None, Any, str]:
     """The notebook's first cell: ``start_or_skip``, then a cluster client on it and this
     notebook's namespace (reset: one SCAN per master), like ``lessons.notebook.start`` for the
-    other notebooks. Prints where the keys live. Without ``redis-server``: ``(None, None, ns)``."""
+    other notebooks (an ``edition`` also sets the language of what ``lessons/`` prints and plots).
+    Prints where the keys live. Without ``redis-server``: ``(None, None, ns)``."""
+    if edition is not None:
+        set_language(edition)
     ns = classroom.namespace(notebook, edition=edition)
     cluster = start_or_skip(masters=masters, replicas=replicas)
     if cluster is None:

@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from lessons.i18n import language, set_language
 from lessons.quiz import question, verdict
 from lessons.slides import build_all, plan, tag_notebook
 from lessons.slides import mermaid as mermaid_svgs
@@ -23,6 +24,7 @@ from lessons.slides.structure import quiz_ids
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS_JA = sorted((REPO / "notebooks" / "ja").glob("[0-9][0-9]_*.ipynb"))
 SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
 # Attributes through which a page loads something (not <a href>: a link loads nothing until clicked).
 LOADING = {("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"), ("source", "src"),
@@ -99,13 +101,18 @@ def _css_files(out: Path, page: DeckParser) -> list[Path]:
     return [out / ref for ref in page.loads if ref.endswith(".css")]
 
 
+def _remote_loads(out: Path, deck: Path) -> list[str]:
+    """Every http(s):// or //host resource the deck, or a stylesheet it loads, would fetch."""
+    page = parse(deck)
+    css = page.css + [p.read_text(encoding="utf-8") for p in _css_files(out, page) if p.exists()]
+    refs = page.loads + [a or b for text in css for a, b in CSS_URL.findall(text)]
+    return [r for r in refs if re.match(r"(?i)^\s*(https?:)?//", r)]
+
+
 def test_nothing_loaded_from_the_network(built):
     out, decks, _ = built
     for deck in decks:
-        page = parse(deck)
-        css = page.css + [p.read_text(encoding="utf-8") for p in _css_files(out, page) if p.exists()]
-        refs = page.loads + [a or b for text in css for a, b in CSS_URL.findall(text)]
-        remote = [r for r in refs if re.match(r"(?i)^\s*(https?:)?//", r)]
+        remote = _remote_loads(out, deck)
         assert not remote, f"{deck.name} loads {remote}"
 
 
@@ -163,7 +170,7 @@ def test_widgets_never_show_as_their_repr(built):
 
 
 def test_every_mermaid_block_has_a_committed_svg():
-    sources = [src for nb in NOTEBOOKS for cell in nbformat.read(nb, as_version=4).cells
+    sources = [src for nb in NOTEBOOKS + NOTEBOOKS_JA for cell in nbformat.read(nb, as_version=4).cells
                if cell.cell_type == "markdown" for src in mermaid_svgs.blocks(cell.source)]
     missing = [mermaid_svgs.diagram_key(s) for s in sources if not mermaid_svgs.svg_path(s).exists()]
     assert not missing, f"run python -m lessons.slides.render_mermaid: missing {missing}"
@@ -204,6 +211,78 @@ def test_hidden_cells_go_on_a_solution_page_and_skipped_cells_are_left_out(tmp_p
     (solution,) = [s for s in page.leaves if "ANSWER_TEXT" in s]
     assert "page-solution" in solution and "Solution" in solution and "After the solution" not in solution
     assert "SETUP_ONLY" not in deck
+
+
+# ---- the Japanese edition: python -m lessons.slides --lang ja OUTDIR ----
+
+JA_LABELS = ("解答例", "答え", "コードで解答", "（続き）", "クイズ", "答え：")
+EN_LABELS = ("Solution", "Answer in code", "(continued)", ">Quiz<", "Answer:")
+
+
+@pytest.fixture(scope="module")
+def built_ja(tmp_path_factory) -> tuple[Path, list[Path], Path]:
+    """(outdir, decks, copied notebooks dir): Japanese decks from a snapshot of notebooks/ja/."""
+    copies = tmp_path_factory.mktemp("notebooks_ja")
+    for nb in NOTEBOOKS_JA:
+        shutil.copy2(nb, copies / nb.name)
+    out = tmp_path_factory.mktemp("decks_ja")
+    return out, build_all(copies, out, lang="ja"), copies
+
+
+def test_japanese_build_writes_every_deck_with_html_lang_ja(built_ja):
+    _, decks, _ = built_ja
+    assert len(NOTEBOOKS_JA) == len(NOTEBOOKS), "notebooks/ja/ should hold every notebook"
+    assert sorted(d.name for d in decks) == sorted(f"{nb.stem}.slides.html" for nb in NOTEBOOKS)
+    for deck in decks:
+        text = deck.read_text(encoding="utf-8")
+        assert text.count("<html ") == 1 and '<html lang="ja">' in text, deck.name
+        assert len(parse(deck).leaves) >= 8, deck.name
+
+
+def test_japanese_decks_load_nothing_from_the_network_and_every_asset_exists(built_ja):
+    out, decks, _ = built_ja
+    for deck in decks:
+        remote = _remote_loads(out, deck)
+        assert not remote, f"{deck.name} loads {remote}"
+        local = [r for r in parse(deck).loads if not r.startswith(("data:", "#"))]
+        missing = [r for r in local if not (out / r.split("#")[0]).is_file()]
+        assert local and not missing, f"{deck.name} references missing files {missing}"
+
+
+def test_japanese_decks_label_pages_in_japanese(built_ja):
+    _, decks, _ = built_ja
+    text = "".join("".join(parse(d).leaves) for d in decks)  # character references decoded
+    for label in JA_LABELS:
+        assert label in text, f"no {label!r} in the Japanese decks"
+    headers = re.findall(r'<p class="page-header">([^<]*)', text)
+    assert "解答例" in headers and "答え" in headers and "コードで解答" in headers
+    english = [label for label in EN_LABELS if label in text]
+    assert not english, f"English builder labels in the Japanese decks: {english}"
+    quiz = quiz_ids(next(c for nb in NOTEBOOKS_JA for c in nbformat.read(nb, as_version=4).cells
+                         if quiz_ids(c)))[0]
+    previous = language()
+    set_language("ja")
+    try:
+        ja_question = question(quiz).question
+    finally:
+        set_language(previous)
+    assert ja_question != question(quiz).question and ja_question in text, "the quiz is not asked in Japanese"
+
+
+def test_english_build_is_unchanged_by_a_japanese_build(tmp_path):
+    copies = tmp_path / "nbs"
+    copies.mkdir()
+    for nb in NOTEBOOKS:
+        shutil.copy2(nb, copies / nb.name)
+    before = build_all(copies, tmp_path / "before")
+    build_all(REPO / "notebooks" / "ja", tmp_path / "ja", lang="ja")
+    assert language() == "en", "the Japanese build did not put the language back"
+    after = build_all(copies, tmp_path / "after")
+    for one, two in zip(before, after, strict=True):
+        text = one.read_text(encoding="utf-8")
+        assert text == two.read_text(encoding="utf-8"), one.name
+        assert '<html lang="en">' in text, one.name
+        assert not any(label in text for label in ("解答例", "（続き）", "クイズ")), one.name
 
 
 def test_text_outputs_figures_and_tables_are_shown(built):

@@ -1,6 +1,7 @@
 """Offline reveal.js slide decks from the course notebooks, and the slide-metadata tagger.
 
     python -m lessons.slides OUTDIR                 # one deck per notebook, from committed outputs
+    python -m lessons.slides --lang ja OUTDIR       # the Japanese decks, from notebooks/ja/
     python -m lessons.slides --tag notebooks/*.ipynb   # set slideshow.slide_type on every cell
 
 Decks load only files under ``OUTDIR/assets`` (reveal.js vendored in ``vendor/``); mermaid

@@ -1,4 +1,5 @@
-"""Command line: build the decks (``OUTDIR``) or tag notebooks (``--tag NOTEBOOK…``)."""
+"""Command line: build the decks (``OUTDIR``, ``--lang ja`` for the Japanese edition from
+``notebooks/ja/``) or tag notebooks (``--tag NOTEBOOK…``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from .deck import build_all
 from .tagger import tag_notebook
 
 
-def _default_notebooks() -> Path:
-    here = Path("notebooks")
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
+def _default_notebooks(lang: str = "en") -> Path:
+    sub = Path("notebooks") if lang == "en" else Path("notebooks") / lang
+    return sub if sub.is_dir() else Path(__file__).resolve().parents[2] / sub
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m lessons.slides",
         description="Build offline reveal.js decks from the notebooks, or tag their cells with slide types.")
     parser.add_argument("outdir", nargs="?", type=Path, help="where to write NN_name.slides.html and assets/")
-    parser.add_argument("--notebooks", type=Path, default=None, help="notebook folder (default: ./notebooks)")
+    parser.add_argument("--notebooks", type=Path, default=None,
+                        help="notebook folder (default: ./notebooks, or ./notebooks/ja with --lang ja)")
+    parser.add_argument("--lang", choices=("en", "ja"), default="en",
+                        help="language of the decks and of their labels (default: en)")
     parser.add_argument("--tag", nargs="+", type=Path, metavar="NOTEBOOK",
                         help="set metadata.slideshow.slide_type on every cell of these notebooks")
     args = parser.parse_args(argv)
@@ -32,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.outdir is None:
         parser.error("give OUTDIR (or --tag NOTEBOOK…)")
     start = time.perf_counter()
-    decks = build_all(args.notebooks or _default_notebooks(), args.outdir)
+    decks = build_all(args.notebooks or _default_notebooks(args.lang), args.outdir, lang=args.lang)
     for deck in decks:
         print("wrote", deck)
     print(f"{len(decks)} decks in {time.perf_counter() - start:.1f} s")

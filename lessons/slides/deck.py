@@ -4,7 +4,8 @@ Slide types come from ``metadata.slideshow.slide_type`` (the tagger's rules fill
 have none). On top of them the layout always holds: a collapsed cell goes on a page titled
 "Solution" ("Answer in code" for a quiz's ``check``), a quiz's answer on a page titled "Answer"
 after its question, and a page that would overflow the 1280x720 slide continues on a new
-vertical page headed "<section> (continued)".
+vertical page headed "<section> (continued)". These labels go through ``lessons.i18n._()``:
+``build_all(..., lang="ja")`` writes them in Japanese, with ``<html lang="ja">``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import jinja2
 import nbformat
+
+from lessons.i18n import _, language, set_language
 
 from . import sizing
 from .render import FORMATTER, Piece, cell_pieces, markdown_html, quiz_answer_piece
@@ -94,14 +97,14 @@ class _Layout:
         return page
 
     def continued(self, label: str = "") -> str:
-        title = label or (f"{self.section} (continued)" if self.section else "")
+        title = label or (_("{section} (continued)", section=self.section) if self.section else "")
         return _inline(title) if title else ""
 
     def place(self, pieces: list[Piece], fragment: bool) -> None:
         index = self.fragments if fragment else None
         for piece in pieces:
             if self.page.blocks and self.page.height + sizing.BLOCK_GAP + piece.height > sizing.BUDGET:
-                label = "Solution (continued)" if self.page.kind == "solution" else ""
+                label = _("Solution (continued)") if self.page.kind == "solution" else ""
                 kind = "solution" if self.page.kind == "solution" else "cont"
                 self.open(False, kind, self.continued(label))
                 index = 0 if fragment else None
@@ -126,7 +129,7 @@ def layout(cells: Sequence[Cell]) -> list[list[Page]]:
             out.section = heading_text(cell)
         if hidden and previous != "hidden":
             answer = checks_quiz(cell) or "quiz-answer" in tags(cell)
-            out.open(kind == "slide", "solution", _inline("Answer in code" if answer else "Solution"))
+            out.open(kind == "slide", "solution", _inline(_("Answer in code") if answer else _("Solution")))
         elif kind in ("slide", "subslide") or not out.slides:
             out.open(kind == "slide", "page" if level else "cont", "" if level else out.continued())
         elif previous and not hidden:
@@ -134,7 +137,7 @@ def layout(cells: Sequence[Cell]) -> list[list[Page]]:
         out.place(cell_pieces(cell), kind == "fragment" and bool(out.page.blocks))
         ids = quiz_ids(cell)
         if ids:
-            out.open(False, "answer", _inline("Answer"))
+            out.open(False, "answer", _inline(_("Answer")))
             out.place([quiz_answer_piece(i) for i in ids], False)
         previous = "quiz" if ids else "hidden" if hidden else ""
     return out.slides
@@ -149,12 +152,14 @@ def copy_assets(outdir: Path) -> None:
 
 
 def build_deck(notebook: Path, outdir: Path) -> Path:
-    """Write ``outdir/<name>.slides.html`` for one notebook (assets are copied by ``build_all``)."""
+    """Write ``outdir/<name>.slides.html`` for one notebook (assets are copied by ``build_all``),
+    its labels and ``<html lang>`` in the current language (``lessons.i18n.language()``)."""
     nb = nbformat.read(notebook, as_version=4)
     slides = layout(nb.cells)
     title = next((heading_text(c) for c in nb.cells if heading_level(c) == 1), notebook.stem)
     page = _ENV.get_template("deck.html.j2").render(
-        title=html.escape(re.sub(r"[`*]", "", title)), slides=slides, config=_reveal_config())
+        title=html.escape(re.sub(r"[`*]", "", title)), slides=slides, config=_reveal_config(),
+        lang=language())
     target = outdir / f"{notebook.stem}.slides.html"
     target.write_text(page, encoding="utf-8")
     return target
@@ -166,8 +171,16 @@ def _reveal_config() -> dict[str, object]:
             "controlsTutorial": False, "pdfMaxPagesPerSlide": 1}
 
 
-def build_all(notebooks: Path, outdir: Path) -> list[Path]:
-    """One deck per ``NN_*.ipynb`` in ``notebooks``, plus the shared assets; returns the decks."""
+def build_all(notebooks: Path, outdir: Path, lang: str = "en") -> list[Path]:
+    """One deck per ``NN_*.ipynb`` in ``notebooks``, plus the shared assets; returns the decks.
+
+    The decks speak ``lang`` (``"en"`` or ``"ja"``): the language is switched for the build and
+    put back afterwards, even if a deck fails."""
     outdir.mkdir(parents=True, exist_ok=True)
     copy_assets(outdir)
-    return [build_deck(nb, outdir) for nb in sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))]
+    previous = language()
+    set_language(lang)
+    try:
+        return [build_deck(nb, outdir) for nb in sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))]
+    finally:
+        set_language(previous)

@@ -18,6 +18,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from lessons.i18n import _
+
 from . import mermaid, sizing
 from .structure import Cell, display_source, quiz_height, quiz_ids, text
 
@@ -221,7 +223,7 @@ def _quiz_piece(quiz_id: str) -> Piece:
     q = question(quiz_id)
     items = "".join(f"<li><b>{html.escape(k)}.</b> {html.escape(v)}</li>" for k, v in q.choices.items())
     body = (f'<div class="quiz" data-quiz="{html.escape(quiz_id)}">'
-            f'<p class="quiz-label">Quiz</p><p class="quiz-question">{html.escape(q.question)}</p>'
+            f'<p class="quiz-label">{_("Quiz")}</p><p class="quiz-question">{html.escape(q.question)}</p>'
             f'<ul class="quiz-choices">{items}</ul></div>')
     return Piece(body, quiz_height(quiz_id))
 
@@ -234,7 +236,7 @@ def quiz_answer_piece(quiz_id: str) -> Piece:
     verdict = f"{html.escape(q.answer)}. {html.escape(q.choices[q.answer])}"
     body = (f'<div class="quiz-answer" data-quiz="{html.escape(quiz_id)}">'
             f'<p class="quiz-question small">{html.escape(q.question)}</p>'
-            f'<p class="quiz-verdict">Answer: <b>{verdict}</b></p>'
+            f'<p class="quiz-verdict">{_("Answer: {verdict}", verdict=f"<b>{verdict}</b>")}</p>'
             f'<p class="quiz-explanation">{html.escape(q.explanation)}</p></div>')
     height = (sizing._para_height(q.question, (22, 1.3)) + sizing._para_height(verdict, sizing.BODY)
               + sizing._para_height(q.explanation, sizing.BODY) + 3 * sizing.PARA_GAP)
@@ -257,6 +259,6 @@ def cell_pieces(cell: Cell) -> list[Piece]:
         widget_only = widget_only and not found and WIDGET in output.get("data", {})
         pieces.extend(found)
     if cell.get("outputs") and widget_only:
-        note = '<p class="widget-note">(an interactive widget: run this cell in JupyterLab)</p>'
+        note = f'<p class="widget-note">{_("(an interactive widget: run this cell in JupyterLab)")}</p>'
         pieces.append(Piece(note, 40))
     return pieces

@@ -30,7 +30,7 @@ import matplotlib
 import pytest
 from redis.cluster import RedisCluster
 
-from lessons import backend
+from lessons import backend, classroom
 from lessons.redis_cluster import INSTALL_HINT, LocalRedisCluster, local_cluster
 from lessons.roundtrips import counting_client
 from lessons.store import SessionStore
@@ -155,6 +155,31 @@ def learner(monkeypatch) -> str:
     name = f"test-{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv("COURSE_LEARNER", name)
     return name
+
+
+@pytest.fixture
+def checks_on(redis_url, monkeypatch, learner) -> Iterator[Callable[[str], object]]:
+    """``checks_on("05")``: a client of the backend under test, with ``REDIS_URL`` pointing there
+    and a ``COURSE_LEARNER`` of this test's own, for running that notebook's "Your turn" checks.
+    At teardown the test fails if a check left a key under ``course:{learner}:{notebook}:check-…``,
+    and those keys are deleted."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    client = backend.connect(redis_url)
+    notebooks: list[str] = []
+
+    def on(notebook: str) -> object:
+        notebooks.append(notebook)
+        return client
+
+    yield on
+    try:
+        for notebook in notebooks:
+            prefix = classroom.namespace(notebook, "check-")
+            left = list(client.scan_iter(match=prefix + "*", count=1000))
+            backend.delete_prefix(client, prefix)
+            assert not left, f"a check of notebook {notebook} left keys behind: {left}"
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="module")

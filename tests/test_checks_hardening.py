@@ -6,22 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from lessons import backend, classroom
 from lessons.checks.hardening import check_login_throttle
 
 
 @pytest.fixture
-def on_backend(redis_url, monkeypatch, learner):
-    """Run the check against the backend under test, as a learner of this test's own; afterwards
-    no check key is left."""
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    client = backend.connect(redis_url)
-    pattern = classroom.namespace("05", "check-") + "*"
-    yield client
-    left = list(client.scan_iter(match=pattern, count=1000))
-    backend.delete_prefix(client, classroom.namespace("05", "check-"))
-    client.close()
-    assert not left, f"the check left keys behind: {left}"
+def on_backend(checks_on):
+    """Run the check against the backend under test (``checks_on`` in conftest)."""
+    return checks_on("05")
 
 
 def incr_expire_nx(r, key, window):

@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from lessons import backend, classroom
 from lessons.checks.store import check_refresh, check_update_keep_ttl
 
 
 @pytest.fixture
-def on_backend(redis_url, monkeypatch, learner):
-    """Run the checks against the backend under test, as a learner of this test's own (a second
-    test run on the same Redis has another); afterwards no check key is left."""
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    client = backend.connect(redis_url)
-    pattern = classroom.namespace("01", "check-") + "*"
-    yield client
-    left = list(client.scan_iter(match=pattern, count=1000))
-    backend.delete_prefix(client, classroom.namespace("01", "check-"))
-    client.close()
-    assert not left, f"a check left keys behind: {left}"
+def on_backend(checks_on):
+    """Run the checks against the backend under test (``checks_on`` in conftest)."""
+    return checks_on("01")
 
 
 def test_refresh_solution_passes(on_backend, capsys):

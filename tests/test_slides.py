@@ -80,14 +80,20 @@ def parse(deck: Path) -> DeckParser:
     return parser
 
 
+def build_snapshot(tmp_path_factory, notebooks: list[Path], name: str,
+                   lang: str = "en") -> tuple[Path, list[Path], Path]:
+    """(outdir, decks, copied notebooks dir): decks built from a snapshot of ``notebooks``."""
+    copies = tmp_path_factory.mktemp(f"notebooks_{name}")
+    for nb in notebooks:
+        shutil.copy2(nb, copies / nb.name)
+    out = tmp_path_factory.mktemp(f"decks_{name}")
+    return out, build_all(copies, out, lang=lang), copies
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, list[Path], Path]:
-    """(outdir, decks, copied notebooks dir): decks built from a snapshot of notebooks/."""
-    copies = tmp_path_factory.mktemp("notebooks")
-    for nb in NOTEBOOKS:
-        shutil.copy2(nb, copies / nb.name)
-    out = tmp_path_factory.mktemp("decks")
-    return out, build_all(copies, out), copies
+    """The English decks, from a snapshot of notebooks/."""
+    return build_snapshot(tmp_path_factory, NOTEBOOKS, "en")
 
 
 def test_one_deck_per_notebook(built):
@@ -221,12 +227,8 @@ EN_LABELS = ("Solution", "Answer in code", "(continued)", ">Quiz<", "Answer:")
 
 @pytest.fixture(scope="module")
 def built_ja(tmp_path_factory) -> tuple[Path, list[Path], Path]:
-    """(outdir, decks, copied notebooks dir): Japanese decks from a snapshot of notebooks/ja/."""
-    copies = tmp_path_factory.mktemp("notebooks_ja")
-    for nb in NOTEBOOKS_JA:
-        shutil.copy2(nb, copies / nb.name)
-    out = tmp_path_factory.mktemp("decks_ja")
-    return out, build_all(copies, out, lang="ja"), copies
+    """The Japanese decks, from a snapshot of notebooks/ja/."""
+    return build_snapshot(tmp_path_factory, NOTEBOOKS_JA, "ja", lang="ja")
 
 
 def test_japanese_build_writes_every_deck_with_html_lang_ja(built_ja):

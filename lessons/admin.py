@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
+from .backend import Client, Pipeline
 from .keys import KeySchema, UserId, check_prefix, check_user_id, encode_user
 from .session_value import decode_session, user_of
 
@@ -47,7 +48,7 @@ def _surely_gone(entries: Iterable[tuple[str, float]], missing: set[str]) -> lis
     return [member for member, score in entries if member in missing and score < now_ms]
 
 
-def _is_cluster(client: Any) -> bool:
+def _is_cluster(client: Client) -> bool:
     """True for a ``redis.cluster.RedisCluster`` (or a wrapper around one)."""
     return callable(getattr(client, "get_primaries", None))
 
@@ -63,7 +64,7 @@ class SessionAdmin:
     Works the same on a single Redis and on Redis Cluster (per-key steps, SCAN on every primary).
     """
 
-    def __init__(self, redis_client: Any, prefix: str = "session", *, hash_ids: bool = False,
+    def __init__(self, redis_client: Client, prefix: str = "session", *, hash_ids: bool = False,
                  scan_count: int = SCAN_COUNT):
         self.r = redis_client
         self.keys = KeySchema(check_prefix(prefix), hash_ids=hash_ids)
@@ -112,7 +113,8 @@ class SessionAdmin:
             return
         cursor = 0
         while True:
-            cursor, keys = self.r.scan(cursor, match=match, count=self.scan_count)
+            cursor, keys = cast("tuple[int, list[str]]",
+                                self.r.scan(cursor, match=match, count=self.scan_count))
             fresh = [k for k in dict.fromkeys(keys) if k not in seen]
             seen.update(fresh)
             if fresh:
@@ -179,7 +181,7 @@ class SessionAdmin:
                 sessions.extend(self._load(keys)[0])
             return sessions
         index = self.keys.index_key(check_user_id(user_id))
-        entries = self.r.zrange(index, 0, -1, withscores=True)
+        entries = cast("list[tuple[str, float]]", self.r.zrange(index, 0, -1, withscores=True))
         if not entries:
             return []
         found, gone = self._load([self.keys.key_of(member) for member, _ in entries])
@@ -204,7 +206,7 @@ class SessionAdmin:
         such as the lesson's raw ``SETEX``) are not found: ``revoke_by_scan`` finds those.
         """
         index = self.keys.index_key(check_user_id(user_id))
-        entries = self.r.zrange(index, 0, -1, withscores=True)
+        entries = cast("list[tuple[str, float]]", self.r.zrange(index, 0, -1, withscores=True))
         if not entries:
             return 0
         existed = self._delete_each([self.keys.key_of(member) for member, _ in entries])
@@ -299,14 +301,14 @@ class LastSeen:
     called. The key's TTL is pushed to ``window`` on every ``touch``, so it never lives forever.
     """
 
-    def __init__(self, redis_client: Any, prefix: str = "session", window: int = 3600):
+    def __init__(self, redis_client: Client, prefix: str = "session", window: int = 3600):
         self.r = redis_client
         self.key = KeySchema(prefix).last_seen_key
         if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
             raise ValueError(f"window must be a positive number of seconds, not {window!r}")
         self.window = window
 
-    def touch(self, user_id: int | str, pipe: Any = None,
+    def touch(self, user_id: int | str, pipe: Pipeline | None = None,
               now_ms: int | None = None) -> None:
         """Record that ``user_id`` was seen now: ZADD + PEXPIRE, one round trip (or none if you
         pass a ``pipe`` that you execute yourself, e.g. together with the session lookup)."""

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 import fakeredis
 import redis
 from fakeredis.commands_mixins.string_mixin import StringCommandsMixin
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterPipeline, RedisCluster
 from redis.exceptions import RedisClusterException
 
 from .errors import CourseError, InvalidRedisUrl
@@ -52,6 +52,7 @@ __all__ = [
     "BackendUnavailable",
     "Client",
     "InvalidRedisUrl",
+    "Pipeline",
     "check_url",
     "connect",
     "delete_prefix",
@@ -64,7 +65,11 @@ __all__ = [
 ]
 
 #: What ``connect()`` returns: a plain client, or a cluster client for a Redis Cluster node.
+#: The one type for a Redis client in the course (fakeredis's ``FakeRedis`` is a ``redis.Redis``;
+#: redis-py ships inline types, so every call through it is checked).
 Client = redis.Redis | RedisCluster
+#: What ``client.pipeline()`` returns (each also a ``Client``: redis-py's pipelines subclass it).
+Pipeline = redis.client.Pipeline | ClusterPipeline
 
 #: Seconds to wait for a TCP connection / a reply before giving up (never hang a notebook).
 CONNECT_TIMEOUT = 2.0
@@ -272,7 +277,7 @@ def _refused_db(url: str) -> InvalidRedisUrl:
     return InvalidRedisUrl(f"{name}{_redacted(url)}: database {db} does not exist: {why}")
 
 
-def _options(kwargs: dict) -> dict:
+def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
     options = {
         "decode_responses": True,
         "socket_connect_timeout": CONNECT_TIMEOUT,
@@ -311,7 +316,7 @@ def is_cluster(url: str | None = None) -> bool:
     return _cluster_urls[url]
 
 
-def connect(url: str | None = None, **kwargs) -> Client:
+def connect(url: str | None = None, **kwargs: Any) -> Client:
     """A ``decode_responses=True`` client for ``url`` (default: ``redis_url()``).
 
     A plain ``redis.Redis``, or a ``redis.cluster.RedisCluster`` when ``url`` is a node of a

@@ -46,7 +46,6 @@ import re
 import socket
 import sys
 import unicodedata
-from typing import Any
 
 from . import backend
 from .errors import CourseError, InvalidRedisUrl
@@ -160,7 +159,7 @@ def namespace(*parts: str, edition: str | None = None) -> str:
     return ":".join([f"{COURSE_ROOT}{learner()}", *names])
 
 
-def reset(*parts: str, client: Any = None, edition: str | None = None) -> int:
+def reset(*parts: str, client: backend.Client | None = None, edition: str | None = None) -> int:
     """Delete this learner's keys under ``namespace(*parts, edition=edition)`` (all of this
     learner's keys if no parts); returns how many. Other learners' keys, the other edition's,
     and keys outside ``course:`` are never touched. SCAN MATCH ``{namespace}:*`` (one round trip
@@ -169,7 +168,7 @@ def reset(*parts: str, client: Any = None, edition: str | None = None) -> int:
     return backend.delete_prefix(client, namespace(*parts, edition=edition) + ":")
 
 
-def clean_class(client: Any = None) -> int:
+def clean_class(client: backend.Client | None = None) -> int:
     """Delete every learner's course keys (``course:*``) in this database; returns how many."""
     client = client if client is not None else backend.connect()
     return backend.delete_prefix(client, COURSE_ROOT)

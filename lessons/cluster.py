@@ -54,7 +54,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free right now (the OS picks it: bind to port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Server:
 
     name: str
     port: int
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     log_path: str
 
     @property
@@ -85,7 +86,7 @@ class Server:
             return ""
 
 
-def _stop_process(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
+def _stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
     """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it does not exit in time."""
     if process.poll() is None:
         process.terminate()
@@ -96,7 +97,7 @@ def _stop_process(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> N
             process.wait(timeout)
 
 
-def _cleanup(processes: list[subprocess.Popen], clients: list[httpx.Client], tmpdir: str) -> None:
+def _cleanup(processes: list[subprocess.Popen[bytes]], clients: list[httpx.Client], tmpdir: str) -> None:
     """Stop every process and client; used by ``stop()`` and by the finalizer at exit."""
     for client in clients:
         client.close()
@@ -134,7 +135,7 @@ class Cluster:
         self.redis_url = redis_url
         self.startup_timeout = startup_timeout
         self.servers: list[Server] = []
-        self._processes: list[subprocess.Popen] = []
+        self._processes: list[subprocess.Popen[bytes]] = []
         self._clients: list[httpx.Client] = []
         self._tmpdir = tempfile.mkdtemp(prefix="lessons-cluster-")
         self._finalizer = weakref.finalize(self, _cleanup, self._processes, self._clients,

@@ -20,16 +20,18 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any
+from typing import Any, cast
 
 import redis
+from redis.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
 from . import classroom
 from .admin import SessionAdmin
+from .backend import Client
 from .i18n import set_language
-from .redis_cluster import INSTALL_HINT, SLOTS, LocalRedisCluster
+from .redis_cluster import INSTALL_HINT, SLOTS, LocalRedisCluster, Node
 from .replicated import NotReplicated
 from .store import SessionStore
 
@@ -87,7 +89,7 @@ def start(notebook: str, *, masters: int = 3, replicas: int = 1,
     return cluster, client, ns
 
 
-def finish(cluster: LocalRedisCluster, *clients: Any) -> None:
+def finish(cluster: LocalRedisCluster, *clients: Client) -> None:
     """The last cell: close ``clients``, stop the cluster (by PID) and say how many of its
     ``redis-server`` processes are still running (0)."""
     pids = cluster.pids
@@ -99,7 +101,7 @@ def finish(cluster: LocalRedisCluster, *clients: Any) -> None:
           "still running.")
 
 
-def master_of(cluster: Any, key: str) -> int:
+def master_of(cluster: LocalRedisCluster, key: str) -> int:
     """Which master, numbered as started (0, 1, 2…), serves ``key``'s slot: ``CRC16(key) mod
     16384`` (only the ``{…}`` hash tag, if any) over the equal slot ranges ``LocalRedisCluster``
     gives its masters. After a failover the replica serves the same range. No round trip."""
@@ -107,7 +109,7 @@ def master_of(cluster: Any, key: str) -> int:
     return min(key_slot(key.encode()) // (SLOTS // masters), masters - 1)
 
 
-def login_keys(cluster: Any, store: SessionStore, users: Mapping[str, Any],
+def login_keys(cluster: LocalRedisCluster, store: SessionStore, users: Mapping[str, Any],
                client_address: str = "testclient") -> str:
     """Where the keys a login touches live (``master_of``): the failed-login counter of the
     client address (FastAPI's test client is ``testclient``: one counter for every login), and
@@ -169,7 +171,7 @@ def scan_one_node(cluster: LocalRedisCluster, match: str) -> int:
         return sum(1 for _ in node.scan_iter(match=match, count=1000))
 
 
-def per_master(client: Any, keys: list[str]) -> list[int]:
+def per_master(client: RedisCluster, keys: list[str]) -> list[int]:
     """How many of ``keys`` each master serves, largest first (the client's slot map)."""
     counts = {node.name: 0 for node in client.get_primaries()}
     for key in keys:
@@ -177,18 +179,18 @@ def per_master(client: Any, keys: list[str]) -> list[int]:
     return sorted(counts.values(), reverse=True)
 
 
-def _master(cluster: Any, master: int) -> Any:
+def _master(cluster: LocalRedisCluster, master: int) -> tuple[Node, Node]:
     """Master ``master`` as started (0-based) and its replica."""
     node = [n for n in cluster.nodes if n.role == "master"][master]
     return node, next(n for n in cluster.nodes if n.master == node.index)
 
 
-def _on_master(client: Any, key: str, node: Any) -> bool:
-    """True if ``client``'s slot map puts ``key`` on ``node`` (no round trip)."""
-    return int(client.get_node_from_key(key).port) == node.port
+def _on_master(client: Client, key: str, node: Node) -> bool:
+    """True if ``client``'s slot map puts ``key`` on ``node`` (no round trip; a cluster client)."""
+    return int(cast(RedisCluster, client).get_node_from_key(key).port) == node.port
 
 
-def cut_replication(cluster: Any, master: int) -> None:
+def cut_replication(cluster: LocalRedisCluster, master: int) -> None:
     """Take master ``master``'s replica off the replication stream, as a network partition
     would: give the replica a wrong ``masterauth`` (so it cannot reconnect: the master has no
     password and refuses AUTH) and close its link (``CLIENT KILL TYPE replica`` on the master).
@@ -200,7 +202,7 @@ def cut_replication(cluster: Any, master: int) -> None:
         m.client_kill_filter(_type="replica")
 
 
-def sync_replica(cluster: Any, master: int, timeout: float = 30.0) -> None:
+def sync_replica(cluster: LocalRedisCluster, master: int, timeout: float = 30.0) -> None:
     """Wait (polling INFO replication every 20 ms) until master ``master``'s replica is linked
     and has every write the master had when this was called."""
     node, replica = _master(cluster, master)
@@ -217,7 +219,7 @@ def sync_replica(cluster: Any, master: int, timeout: float = 30.0) -> None:
             time.sleep(0.02)
 
 
-def heal_replication(cluster: Any, master: int, timeout: float = 30.0) -> None:
+def heal_replication(cluster: LocalRedisCluster, master: int, timeout: float = 30.0) -> None:
     """Undo ``cut_replication``: clear the replica's ``masterauth``, then ``sync_replica``."""
     _, replica = _master(cluster, master)
     with replica.connect() as r:
@@ -235,7 +237,7 @@ class LossResult:
     takeover_s: float  # seconds from the kill until the replica served the slots
 
 
-def loss_experiment(cluster: Any, store: SessionStore, master: int, *, cut_first: bool = True,
+def loss_experiment(cluster: LocalRedisCluster, store: SessionStore, master: int, *, cut_first: bool = True,
                     before_kill: float = 0.3) -> LossResult:
     """Create anonymous sessions in a loop (one thread, as fast as it goes); ``cut_first``:
     cut master ``master``'s replication (``cut_replication``); ``before_kill`` seconds later
@@ -300,14 +302,14 @@ def _admin(store: SessionStore) -> SessionAdmin:
     return make() if callable(make) else SessionAdmin.for_store(store)
 
 
-def _users_elsewhere(store: SessionStore, node: Any, label: str, n: int) -> list[str]:
+def _users_elsewhere(store: SessionStore, node: Node, label: str, n: int) -> list[str]:
     """``n`` user IDs whose index key does not live on ``node`` (the master that will die)."""
     names = (f"{label}-{i}" for i in count())
     elsewhere = (u for u in names if not _on_master(store.r, store.keys.index_key(u), node))
     return [next(elsewhere) for _ in range(n)]
 
 
-def resurrection_experiment(cluster: Any, stores: Mapping[str, SessionStore], master: int, *,
+def resurrection_experiment(cluster: LocalRedisCluster, stores: Mapping[str, SessionStore], master: int, *,
                             per_user: int = 10) -> Resurrections:
     """Does a failover bring ended sessions back?
 
@@ -364,7 +366,7 @@ def resurrection_experiment(cluster: Any, stores: Mapping[str, SessionStore], ma
     return result
 
 
-def reader_sessions(app: Any, store: SessionStore, cluster: Any, users: Mapping[str, Any],
+def reader_sessions(app: Any, store: SessionStore, cluster: LocalRedisCluster, users: Mapping[str, Any],
                     cookie_name: str = "session_id") -> dict[str, tuple[str, str]]:
     """One session per master as started (by its slots: after a failover its replica serves
     them), made by logging in to ``app`` (the users in turn) until each has one:

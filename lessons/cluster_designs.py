@@ -19,9 +19,12 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
+
+from redis.cluster import RedisCluster
 
 from .admin import SessionAdmin
+from .backend import Client
 from .roundtrips import RoundTrips, counting_client
 from .store import SessionStore
 
@@ -38,7 +41,7 @@ class Design(Protocol):
 class SingleKeys:
     """Sessions only. create: one SET. revoke: SCAN every primary + GETs + DELs."""
 
-    def __init__(self, client: Any, prefix: str):
+    def __init__(self, client: Client, prefix: str):
         self.r, self.prefix = client, f"{prefix}:a"
 
     def create(self, user: int) -> str:
@@ -62,7 +65,7 @@ class UserHashTag:
     """Keys tagged ``{u<user>}``: create is one MULTI (SET + ZADD + EXPIRE), revoke ZRANGE +
     one MULTI (DEL each + DEL index), all on the user's node."""
 
-    def __init__(self, client: Any, prefix: str):
+    def __init__(self, client: Client, prefix: str):
         self.r, self.prefix = client, prefix
 
     def index(self, user: int) -> str:
@@ -78,7 +81,7 @@ class UserHashTag:
         return key
 
     def revoke(self, user: int) -> int:
-        keys = self.r.zrange(self.index(user), 0, -1)
+        keys = cast("list[str]", self.r.zrange(self.index(user), 0, -1))
         pipe = self.r.pipeline(transaction=True)
         for key in keys:
             pipe.delete(key)
@@ -89,7 +92,7 @@ class UserHashTag:
 class CourseStore:
     """``SessionStore.create`` and ``SessionAdmin.revoke_all_sessions``."""
 
-    def __init__(self, client: Any, prefix: str):
+    def __init__(self, client: Client, prefix: str):
         self.store = SessionStore(client=client, prefix=f"{prefix}-c", default_ttl=TTL)
         self.admin = SessionAdmin.for_store(self.store)
 
@@ -119,7 +122,7 @@ class DesignRow:
     heavy_per_node: list[int]
 
 
-def _per_node(client: Any, keys: list[str], masters: int) -> list[int]:
+def _per_node(client: RedisCluster, keys: list[str], masters: int) -> list[int]:
     """How many of ``keys`` each master serves (the client's slot map: no round trip)."""
     counts = Counter(client.get_node_from_key(k).name for k in keys)
     return sorted([*counts.values(), *[0] * (masters - len(counts))], reverse=True)

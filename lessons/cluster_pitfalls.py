@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any
+from typing import Any, cast
 
+from .backend import Client
 from .keys import KeySchema, UserId
 
 __all__ = ["old_create", "old_list_sessions", "old_revoke", "old_sliding_read"]
@@ -37,7 +38,7 @@ return value
 """
 
 
-def old_create(client: Any, keys: KeySchema, data: dict[str, Any], ttl: int = 600) -> str:
+def old_create(client: Client, keys: KeySchema, data: dict[str, Any], ttl: int = 600) -> str:
     """MULTI / SET session / ZADD index / EXPIRE index / EXEC: one transaction, two slots."""
     sid = secrets.token_urlsafe(32)
     pipe = client.pipeline(transaction=True)
@@ -48,20 +49,20 @@ def old_create(client: Any, keys: KeySchema, data: dict[str, Any], ttl: int = 60
     return sid
 
 
-def old_sliding_read(client: Any, keys: KeySchema, sid: str, ttl: int = 600) -> Any:
+def old_sliding_read(client: Client, keys: KeySchema, sid: str, ttl: int = 600) -> Any:
     """EVAL of the old sliding script with KEYS = [session key] only."""
     return client.eval(_OLD_TOUCH_LUA, 1, keys.session_key(sid), ttl * 1000, keys.index_prefix)
 
 
-def old_list_sessions(client: Any, keys: KeySchema, user_id: UserId) -> list[Any]:
+def old_list_sessions(client: Client, keys: KeySchema, user_id: UserId) -> list[Any]:
     """ZRANGE the index, then one MGET of every listed session."""
-    ids = client.zrange(keys.index_key(user_id), 0, -1)
+    ids = cast("list[str]", client.zrange(keys.index_key(user_id), 0, -1))
     return list(client.mget([keys.key_of(i) for i in ids])) if ids else []
 
 
-def old_revoke(client: Any, keys: KeySchema, user_id: UserId) -> int:
+def old_revoke(client: Client, keys: KeySchema, user_id: UserId) -> int:
     """ZRANGE the index, then one DEL of every listed session and the index (a raw command,
     as the old MULTI block sent it: redis-py's cluster ``delete`` would split it per slot)."""
-    ids = client.zrange(keys.index_key(user_id), 0, -1)
-    return int(client.execute_command("DEL", *[keys.key_of(i) for i in ids],
+    ids = cast("list[str]", client.zrange(keys.index_key(user_id), 0, -1))
+    return int(client.execute_command("DEL", *[keys.key_of(i) for i in ids],  # type: ignore[no-untyped-call]
                                       keys.index_key(user_id)))

@@ -31,7 +31,7 @@ def is_solution_cell(cell: nbformat.NotebookNode) -> bool:
     begins, ends = cell.source.count(BEGIN), cell.source.count(END)
     if begins != ends:
         raise ValueError(f"unbalanced {BEGIN} / {END} markers in cell {cell.get('id', '?')}")
-    return begins > 0
+    return bool(begins)
 
 
 def learner_notebook(path: Path) -> tuple[nbformat.NotebookNode, int]:

@@ -198,7 +198,7 @@ class _SlowConnection(redis.Connection):
             self.meeting.wait()
         else:
             time.sleep(self.delay)  # inside the synchronous call, like network latency
-        super().send_packed_command(command, check_health)
+        super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]  # redis-py: unannotated
 
 
 def slow_client(delay: float, url: str | None = None, *,

@@ -22,12 +22,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
 from .replicated import NotReplicated, ReplicatedAdmin, ReplicatedStore
 from .store import SessionStore
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 __all__ = ["LOGIN_GROUP", "LoadRun", "NotReplicated", "Outcome", "ReplicatedAdmin",
            "ReplicatedStore", "create_latencies", "describe_run", "invariants", "latency_line",
@@ -99,7 +102,7 @@ class LoadRun:
         return [o for o in self.outcomes if o.foreign]
 
 
-def _answer(client: Any, method: str, path: str, username: str,
+def _answer(client: TestClient, method: str, path: str, username: str,
             **kwargs: Any) -> tuple[int, float, Any, bool]:
     """(status, ms, response, foreign) of one request; foreign: a 200 naming another user."""
     begin = time.monotonic()

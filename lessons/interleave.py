@@ -32,7 +32,9 @@ Redis runs as one step, a pause at a queued command runs the action before EXEC.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .backend import Client
 
 __all__ = ["StandIn", "pause_after", "pause_before", "recording"]
 
@@ -77,14 +79,20 @@ class _Shared:
         self.action()
 
 
-class StandIn:
+if TYPE_CHECKING:  # to the type checker, a stand-in is the client it passes every call on to
+    from redis import Redis as _PassesCallsOn
+else:
+    _PassesCallsOn = object
+
+
+class StandIn(_PassesCallsOn):
     """A stand-in for a redis-py client (or pipeline) that logs each command it passes on.
 
     ``log``: command names in the order they ran, with the pause marked; ``replies(name)``: what
     each call of that command returned.
     """
 
-    def __init__(self, client: Any, shared: _Shared):
+    def __init__(self, client: Any, shared: _Shared):  # a client or a pipeline
         self._client, self._shared = client, shared
         self._sent: list[object] = []  # replies of pipeline commands sent early, at a pause
 
@@ -144,12 +152,12 @@ class StandIn:
         return call
 
 
-def recording(client: Any) -> StandIn:
+def recording(client: Client) -> StandIn:
     """A stand-in for ``client`` that only logs commands and remembers their replies."""
     return StandIn(client, _Shared(None, None, None, 0))
 
 
-def pause_before(client: Any, command: str, action: Callable[[], object], times: int = 1,
+def pause_before(client: Client, command: str, action: Callable[[], object], times: int = 1,
                  skip: int = 0) -> StandIn:
     """A stand-in for ``client`` that runs ``action()`` right before its next ``command`` call
     (``"*"``: any command), also inside pipelines it makes; ``skip`` such calls pass first, then
@@ -157,7 +165,7 @@ def pause_before(client: Any, command: str, action: Callable[[], object], times:
     return StandIn(client, _Shared(command.lower(), "before", action, times, skip))
 
 
-def pause_after(client: Any, command: str, action: Callable[[], object], times: int = 1,
+def pause_after(client: Client, command: str, action: Callable[[], object], times: int = 1,
                 skip: int = 0) -> StandIn:
     """A stand-in for ``client`` that runs ``action()`` right after its next ``command`` call
     (``"*"``: any command) has its reply, also inside pipelines it makes; ``skip`` such calls

@@ -7,12 +7,21 @@ units. Every plotted number comes from a measurement on Redis (PTTL sampled over
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import redis
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+if TYPE_CHECKING:
+    from .bench import Measurement
+    from .stores import OpStats
+
+#: Store benchmark rows: ``{panel title: rows}`` or one list of rows.
+StoreRuns = dict[str, Sequence["OpStats"]] | Sequence["OpStats"]
 
 __all__ = ["TtlTimeline", "apply_style", "plot_ttl", "sample_pttl"]
 
@@ -93,9 +102,9 @@ def plot_ttl(
     timeline: TtlTimeline,
     title: str,
     labels: list[str] | None = None,
-    styles: dict[str, dict] | None = None,
+    styles: dict[str, dict[str, Any]] | None = None,
     hlines: dict[str, float] | None = None,
-) -> plt.Figure:
+) -> Figure:
     """Remaining TTL (s) against time (s), one line per key, actions as dotted vertical lines."""
     apply_style()
     fig, ax = plt.subplots()
@@ -131,7 +140,9 @@ STORE_LABELS = {"memory": "memory (dict, in-process)", "file": "file (JSON files
                 "sqlite": "SQLite (file, WAL, in-process)", "redis": "Redis (server: see panel title)"}
 
 
-def _grouped_store_bars(runs, value, labels, title, ylabel, p99=False):
+def _grouped_store_bars(runs: StoreRuns, value: Callable[[OpStats], float],
+                        labels: dict[str, str] | None, title: str, ylabel: str,
+                        p99: bool = False) -> Figure:
     """One panel per run (``{panel title: rows}``, or one list of rows), side by side on one
     shared log y-axis: bars grouped by operation, one colour per store, black p99 ticks if asked."""
     import textwrap
@@ -172,7 +183,7 @@ def _grouped_store_bars(runs, value, labels, title, ylabel, p99=False):
     return fig
 
 
-def plot_store_latency(runs, labels: dict[str, str] | None = None, title: str = ""):
+def plot_store_latency(runs: StoreRuns, labels: dict[str, str] | None = None, title: str = "") -> Figure:
     """Median latency per call (bars) and p99 (black ticks), µs on a log scale, per store and op.
 
     ``runs``: ``{panel title: rows}`` (the learner's run beside the reference, say) or one list of
@@ -181,7 +192,8 @@ def plot_store_latency(runs, labels: dict[str, str] | None = None, title: str = 
                                "latency per call (µs, log scale)", p99=True)
 
 
-def plot_store_throughput(runs, labels: dict[str, str] | None = None, title: str = ""):
+def plot_store_throughput(runs: StoreRuns, labels: dict[str, str] | None = None,
+                          title: str = "") -> Figure:
     """Calls per second (one client, sequential) on a log scale, per store and op; ``runs`` as
     for ``plot_store_latency``."""
     return _grouped_store_bars(runs, lambda r: r.ops_per_s, labels, title,
@@ -190,7 +202,7 @@ def plot_store_throughput(runs, labels: dict[str, str] | None = None, title: str
 
 # -- notebook 02: three servers behind a round-robin balancer (counts from lessons.cluster) ------
 def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str, int],
-                              title: str):
+                              title: str) -> Figure:
     """Grouped bars: successful requests per server, one colour per set-up, with the count on
     each bar; a dashed line marks how many requests each server received."""
     import numpy as np
@@ -220,8 +232,9 @@ def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str
     return fig
 
 
-def plot_key_growth(seconds, with_ttl, without_ttl, ttl: float, bound: int | None = None,
-                    title: str = "Sessions kept in Redis: with and without a TTL"):
+def plot_key_growth(seconds: Sequence[float], with_ttl: Sequence[int], without_ttl: Sequence[int], ttl: float,
+                    bound: int | None = None,
+                    title: str = "Sessions kept in Redis: with and without a TTL") -> Figure:
     """Notebook 04 (セッション無限増加): key count over time for the same workload, written with
     ``SET … EX ttl`` and with a plain ``SET``. Data: ``lessons.security.growth_experiment``."""
     apply_style()
@@ -250,8 +263,8 @@ REVOKE_STYLES = {
 }
 
 
-def plot_revoke_scaling(rows, metric: str = "seconds", title: str | None = None,
-                        backend_label: str = ""):
+def plot_revoke_scaling(rows: Sequence[Measurement], metric: str = "seconds", title: str | None = None,
+                        backend_label: str = "") -> Figure:
     """Notebook 03 (演習3): one line per method, total sessions in Redis on the x axis, on log-log
     axes. ``metric`` is ``"seconds"`` (plotted in ms) or ``"round_trips"``. Rows:
     ``lessons.bench.revoke_scaling`` (``Measurement`` objects)."""
@@ -271,7 +284,7 @@ def plot_revoke_scaling(rows, metric: str = "seconds", title: str | None = None,
     ax.set_yscale("log")
     sizes = sorted({r.sessions for r in rows})
     ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
-    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("sessions in Redis (count, log scale)")
     ax.set_ylabel("time to revoke (ms, log scale)" if metric == "seconds"
                   else "round trips to Redis (count, log scale)")

@@ -133,7 +133,7 @@ def ask(quiz_id: str) -> Any:
     """
     import ipywidgets as widgets
 
-    class Quiz(widgets.VBox):
+    class Quiz(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no types
         def _repr_mimebundle_(self, **kwargs: Any) -> Any:
             bundle = super()._repr_mimebundle_(**kwargs)
             if isinstance(bundle, tuple):  # (data, metadata)

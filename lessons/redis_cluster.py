@@ -129,7 +129,7 @@ class Node:
     index: int
     port: int
     role: str  # "master" or "replica"
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     directory: str
     master: int | None = None  # for a replica: the index of the master it was started for
     node_id: str = ""
@@ -155,7 +155,7 @@ class Node:
             return "".join(f.readlines()[-lines:])
 
 
-def _stop(nodes: list[Node], watchdog: list[subprocess.Popen], tmpdir: str) -> None:
+def _stop(nodes: list[Node], watchdog: list[subprocess.Popen[bytes]], tmpdir: str) -> None:
     """SIGTERM every node (by PID), wait, SIGKILL stragglers; dismiss the watchdog; rm tmpdir."""
     for node in nodes:
         node.process.terminate()  # a no-op for a process already reaped
@@ -199,7 +199,7 @@ class LocalRedisCluster:
         self.start_seconds: float | None = None  # measured by start()
         self._killed: dict[int, float] = {}  # node index -> time.monotonic() of its SIGKILL
         self._started_at, self._announced = 0.0, False
-        self._watchdog: list[subprocess.Popen] = []
+        self._watchdog: list[subprocess.Popen[bytes]] = []
         self._tmpdir = tempfile.mkdtemp(prefix="lessons-redis-cluster-")
         self._finalizer = weakref.finalize(self, _stop, self.nodes, self._watchdog, self._tmpdir)
 

@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -69,7 +70,7 @@ class Reference:
                 return row
         raise KeyError(f"no reference figures for {kind!r} {op!r}")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The data file's content: every field, figures rounded to 0.01."""
         data = asdict(self)
         data["rows"] = [{k: round(v, 2) if isinstance(v, float) else v
@@ -77,17 +78,17 @@ class Reference:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> Reference:
+    def from_json(cls, data: dict[str, Any]) -> Reference:
         rows = tuple(OpStats(**row) for row in data["rows"])
         return cls(**{**data, "rows": rows})
 
 
-def load_reference(path: str | os.PathLike = DEFAULT_PATH) -> Reference:
+def load_reference(path: str | os.PathLike[str] = DEFAULT_PATH) -> Reference:
     """Read the committed reference run (no Redis needed)."""
     return Reference.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def save_reference(reference: Reference, path: str | os.PathLike = DEFAULT_PATH) -> Path:
+def save_reference(reference: Reference, path: str | os.PathLike[str] = DEFAULT_PATH) -> Path:
     """Write ``reference`` as indented JSON; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

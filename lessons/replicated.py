@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis
+from redis.client import Pipeline as NodePipeline
+from redis.cluster import RedisCluster
 
 from .admin import SessionAdmin
+from .backend import Client
 from .errors import SessionNotFound
 from .keys import is_valid_session_id
 from .scripts import TAKE_LUA
@@ -46,15 +49,15 @@ class NotReplicated(redis.exceptions.ConnectionError):
         self.acknowledged, self.required, self.done = acknowledged, required, done
 
 
-def _node_of(client: Any, key: str) -> Any:
+def _node_of(client: Client, key: str) -> redis.Redis:
     """The plain client of the node serving ``key`` (the client itself on one Redis)."""
     locate = getattr(client, "get_node_from_key", None)
     if not callable(locate):
-        return client
-    return client.get_redis_connection(locate(key))
+        return cast(redis.Redis, client)
+    return cast(RedisCluster, client).get_redis_connection(locate(key))
 
 
-def _refresh_slots(client: Any) -> None:
+def _refresh_slots(client: Client) -> None:
     """Ask a cluster client to read the slot map again (one CLUSTER SLOTS); nothing on one Redis."""
     manager = getattr(client, "nodes_manager", None)
     if manager is not None:
@@ -64,7 +67,7 @@ def _refresh_slots(client: Any) -> None:
             pass  # no node answers now: the next command tries again
 
 
-def _then_wait(client: Any, key: str, queue: Callable[[Any], None], replicas: int,
+def _then_wait(client: Client, key: str, queue: Callable[[NodePipeline], object], replicas: int,
                timeout_ms: int) -> tuple[list[Any], int]:
     """The commands ``queue`` adds to a pipeline, then ``WAIT replicas timeout_ms``, on one
     connection to the node serving ``key`` (WAIT counts the replicas that have the writes of
@@ -116,7 +119,7 @@ class ReplicatedStore(SessionStore):
         """The plain client of the node serving ``key`` (the client itself on one Redis)."""
         return _node_of(self.r, key)
 
-    def _replicated(self, key: str, queue: Callable[[Any], None]) -> tuple[list[Any], int]:
+    def _replicated(self, key: str, queue: Callable[[NodePipeline], object]) -> tuple[list[Any], int]:
         return _then_wait(self.r, key, queue, self.replicas, self.timeout_ms)
 
     def _set_new(self, key: str, payload: str, ttl: int) -> bool:
@@ -199,7 +202,7 @@ class ReplicatedAdmin(SessionAdmin):
     many sessions the masters ended) before the index entries are removed, so a second revoke,
     or a listing, still finds every session that a failover may bring back."""
 
-    def __init__(self, redis_client: Any, prefix: str = "session", *, replicas: int = 1,
+    def __init__(self, redis_client: Client, prefix: str = "session", *, replicas: int = 1,
                  timeout_ms: int = 100, **kwargs: Any):
         super().__init__(redis_client, prefix, **kwargs)
         self.replicas, self.timeout_ms = replicas, timeout_ms
@@ -223,7 +226,7 @@ class ReplicatedAdmin(SessionAdmin):
         for positions in by_node.values():
             group = [keys[i] for i in positions]
 
-            def queue(pipe: Any, group: list[str] = group) -> None:
+            def queue(pipe: NodePipeline, group: list[str] = group) -> None:
                 for key in group:
                     pipe.delete(key)
 

@@ -19,13 +19,15 @@ from typing import Any
 
 import redis
 
+from .backend import Client
+
 __all__ = ["TAKE_LUA", "Script"]
 
 
 class Script:
     """``Script(client, source)(keys=[...], args=[...])`` runs ``source`` with EVALSHA/EVAL."""
 
-    def __init__(self, client: Any, source: str):
+    def __init__(self, client: Client, source: str):
         self.client, self.source = client, source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
         self._loaded_on: set[str] = set()  # "" on a single Redis; node names on a cluster

@@ -97,7 +97,7 @@ class SessionStore:
         prefix: str = "session",
         default_ttl: int = 3600,
         *,
-        client: Any = None,
+        client: backend.Client | None = None,
         absolute_ttl: int | None = None,
         hash_ids: bool = False,
         backoff: Backoff | None = None,
@@ -147,7 +147,7 @@ class SessionStore:
         self.r.delete(key)
         self._known.pop(stored_id, None)
 
-    def _index_commands(self, pipe: Any, user: UserId, stored_id: str, ttl_ms: int,
+    def _index_commands(self, pipe: backend.Pipeline, user: UserId, stored_id: str, ttl_ms: int,
                         new: bool = False) -> int:
         """Queue: score ``stored_id`` now + ``INDEX_LIFETIME_FACTOR`` x ``ttl_ms`` in the user's
         index (ZADD NX if new, else GT) and keep the index alive as long. Returns that time (ms)."""

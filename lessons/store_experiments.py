@@ -161,7 +161,9 @@ def round_trips(make_store: Callable[[Any], Any]) -> dict[str, RoundTrips | None
 
     try:
         warm = store.create(user)
-        for call in (lambda: store.get(warm, refresh=True), lambda: store.regenerate(warm)):
+        warm_up: list[Callable[[], object]] = [lambda: store.get(warm, refresh=True),
+                                               lambda: store.regenerate(warm)]
+        for call in warm_up:
             try:
                 call()
             except (TypeError, AttributeError):

@@ -28,11 +28,14 @@ from collections.abc import Callable, Iterator
 # output that nbval compares.
 import matplotlib
 import pytest
+from fastapi import FastAPI
+from pytest import FixtureRequest, MonkeyPatch
 from redis.cluster import RedisCluster
 
 from lessons import backend, classroom
+from lessons.backend import Client
 from lessons.redis_cluster import INSTALL_HINT, LocalRedisCluster, local_cluster
-from lessons.roundtrips import counting_client
+from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app
 
@@ -42,13 +45,13 @@ import matplotlib.pyplot
 BACKENDS = ["embedded", "real"]
 
 
-def pytest_configure(config) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "cluster_unsupported(reason): skip this test when the backend is a Redis "
         "Cluster, saying why (a single-server assumption, not a bug being hidden)")
 
 
-def skip_if_cluster(request, url: str) -> None:
+def skip_if_cluster(request: FixtureRequest, url: str) -> None:
     """Skip the running test if it is marked ``cluster_unsupported`` and ``url`` is a cluster."""
     marker = request.node.get_closest_marker("cluster_unsupported")
     if marker is not None and backend.is_cluster(url):
@@ -69,7 +72,7 @@ def url_for_backend(name: str) -> str:
 
 
 @pytest.fixture
-def real_redis_url(request) -> str:
+def real_redis_url(request: FixtureRequest) -> str:
     """``$REDIS_URL`` (skips the test when it is not set, or when the test is marked
     ``cluster_unsupported`` and it is a cluster)."""
     url = url_for_backend("real")
@@ -78,7 +81,7 @@ def real_redis_url(request) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-def redis_url(request) -> str:
+def redis_url(request: FixtureRequest) -> str:
     """The URL of the backend under test."""
     url = url_for_backend(request.param)
     skip_if_cluster(request, url)
@@ -86,7 +89,7 @@ def redis_url(request) -> str:
 
 
 @pytest.fixture
-def client(redis_url):
+def client(redis_url: str) -> Iterator[Client]:
     """A decode_responses client for the backend under test."""
     c = backend.connect(redis_url)
     yield c
@@ -94,7 +97,7 @@ def client(redis_url):
 
 
 @pytest.fixture
-def counted_client(redis_url):
+def counted_client(redis_url: str) -> Iterator[tuple[Client, RoundTrips]]:
     """(client, trips): a client for the backend under test that counts its round trips."""
     client, trips = counting_client(redis_url)
     yield client, trips
@@ -102,13 +105,13 @@ def counted_client(redis_url):
 
 
 @pytest.fixture
-def trips(counted_client):
+def trips(counted_client: tuple[Client, RoundTrips]) -> RoundTrips:
     """The round-trip counter of ``counted_client``."""
     return counted_client[1]
 
 
 @pytest.fixture
-def prefix(client) -> Iterator[str]:
+def prefix(client: Client) -> Iterator[str]:
     """A key prefix owned by this test; keys under it must all have a TTL at teardown."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
@@ -124,14 +127,14 @@ def session_ttl() -> int:
 
 
 @pytest.fixture
-def store(counted_client, prefix, session_ttl) -> SessionStore:
+def store(counted_client: tuple[Client, RoundTrips], prefix: str, session_ttl: int) -> SessionStore:
     """A ``SessionStore`` on the backend under test, under this test's ``prefix``, on the
     counting client (so ``trips`` counts its round trips), idle TTL ``session_ttl``."""
     return SessionStore(client=counted_client[0], prefix=prefix, default_ttl=session_ttl)
 
 
 @pytest.fixture
-def app(store):
+def app(store: SessionStore) -> FastAPI:
     """The course's web app (``create_app``, demo users) on ``store``."""
     return create_app(store)
 
@@ -140,7 +143,7 @@ def app(store):
 def log_in() -> Callable[..., TestClient]:
     """``log_in(app, username="alice", password="wonderland")``: an https ``TestClient`` (a
     browser) that has logged in, asserting the 200."""
-    def log_in(app, username: str = "alice", password: str = "wonderland") -> TestClient:
+    def log_in(app: FastAPI, username: str = "alice", password: str = "wonderland") -> TestClient:
         browser = TestClient(app, base_url="https://testserver")
         response = browser.post("/login", json={"username": username, "password": password})
         assert response.status_code == 200, response.text
@@ -149,7 +152,7 @@ def log_in() -> Callable[..., TestClient]:
 
 
 @pytest.fixture
-def learner(monkeypatch) -> str:
+def learner(monkeypatch: MonkeyPatch) -> str:
     """A ``COURSE_LEARNER`` of this test's own, set in the environment: the course's namespaced
     keys (``lessons.classroom``) then never meet those of a second test run on the same Redis."""
     name = f"test-{uuid.uuid4().hex[:10]}"
@@ -158,7 +161,7 @@ def learner(monkeypatch) -> str:
 
 
 @pytest.fixture
-def checks_on(redis_url, monkeypatch, learner) -> Iterator[Callable[[str], object]]:
+def checks_on(redis_url: str, monkeypatch: MonkeyPatch, learner: str) -> Iterator[Callable[[str], object]]:
     """``checks_on("05")``: a client of the backend under test, with ``REDIS_URL`` pointing there
     and a ``COURSE_LEARNER`` of this test's own, for running that notebook's "Your turn" checks.
     At teardown the test fails if a check left a key under ``course:{learner}:{notebook}:check-…``,

@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Iterator
 
 import pytest
 from redis.cluster import RedisCluster
 
 from lessons import bench
 from lessons.admin import LastSeen, SessionAdmin
+from lessons.backend import Client
 from lessons.quiz import question
-from lessons.roundtrips import counting_client
+from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionStore
 
 TTL = 60
@@ -30,17 +32,17 @@ NODE_SCAN = ("SCAN's cursor belongs to one node (redis-py's cluster scan returns
 
 
 @pytest.fixture
-def store(client, prefix) -> SessionStore:
+def store(client: Client, prefix: str) -> SessionStore:
     return SessionStore(client=client, prefix=prefix, default_ttl=TTL)
 
 
 @pytest.fixture
-def admin(client, prefix) -> SessionAdmin:
+def admin(client: Client, prefix: str) -> SessionAdmin:
     return SessionAdmin(client, prefix)
 
 
 @pytest.fixture
-def counted(redis_url, prefix):
+def counted(redis_url: str, prefix: str) -> Iterator[tuple[SessionAdmin, RoundTrips]]:
     """(SessionAdmin on a round-trip-counting client, trips)."""
     client, trips = counting_client(redis_url)
     yield SessionAdmin(client, prefix), trips
@@ -51,11 +53,11 @@ def ids(sessions) -> list[str]:
     return sorted(s["session_id"] for s in sessions)
 
 
-def index_members(client, store, user) -> list[str]:
+def index_members(client: Client, store: SessionStore, user) -> list[str]:
     return sorted(client.zrange(store.keys.index_key(user), 0, -1))
 
 
-def wait_until_gone(client, keys) -> None:
+def wait_until_gone(client: Client, keys) -> None:
     """Wait until keys with a short TTL have expired (Redis expires them: no time limit needed;
     each round sleeps as long as the longest TTL left)."""
     while client.exists(*keys):
@@ -70,7 +72,7 @@ def wait_until_passed(epoch_ms: float) -> None:
 
 
 # -- listing -------------------------------------------------------------------------------------
-def test_list_all_and_by_user(store, admin):
+def test_list_all_and_by_user(store: SessionStore, admin: SessionAdmin) -> None:
     a1 = store.create({"user_id": 1, "username": "alice"})
     a2 = store.create({"user_id": 1, "username": "alice"})
     b = store.create({"user_id": 2, "username": "bob"})
@@ -86,7 +88,8 @@ def test_list_all_and_by_user(store, admin):
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_listing_by_user_takes_at_most_three_round_trips(store, counted):
+def test_listing_by_user_takes_at_most_three_round_trips(store: SessionStore,
+                                                         counted: tuple[SessionAdmin, RoundTrips]) -> None:
     counted_admin, trips = counted
     mine = [store.create({"user_id": 1}) for _ in range(4)]
     bench.populate(store.r, store.prefix, 300, ttl=TTL)
@@ -97,7 +100,8 @@ def test_listing_by_user_takes_at_most_three_round_trips(store, counted):
     assert m.commands[0] == "ZRANGE" and not any(c.startswith("SCAN") for c in m.commands)
 
 
-def test_user_1_and_user_string_1_are_kept_apart(store, admin, client):
+def test_user_1_and_user_string_1_are_kept_apart(store: SessionStore, admin: SessionAdmin,
+                                                 client: Client) -> None:
     """Defect: user IDs 1 and "1" shared the index key …-by-user:1, so user "1"'s logout-all
     logged user 1 out. Now each has its own index; listing or revoking one leaves the other."""
     sid = store.create({"user_id": 7})
@@ -108,7 +112,8 @@ def test_user_1_and_user_string_1_are_kept_apart(store, admin, client):
     assert ids(admin.list_sessions(7)) == [sid] and store.get(sid) is not None
 
 
-def test_non_session_values_under_the_prefix_are_skipped(store, admin, client, prefix):
+def test_non_session_values_under_the_prefix_are_skipped(store: SessionStore, admin: SessionAdmin,
+                                                         client: Client, prefix: str) -> None:
     sid = store.create({"user_id": 1})
     client.set(f"{prefix}:{secrets.token_urlsafe(32)}", "not json", ex=TTL)
     client.set(f"{prefix}:{secrets.token_urlsafe(32)}", json.dumps([1, 2]), ex=TTL)
@@ -117,7 +122,8 @@ def test_non_session_values_under_the_prefix_are_skipped(store, admin, client, p
 
 
 # -- the index follows the store -------------------------------------------------------------------
-def test_index_follows_create_regenerate_and_delete(store, admin, client):
+def test_index_follows_create_regenerate_and_delete(store: SessionStore, admin: SessionAdmin,
+                                                    client: Client) -> None:
     old = store.create({"user_id": 1, "username": "alice"})
     other = store.create({"user_id": 1, "username": "alice"})
     assert index_members(client, store, 1) == sorted([old, other])
@@ -131,14 +137,14 @@ def test_index_follows_create_regenerate_and_delete(store, admin, client):
     assert client.exists(store.keys.index_key(1)) == 0
 
 
-def test_index_disappears_with_the_last_deleted_session(store, client):
+def test_index_disappears_with_the_last_deleted_session(store: SessionStore, client: Client) -> None:
     sid = store.create({"user_id": 5})
     store.delete(sid)
     assert client.exists(store.keys.index_key(5)) == 0
 
 
 @pytest.mark.parametrize("touch", ["refresh", "get_refresh", "update", "regenerate"])
-def test_index_always_outlives_its_sessions(store, client, prefix, touch):
+def test_index_always_outlives_its_sessions(store: SessionStore, client: Client, prefix: str, touch) -> None:
     short = SessionStore(client=client, prefix=prefix, default_ttl=300)
     sid = store.create({"user_id": 1}, ttl=20)
     if touch == "refresh":
@@ -159,7 +165,8 @@ def test_index_always_outlives_its_sessions(store, client, prefix, touch):
     assert client.zscore(store.keys.index_key(1), sid) >= read_at_ms + session_pttl
 
 
-def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(store, client):
+def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(store: SessionStore,
+                                                                             client: Client) -> None:
     before = int(time.time() * 1000)  # the store's clock, in whole ms
     sid = store.create({"user_id": 1}, ttl=20)
     after = int(time.time() * 1000)
@@ -176,7 +183,8 @@ def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(sto
 
 
 # -- expiry: neither listed nor counted ----------------------------------------------------------
-def test_expired_sessions_are_neither_listed_nor_counted(store, admin, client, prefix):
+def test_expired_sessions_are_neither_listed_nor_counted(store: SessionStore, admin: SessionAdmin,
+                                                         client: Client, prefix: str) -> None:
     brief = store.create({"user_id": 1, "username": "alice"}, ttl=1)
     alice_stays = store.create({"user_id": 1, "username": "alice"})
     gone_user = store.create({"user_id": 3, "username": "carol"}, ttl=1)
@@ -198,24 +206,24 @@ def test_expired_sessions_are_neither_listed_nor_counted(store, admin, client, p
     assert admin.revoke_all_sessions(1) == 1
 
 
-def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store, prefix):
+def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store: SessionStore, prefix: str) -> None:
     """A session expiring between the read of its value and its TTL: the TTL answers -2."""
 
     class Pipe:
-        def __init__(self):
+        def __init__(self) -> None:
             self.keys = []
 
-        def get(self, key):
+        def get(self, key) -> None:
             self.keys.append(key)
 
-        def ttl(self, key):
+        def ttl(self, key) -> None:
             pass
 
         def execute(self):
             return [json.dumps({"user_id": 1}), -2] * len(self.keys)
 
     class Client:
-        def pipeline(self, transaction=True):
+        def pipeline(self, transaction: bool=True):
             return Pipe()
 
     admin = SessionAdmin(Client(), prefix)
@@ -223,7 +231,8 @@ def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store, prefix):
     assert found == [] and gone == [f"{prefix}:{'a' * 43}"]
 
 
-def test_the_lessons_ttl_minus_two_is_what_expires_after_get_simulates(client, store, prefix):
+def test_the_lessons_ttl_minus_two_is_what_expires_after_get_simulates(client: Client, store: SessionStore,
+                                                                       prefix: str) -> None:
     sid = store.create({"user_id": 1})
     wrapped = bench.ExpiresAfterGet(client)
     key = f"{prefix}:{sid}"
@@ -232,7 +241,8 @@ def test_the_lessons_ttl_minus_two_is_what_expires_after_get_simulates(client, s
 
 
 # -- revoking ------------------------------------------------------------------------------------
-def test_revoke_touches_only_that_user(store, admin, client, prefix):
+def test_revoke_touches_only_that_user(store: SessionStore, admin: SessionAdmin, client: Client,
+                                       prefix: str) -> None:
     alice = [store.create({"user_id": 1, "username": "alice"}) for _ in range(3)]
     bob = [store.create({"user_id": 2, "username": "bob"}) for _ in range(2)]
     eleven = store.create({"user_id": 11, "username": "user eleven"})
@@ -252,8 +262,9 @@ def test_revoke_touches_only_that_user(store, admin, client, prefix):
 
 @pytest.mark.cluster_unsupported(PER_NODE)
 @pytest.mark.parametrize("mine", [0, 1, 5, 50])
-def test_revoke_takes_three_round_trips_whatever_the_numbers(store, counted, client, prefix,
-                                                            mine):
+def test_revoke_takes_three_round_trips_whatever_the_numbers(store: SessionStore,
+                                                             counted: tuple[SessionAdmin, RoundTrips],
+                                                             client: Client, prefix: str, mine) -> None:
     counted_admin, trips = counted
     sids = [store.create({"user_id": 1}) for _ in range(mine)]
     bench.populate(client, prefix, 500, ttl=TTL)
@@ -267,7 +278,8 @@ def test_revoke_takes_three_round_trips_whatever_the_numbers(store, counted, cli
     assert client.exists(store.keys.index_key(1)) == 0
 
 
-def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store, client, prefix):
+def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store: SessionStore, client: Client,
+                                                                       prefix: str) -> None:
     """A session created for the user after the revoke read the index survives it (it did not
     exist when the revoke started), and stays listed, so the next revoke ends it."""
     first = store.create({"user_id": 1})
@@ -287,7 +299,8 @@ def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store, cl
 
 
 @pytest.mark.parametrize("session", ["live", "missing, score ahead", "missing, score passed"])
-def test_an_entry_goes_only_when_its_session_surely_has(store, admin, client, session):
+def test_an_entry_goes_only_when_its_session_surely_has(store: SessionStore, admin: SessionAdmin,
+                                                        client: Client, session) -> None:
     """Revoke and listing remove an index entry when that revoke deleted the session, or when
     the session is missing and the entry's score has passed; an entry whose session is missing
     but whose score is ahead (a login between its ZADD and its SET) stays."""
@@ -311,7 +324,7 @@ def test_an_entry_goes_only_when_its_session_surely_has(store, admin, client, se
         assert admin.revoke_all_sessions(1) == 1 and client.exists(store.key(sid)) == 0
 
 
-def test_revoke_never_gives_up_under_concurrent_logins(redis_url, prefix):
+def test_revoke_never_gives_up_under_concurrent_logins(redis_url: str, prefix: str) -> None:
     """Defect: with WATCH/retry, 4 threads logging the same user in made revoke give up after
     50 conflicts (up to 11 s, then /logout-all answered 500). Now: no retry (ZRANGE, the DELs,
     ZREM: three round trips on one Redis, one DEL pipeline per node on a cluster), every session
@@ -352,7 +365,8 @@ def test_revoke_never_gives_up_under_concurrent_logins(redis_url, prefix):
     c.close()
 
 
-def test_revoke_by_scan_finds_unindexed_sessions(store, admin, client, prefix):
+def test_revoke_by_scan_finds_unindexed_sessions(store: SessionStore, admin: SessionAdmin, client: Client,
+                                                 prefix: str) -> None:
     indexed = store.create({"user_id": 1})
     raw = secrets.token_urlsafe(32)  # written the lesson's way: no index entry
     client.set(f"{prefix}:{raw}", json.dumps({"user_id": 1}), ex=TTL)
@@ -363,19 +377,19 @@ def test_revoke_by_scan_finds_unindexed_sessions(store, admin, client, prefix):
 
 
 @pytest.mark.parametrize("bad", [None, True, 1.5, ["1"]])
-def test_bad_user_ids_are_type_errors(admin, bad):
+def test_bad_user_ids_are_type_errors(admin: SessionAdmin, bad) -> None:
     with pytest.raises(TypeError):
         admin.revoke_all_sessions(bad)
 
 
 @pytest.mark.parametrize("bad", ["", "a*", "x?", "[x]", None, 5])
-def test_bad_prefixes_are_refused(client, bad):
+def test_bad_prefixes_are_refused(client: Client, bad) -> None:
     with pytest.raises(ValueError):
         SessionAdmin(client, bad)
 
 
 # -- prefixes with a colon and SCAN duplicates -------------------------------------------------
-def test_prefixes_with_colons(client, prefix):
+def test_prefixes_with_colons(client: Client, prefix: str) -> None:
     nested = f"{prefix}:shop:session"
     store = SessionStore(client=client, prefix=nested, default_ttl=TTL)
     admin = SessionAdmin(client, nested)
@@ -390,7 +404,7 @@ def test_prefixes_with_colons(client, prefix):
 
 
 @pytest.mark.cluster_unsupported(NODE_SCAN)
-def test_scan_duplicates_are_removed(store, client, prefix):
+def test_scan_duplicates_are_removed(store: SessionStore, client: Client, prefix: str) -> None:
     a = [store.create({"user_id": 1}) for _ in range(3)]
     b = store.create({"user_id": 2})
     dup = bench.DuplicatingScan(client)
@@ -407,7 +421,8 @@ def test_scan_duplicates_are_removed(store, client, prefix):
     assert ids(admin.list_sessions()) == [b]
 
 
-def test_scan_batches_with_a_small_count_still_find_everything(store, client, prefix):
+def test_scan_batches_with_a_small_count_still_find_everything(store: SessionStore, client: Client,
+                                                               prefix: str) -> None:
     sids = {store.create({"user_id": n % 4}) for n in range(57)}
     admin = SessionAdmin(client, prefix, scan_count=5)
     assert set(ids(admin.list_sessions())) == sids
@@ -415,7 +430,8 @@ def test_scan_batches_with_a_small_count_still_find_everything(store, client, pr
 
 
 # -- counting ------------------------------------------------------------------------------------
-def test_active_users_count_by_scan_and_by_index_agree(store, admin, client, prefix):
+def test_active_users_count_by_scan_and_by_index_agree(store: SessionStore, admin: SessionAdmin,
+                                                       client: Client, prefix: str) -> None:
     for user in (1, 1, 2, "carol", 3):
         store.create({"user_id": user})
     store.create({"cart": []})  # anonymous: not a user
@@ -424,7 +440,7 @@ def test_active_users_count_by_scan_and_by_index_agree(store, admin, client, pre
     assert admin.count_users_by_index() == 4 + 4
 
 
-def test_last_seen_counts_recent_users_in_one_round_trip(redis_url, prefix):
+def test_last_seen_counts_recent_users_in_one_round_trip(redis_url: str, prefix: str) -> None:
     client, trips = counting_client(redis_url)
     try:
         seen = LastSeen(client, prefix, window=60)
@@ -446,7 +462,7 @@ def test_last_seen_counts_recent_users_in_one_round_trip(redis_url, prefix):
         client.close()
 
 
-def test_last_seen_rejects_bad_arguments(client, prefix):
+def test_last_seen_rejects_bad_arguments(client: Client, prefix: str) -> None:
     with pytest.raises(ValueError):
         LastSeen(client, prefix, window=0)
     with pytest.raises(TypeError):
@@ -454,7 +470,8 @@ def test_last_seen_rejects_bad_arguments(client, prefix):
 
 
 # -- audit_ttl -----------------------------------------------------------------------------------
-def test_audit_ttl_finds_planted_immortal_sessions_and_nothing_else(store, admin, client, prefix):
+def test_audit_ttl_finds_planted_immortal_sessions_and_nothing_else(store: SessionStore, admin: SessionAdmin,
+                                                                    client: Client, prefix: str) -> None:
     normal = [store.create({"user_id": 1}) for _ in range(3)]
     planted = secrets.token_urlsafe(32)
     client.set(f"{prefix}:{planted}", json.dumps({"user_id": 9}))  # SET without EX
@@ -472,7 +489,9 @@ def test_audit_ttl_finds_planted_immortal_sessions_and_nothing_else(store, admin
     assert admin.audit_ttl() == [] and admin.audit_index_ttl() == []
 
 
-def test_audit_ttl_costs_one_pipeline_per_scan_batch(store, counted, client, prefix):
+def test_audit_ttl_costs_one_pipeline_per_scan_batch(store: SessionStore,
+                                                     counted: tuple[SessionAdmin, RoundTrips], client: Client,
+                                                     prefix: str) -> None:
     counted_admin, trips = counted
     bench.populate(client, prefix, 30, ttl=TTL)
     with trips.measure() as m:
@@ -484,7 +503,7 @@ def test_audit_ttl_costs_one_pipeline_per_scan_batch(store, counted, client, pre
 
 
 # -- the quiz answer keys --------------------------------------------------------------------------
-def test_quiz_split_colon_answer_key(client, prefix):
+def test_quiz_split_colon_answer_key(client: Client, prefix: str) -> None:
     q = question("admin-split-colon")
     store = SessionStore(client=client, prefix=f"{prefix}-shop:session", default_ttl=TTL)
     sid = store.create({"user_id": 1})
@@ -494,7 +513,7 @@ def test_quiz_split_colon_answer_key(client, prefix):
 
 
 @pytest.mark.cluster_unsupported(NODE_SCAN)
-def test_quiz_scan_empty_batch_answer_key(client, prefix):
+def test_quiz_scan_empty_batch_answer_key(client: Client, prefix: str) -> None:
     """A SCAN call can return no keys with a non-zero cursor: the iteration is not over."""
     q = question("admin-scan-empty-batch")
     for n in range(200):
@@ -513,7 +532,8 @@ def test_quiz_scan_empty_batch_answer_key(client, prefix):
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_quiz_index_round_trips_answer_key(store, counted, client, prefix):
+def test_quiz_index_round_trips_answer_key(store: SessionStore, counted: tuple[SessionAdmin, RoundTrips],
+                                           client: Client, prefix: str) -> None:
     q = question("admin-index-round-trips")
     counted_admin, trips = counted
     counts = []
@@ -528,7 +548,7 @@ def test_quiz_index_round_trips_answer_key(store, counted, client, prefix):
     assert "3" in q.choices[q.answer]
 
 
-def test_quiz_duplicates_answer_key(store, client, prefix):
+def test_quiz_duplicates_answer_key(store: SessionStore, client: Client, prefix: str) -> None:
     q = question("admin-scan-duplicates")
     store.create({"user_id": 1})
     admin = SessionAdmin(bench.DuplicatingScan(client), prefix)

@@ -16,17 +16,19 @@ import time
 
 import pytest
 import redis
+from pytest import MonkeyPatch
 
 from lessons import backend
+from lessons.backend import Client
 
 
-def test_redis_url_prefers_the_environment(monkeypatch):
+def test_redis_url_prefers_the_environment(monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://example.invalid:6379/3")
     assert backend.redis_url() == "redis://example.invalid:6379/3"
     assert not backend.is_embedded()
 
 
-def test_embedded_server_is_started_once_on_loopback(monkeypatch):
+def test_embedded_server_is_started_once_on_loopback(monkeypatch: MonkeyPatch) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     first, second = backend.redis_url(), backend.redis_url()
     assert first == second == backend.embedded_url()
@@ -35,7 +37,7 @@ def test_embedded_server_is_started_once_on_loopback(monkeypatch):
     assert backend.connect(first).ping() is True
 
 
-def test_embedded_server_sockets_have_tcp_nodelay():
+def test_embedded_server_sockets_have_tcp_nodelay() -> None:
     """Without TCP_NODELAY every pipelined reply stalls ~40 ms (Nagle + delayed ACK)."""
     server = backend.embedded_server()
     port = server.server_address[1]
@@ -59,7 +61,7 @@ def test_embedded_server_sockets_have_tcp_nodelay():
     client.close()
 
 
-def test_a_process_that_leaves_a_client_open_still_exits():
+def test_a_process_that_leaves_a_client_open_still_exits() -> None:
     """fakeredis serves connections on non-daemon threads; ours are daemon threads."""
     code = textwrap.dedent("""
         from lessons.backend import connect
@@ -74,7 +76,7 @@ def test_a_process_that_leaves_a_client_open_still_exits():
     assert done.stdout.strip() == "v"
 
 
-def test_describe_names_the_backend(redis_url, monkeypatch):
+def test_describe_names_the_backend(redis_url: str, monkeypatch: MonkeyPatch) -> None:
     if redis_url == backend.embedded_url():
         monkeypatch.delenv("REDIS_URL", raising=False)
         assert backend.describe().startswith("Backend: embedded fakeredis ")
@@ -84,7 +86,7 @@ def test_describe_names_the_backend(redis_url, monkeypatch):
         assert line.startswith("Backend: Redis ") and line.endswith("(from REDIS_URL)")
 
 
-def test_describe_explains_an_unreachable_redis_in_one_line(monkeypatch):
+def test_describe_explains_an_unreachable_redis_in_one_line(monkeypatch: MonkeyPatch) -> None:
     with socket.socket() as s:  # a port that nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -96,13 +98,13 @@ def test_describe_explains_an_unreachable_redis_in_one_line(monkeypatch):
     assert "secret" not in message  # the password is redacted
 
 
-def _server_ms(client) -> int:
+def _server_ms(client: Client) -> int:
     seconds, micros = client.time()
     return seconds * 1000 + micros // 1000
 
 
 @pytest.mark.parametrize("command", ["GETEX PX", "GETEX EX", "GETEX PXAT", "PSETEX", "SETEX", "SET PX"])
-def test_expiry_is_set_to_the_millisecond(client, prefix, command):
+def test_expiry_is_set_to_the_millisecond(client: Client, prefix: str, command) -> None:
     """fakeredis 2.41 rounded the expiry of GETEX, PSETEX and SETEX down to a whole second of the
     clock (a GETEX PX 1500 could leave 501 ms); the embedded server sets it as Redis does.
 
@@ -135,12 +137,12 @@ def test_expiry_is_set_to_the_millisecond(client, prefix, command):
         time.sleep(0.013)
 
 
-def test_connect_decodes_responses(client, prefix):
+def test_connect_decodes_responses(client: Client, prefix: str) -> None:
     client.set(f"{prefix}:x", "é", ex=10)
     assert client.get(f"{prefix}:x") == "é"
 
 
-def test_delete_prefix_deletes_only_that_prefix(client, prefix):
+def test_delete_prefix_deletes_only_that_prefix(client: Client, prefix: str) -> None:
     for i in range(1200):
         client.set(f"{prefix}:a:{i}", i, ex=60)
     client.set(f"{prefix}x-keep", 1, ex=60)
@@ -151,12 +153,12 @@ def test_delete_prefix_deletes_only_that_prefix(client, prefix):
 
 
 @pytest.mark.parametrize("bad", ["", "*", "session:*", "a?b", "[x]"])
-def test_delete_prefix_refuses_globs(client, bad):
+def test_delete_prefix_refuses_globs(client: Client, bad) -> None:
     with pytest.raises(ValueError):
         backend.delete_prefix(client, bad)
 
 
-def test_unreachable_redis_raises_connection_error_quickly():
+def test_unreachable_redis_raises_connection_error_quickly() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -168,7 +170,7 @@ def test_unreachable_redis_raises_connection_error_quickly():
     assert kwargs["socket_timeout"] == backend.SOCKET_TIMEOUT
 
 
-def test_the_embedded_server_is_never_a_cluster(monkeypatch):
+def test_the_embedded_server_is_never_a_cluster(monkeypatch: MonkeyPatch) -> None:
     """No round trip: connect() to the embedded server returns a plain client at once."""
     calls: list[tuple] = []
     monkeypatch.setattr(redis.Redis, "info", lambda self, *a, **k: calls.append(a) or {})
@@ -180,7 +182,7 @@ def test_the_embedded_server_is_never_a_cluster(monkeypatch):
     client.close()
 
 
-def test_an_unreachable_redis_is_not_remembered(monkeypatch):
+def test_an_unreachable_redis_is_not_remembered(monkeypatch: MonkeyPatch) -> None:
     """A Redis that is down now may be a cluster node later: ask again next time."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -216,7 +218,7 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("url", list(MALFORMED))
-def test_a_malformed_url_is_refused_in_one_line(url, monkeypatch):
+def test_a_malformed_url_is_refused_in_one_line(url, monkeypatch: MonkeyPatch) -> None:
     password_url = url.replace("127.0.0.1", "user:secret@127.0.0.1", 1)
     for given in (url, password_url):
         with pytest.raises(backend.InvalidRedisUrl) as info:
@@ -239,11 +241,12 @@ def test_a_malformed_url_is_refused_in_one_line(url, monkeypatch):
                                  "redis://h:6379/3", "redis://h:6379?db=4", "rediss://u:p@h:6380/0",
                                  "redis://[::1]:6379/0", "unix:///run/redis.sock?db=2",
                                  "REDIS://h:6379/0", "redis://h/0?socket_timeout=1.5"])
-def test_a_well_formed_url_is_accepted_unchanged(url):
+def test_a_well_formed_url_is_accepted_unchanged(url) -> None:
     assert backend.check_url(url) == url
 
 
-def test_an_upper_case_scheme_connects_whatever_the_redis_py_version(redis_url, monkeypatch):
+def test_an_upper_case_scheme_connects_whatever_the_redis_py_version(redis_url: str,
+                                                                     monkeypatch: MonkeyPatch) -> None:
     """Schemes are case-insensitive: redis-py 8.1 (Python 3.10's pin) refused ``REDIS://``,
     8.2 takes it; the course hands redis-py the scheme in lower case, so both connect."""
     url = "REDIS" + redis_url[len("redis"):]
@@ -255,7 +258,7 @@ def test_an_upper_case_scheme_connects_whatever_the_redis_py_version(redis_url, 
     assert backend.url_db(url) == backend.url_db(redis_url)
 
 
-def test_refusals_are_the_courses_own_words(monkeypatch):
+def test_refusals_are_the_courses_own_words(monkeypatch: MonkeyPatch) -> None:
     """No message quotes redis-py, the server or the OS (their wording changes between
     releases): each says what is wrong in the course's words."""
     with pytest.raises(backend.InvalidRedisUrl) as info:
@@ -271,7 +274,8 @@ def test_refusals_are_the_courses_own_words(monkeypatch):
     assert "(the connection was refused or closed)" in str(down.value)
 
 
-def test_a_database_the_server_does_not_have_is_refused_in_one_line(redis_url, monkeypatch):
+def test_a_database_the_server_does_not_have_is_refused_in_one_line(redis_url: str,
+                                                                    monkeypatch: MonkeyPatch) -> None:
     """/99 on a Redis with 16 databases was a 39-line traceback at the first command."""
     base = redis_url.split("?")[0].rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
     url = f"{base}/99999"

@@ -32,7 +32,7 @@ def run(backoff: Backoff, conflicts: int):
     raise AssertionError("attempts() ended")  # pragma: no cover
 
 
-def test_the_wait_limit_doubles_up_to_the_cap_with_full_jitter():
+def test_the_wait_limit_doubles_up_to_the_cap_with_full_jitter() -> None:
     clock = Clock()
     attempt = run(policy(clock, base=0.25, cap=2.0, random=lambda: 1.0), conflicts=6)
     assert clock.sleeps == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
@@ -42,13 +42,13 @@ def test_the_wait_limit_doubles_up_to_the_cap_with_full_jitter():
     assert clock.sleeps == [0.125, 0.25, 0.5, 1.0]  # a random fraction of the limit
 
 
-def test_no_conflict_no_wait():
+def test_no_conflict_no_wait() -> None:
     clock = Clock()
     attempt = run(policy(clock), conflicts=0)
     assert (attempt.retries, clock.sleeps) == (0, [])
 
 
-def test_it_gives_up_only_when_the_time_budget_is_spent():
+def test_it_gives_up_only_when_the_time_budget_is_spent() -> None:
     clock = Clock()
     backoff = policy(clock, seconds=2.0, base=0.5, cap=1.0, random=lambda: 1.0)
     with pytest.raises(RetryLimitExceeded) as info:
@@ -59,13 +59,13 @@ def test_it_gives_up_only_when_the_time_budget_is_spent():
     assert isinstance(info.value, CourseError)
 
 
-def test_a_budget_of_many_retries_is_not_a_count():
+def test_a_budget_of_many_retries_is_not_a_count() -> None:
     clock = Clock()
     attempt = run(policy(clock, seconds=10.0, base=0.001, cap=0.001, random=lambda: 1.0), 5000)
     assert attempt.retries == 5000 and clock.now == pytest.approx(5.0)
 
 
-def test_max_retries_caps_the_count_too():
+def test_max_retries_caps_the_count_too() -> None:
     clock = Clock()
     with pytest.raises(RetryLimitExceeded, match="after 3 conflicting writes"):
         run(policy(clock, max_retries=2), conflicts=3)
@@ -78,6 +78,6 @@ def test_max_retries_caps_the_count_too():
     {"seconds": 0}, {"seconds": -1}, {"max_retries": -1}, {"max_retries": 1.5},
     {"max_retries": True}, {"base": 0}, {"base": 0.1, "cap": 0.01},
 ])
-def test_bad_settings_are_refused(kwargs):
+def test_bad_settings_are_refused(kwargs) -> None:
     with pytest.raises(ValueError):
         Backoff(**kwargs)

@@ -8,13 +8,15 @@ import math
 import time
 
 import pytest
+from pytest import MonkeyPatch
 
 from lessons import bench
 from lessons.admin import LastSeen, SessionAdmin
+from lessons.backend import Client
 from lessons.checks.admin import check_live_session_ids
 from lessons.classroom import namespace
 from lessons.event_loop import slow_client
-from lessons.roundtrips import counting_client
+from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionStore
 
 TTL = 60
@@ -24,7 +26,7 @@ PER_NODE = ("a pipeline is one request per node it touches, so the single-server
             "count differs; tests/test_cluster_store.py checks the cluster's counts")
 
 # -- bench helpers -------------------------------------------------------------------------------
-def test_populate_writes_sessions_like_the_store(client, prefix):
+def test_populate_writes_sessions_like_the_store(client: Client, prefix: str) -> None:
     with_last_seen = LastSeen(client, prefix, window=TTL)
     sids = bench.populate(client, prefix, 25, per_user=10, ttl=TTL, batch=10,
                           last_seen=with_last_seen)
@@ -41,7 +43,7 @@ def test_populate_writes_sessions_like_the_store(client, prefix):
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_populate_uses_one_round_trip_per_batch(redis_url, prefix):
+def test_populate_uses_one_round_trip_per_batch(redis_url: str, prefix: str) -> None:
     client, trips = counting_client(redis_url)
     try:
         with trips.measure() as m:
@@ -52,7 +54,7 @@ def test_populate_uses_one_round_trip_per_batch(redis_url, prefix):
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_revoke_scaling_measures_and_checks(redis_url, prefix):
+def test_revoke_scaling_measures_and_checks(redis_url: str, prefix: str) -> None:
     def by_index(c, p, u):
         return SessionAdmin(c, p).revoke_all_sessions(u)
 
@@ -69,7 +71,8 @@ def test_revoke_scaling_measures_and_checks(redis_url, prefix):
     assert "round trips" in bench.format_table(rows)
 
 
-def test_revoke_scaling_prints_one_progress_line_per_size(redis_url, prefix, capsys):
+def test_revoke_scaling_prints_one_progress_line_per_size(redis_url: str, prefix: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
     def by_index(c, p, u):
         return SessionAdmin(c, p).revoke_all_sessions(u)
 
@@ -80,7 +83,7 @@ def test_revoke_scaling_prints_one_progress_line_per_size(redis_url, prefix, cap
     assert all(line.endswith(" s so far)") and ": measured (" in line for line in lines)
 
 
-def test_round_trip_time_is_the_median_of_pings(counted_client):
+def test_round_trip_time_is_the_median_of_pings(counted_client: tuple[Client, RoundTrips]) -> None:
     """Seven PINGs, each its own round trip; the answer is the median one's duration: the four
     slowest of seven each took at least that long (an ordering, whatever the machine's load)."""
     client, trips = counted_client
@@ -94,7 +97,7 @@ def test_round_trip_time_is_the_median_of_pings(counted_client):
         bench.round_trip_time(client, pings=0)
 
 
-def test_round_trip_time_measures_the_wait_for_a_reply(redis_url):
+def test_round_trip_time_measures_the_wait_for_a_reply(redis_url: str) -> None:
     """On a client 50 ms from Redis (``slow_client``), the median PING takes at least 50 ms."""
     if not redis_url.startswith("redis://"):
         pytest.skip("slow_client supports redis:// URLs only")
@@ -111,19 +114,19 @@ def test_round_trip_time_measures_the_wait_for_a_reply(redis_url):
     (0.001, (500, 1_000, 2_000)),                             # a remote Redis, 1 ms away
     (0.05, (500, 1_000, 2_000)),                              # the minimum, however slow
 ])
-def test_choose_sizes_fits_the_budget(round_trip, sizes):
+def test_choose_sizes_fits_the_budget(round_trip, sizes) -> None:
     chosen = bench.choose_sizes(round_trip, 6.0)
     assert chosen == sizes
     assert len(chosen) == 3 or 2 * round_trip * sum(chosen) <= 6.0
 
 
-def test_choose_sizes_keeps_a_remote_redis_under_a_minute():
+def test_choose_sizes_keeps_a_remote_redis_under_a_minute() -> None:
     """1 ms round trips: the lesson's revoke alone makes one per session of every size."""
     assert 0.001 * sum(bench.choose_sizes(0.001, 6.0)) < 60 / 10
 
 
-def test_revoke_scaling_stops_before_a_size_that_would_overrun_its_budget(redis_url, prefix,
-                                                                        capsys):
+def test_revoke_scaling_stops_before_a_size_that_would_overrun_its_budget(
+        redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]) -> None:
     def slow_index(c, p, u):
         time.sleep(0.05)
         return SessionAdmin(c, p).revoke_all_sessions(u)
@@ -135,7 +138,7 @@ def test_revoke_scaling_stops_before_a_size_that_would_overrun_its_budget(redis_
     assert "      900 sessions: skipped" in out and "1,800" not in out
 
 
-def test_choose_sizes_rejects_nonsense():
+def test_choose_sizes_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         bench.choose_sizes(0)
     with pytest.raises(ValueError):
@@ -144,11 +147,12 @@ def test_choose_sizes_rejects_nonsense():
 
 # -- the "Your turn" check ------------------------------------------------------------------------
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url, monkeypatch, capsys,
-                                                                    learner):
+def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url: str, monkeypatch: MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str],
+                                                                   learner: str) -> None:
     monkeypatch.setattr("lessons.backend.redis_url", lambda: redis_url)
 
-    def solution(client, prefix, user_id):
+    def solution(client: Client, prefix: str, user_id):
         members = client.zrange(f"{prefix}-by-user:{user_id}", 0, -1)
         if not members:
             return []
@@ -157,7 +161,7 @@ def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url, mo
             pipe.exists(f"{prefix}:{sid}")
         return [sid for sid, alive in zip(members, pipe.execute()) if alive]
 
-    def lesson_style(client, prefix, user_id):
+    def lesson_style(client: Client, prefix: str, user_id):
         return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
                 if json.loads(client.get(k) or "{}").get("user_id") == user_id]
 
@@ -173,8 +177,10 @@ def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url, mo
     assert "✗ your code raised ZeroDivisionError" in capsys.readouterr().out
 
 
-def test_check_live_session_ids_on_a_stub_fails_every_check_and_cleans_up(
-        redis_url, client, monkeypatch, capsys, learner):
+def test_check_live_session_ids_on_a_stub_fails_every_check_and_cleans_up(redis_url: str, client: Client,
+                                                                          monkeypatch: MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture[str],
+                                                                          learner: str) -> None:
     monkeypatch.setattr("lessons.backend.redis_url", lambda: redis_url)
     before = set(client.scan_iter(match=f"{namespace('03')}:check-*"))
     assert check_live_session_ids(lambda c, p, u: None) is False

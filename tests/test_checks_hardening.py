@@ -4,13 +4,15 @@ fails a stub with no ✓, names what is wrong in each faulty variant, and leaves
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from lessons.checks.hardening import check_login_throttle
 
 
 @pytest.fixture
-def on_backend(checks_on):
+def on_backend(checks_on: Callable[[str], object]) -> object:
     """Run the check against the backend under test (``checks_on`` in conftest)."""
     return checks_on("05")
 
@@ -30,14 +32,14 @@ def lines(out: str) -> dict[str, str]:
     return {line[2:]: line[0] for line in out.splitlines() if line[:1] in "✓✗·"}
 
 
-def test_fixed_window_solution_passes(on_backend, capsys):
+def test_fixed_window_solution_passes(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert check_login_throttle(incr_expire_nx, at_limit) is True
     out = capsys.readouterr().out
     assert out.count("✓") == 12 and "✗" not in out and "·" not in out
     assert out.rstrip().endswith("All checks passed.")
 
 
-def test_set_nx_then_incr_passes_too(on_backend, capsys):
+def test_set_nx_then_incr_passes_too(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
     def set_nx_then_incr(r, key, window):
         r.set(key, 0, ex=window, nx=True)
         return r.incr(key)
@@ -45,7 +47,7 @@ def test_set_nx_then_incr_passes_too(on_backend, capsys):
     assert check_login_throttle(set_nx_then_incr, at_limit) is True
 
 
-def test_stub_earns_no_tick(on_backend, capsys):
+def test_stub_earns_no_tick(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert check_login_throttle(lambda r, key, window: 0, lambda r, key, limit: False) is False
     out = capsys.readouterr().out
     assert "✓" not in out
@@ -55,7 +57,8 @@ def test_stub_earns_no_tick(on_backend, capsys):
     assert "Not yet: 8 of 12 checks failed." in out
 
 
-def test_expire_without_nx_extends_the_window_and_fails(on_backend, capsys):
+def test_expire_without_nx_extends_the_window_and_fails(on_backend: object,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
     def incr_expire(r, key, window):
         count = r.incr(key)
         r.expire(key, window)  # every failure restarts the window
@@ -68,7 +71,7 @@ def test_expire_without_nx_extends_the_window_and_fails(on_backend, capsys):
     assert list(marks.values()).count("✗") == 1
 
 
-def test_counter_without_ttl_fails(on_backend, capsys):
+def test_counter_without_ttl_fails(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert check_login_throttle(lambda r, key, window: r.incr(key), at_limit) is False
     marks = lines(capsys.readouterr().out)
     assert marks["the first failure starts a 60 s window (TTL 60 s) (saw 'PTTL -1')"] == "✗"
@@ -76,7 +79,7 @@ def test_counter_without_ttl_fails(on_backend, capsys):
                for text, mark in marks.items())
 
 
-def test_off_by_one_lock_fails(on_backend, capsys):
+def test_off_by_one_lock_fails(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert check_login_throttle(incr_expire_nx, lambda r, key, limit: int(r.get(key) or 0) > limit) is False
     marks = lines(capsys.readouterr().out)
     assert marks["is_locked: locked at the limit (5 failures)"] == "✗"
@@ -85,7 +88,7 @@ def test_off_by_one_lock_fails(on_backend, capsys):
                  "(saw 'locked after each failure: [False, False, False, False, False]')"] == "✗"
 
 
-def test_is_locked_that_writes_fails(on_backend, capsys):
+def test_is_locked_that_writes_fails(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
     def incr_to_read(r, key, limit):
         return r.incr(key) > limit  # counts a failure on every look
 
@@ -94,7 +97,8 @@ def test_is_locked_that_writes_fails(on_backend, capsys):
     assert marks["is_locked: no failures, not locked, and no key written"] == "✗"
 
 
-def test_sorted_set_counter_is_a_line_not_a_traceback(on_backend, capsys):
+def test_sorted_set_counter_is_a_line_not_a_traceback(on_backend: object,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     def zadd(r, key, window):
         r.zadd(key, {str(r.zcard(key)): 0})
         r.expire(key, window, nx=True)
@@ -106,7 +110,7 @@ def test_sorted_set_counter_is_a_line_not_a_traceback(on_backend, capsys):
     assert "✗ your code raised ResponseError" in out  # at_limit's GET on a sorted set
 
 
-def test_exception_is_a_line_not_a_traceback(on_backend, capsys):
+def test_exception_is_a_line_not_a_traceback(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
     def broken(r, key, window):
         raise RuntimeError("oops")
 

@@ -13,8 +13,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pytest import MonkeyPatch
 
 from lessons import backend, classroom
+from lessons.backend import Client
 from lessons.classroom import learner_key, namespace
 
 SANITIZE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
@@ -39,14 +41,14 @@ def sanitized(text: str) -> str:
 
 
 @pytest.mark.parametrize(("first", "second"), COLLIDED, ids=lambda n: n.encode("unicode_escape").decode())
-def test_names_that_collided_get_their_own_namespaces(first, second, monkeypatch):
+def test_names_that_collided_get_their_own_namespaces(first, second, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_LEARNER", first)
     one = namespace("01")
     monkeypatch.setenv("COURSE_LEARNER", second)
     assert namespace("01") != one
 
 
-def test_every_name_has_a_distinct_segment_that_is_key_safe_and_sanitizes():
+def test_every_name_has_a_distinct_segment_that_is_key_safe_and_sanitizes() -> None:
     segments = {name: learner_key(name) for name in NAMES}
     assert len(set(segments.values())) == len(NAMES)
     for name, segment in segments.items():
@@ -58,7 +60,7 @@ def test_every_name_has_a_distinct_segment_that_is_key_safe_and_sanitizes():
         assert not re.search(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", segment)
 
 
-def test_readable_slugs_and_plain_names():
+def test_readable_slugs_and_plain_names() -> None:
     assert learner_key("alice") == "alice" and learner_key("local") == "local"
     assert learner_key("  alice ") == "alice"
     assert learner_key("たろう").startswith("tarou-")
@@ -72,7 +74,7 @@ def test_readable_slugs_and_plain_names():
     assert re.fullmatch(r"alice-[0-9a-f]{8}", learner_key("Alice"))
 
 
-def test_a_name_typed_decomposed_is_the_same_learner():
+def test_a_name_typed_decomposed_is_the_same_learner() -> None:
     """NFC: が as one code point or as か + a combining mark (what macOS sends) is one name."""
     composed = "がくと"
     decomposed = unicodedata.normalize("NFD", composed)
@@ -80,7 +82,7 @@ def test_a_name_typed_decomposed_is_the_same_learner():
     assert learner_key(composed) == learner_key(decomposed)
 
 
-def test_the_english_namespace_is_unchanged_and_editions_are_apart(monkeypatch):
+def test_the_english_namespace_is_unchanged_and_editions_are_apart(monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_LEARNER", "alice")
     assert namespace("01") == "course:alice:01"
     assert namespace("02", "lesson") == "course:alice:02:lesson"
@@ -90,21 +92,22 @@ def test_the_english_namespace_is_unchanged_and_editions_are_apart(monkeypatch):
 
 
 @pytest.mark.parametrize("part", ["", "*", "0?", "[01]", "a\\b", "01:x", "0 1"])
-def test_a_part_cannot_widen_a_pattern(part, monkeypatch):
+def test_a_part_cannot_widen_a_pattern(part, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_LEARNER", "alice")
     with pytest.raises(ValueError):
         namespace(part)
 
 
 @pytest.mark.parametrize("edition", ["*", "j", "JA", "ja-01", ""])
-def test_an_edition_is_a_language_code(edition):
+def test_an_edition_is_a_language_code(edition) -> None:
     with pytest.raises(ValueError):
         namespace("01", edition=edition)
     with pytest.raises(ValueError):
         namespace(edition="ja")  # an edition belongs to a notebook
 
 
-def _write(client, monkeypatch, name: str, *parts: str, edition: str | None = None) -> list[str]:
+def _write(client: Client, monkeypatch: MonkeyPatch, name: str, *parts: str,
+           edition: str | None = None) -> list[str]:
     monkeypatch.setenv("COURSE_LEARNER", name)
     ns = namespace(*parts, edition=edition)
     keys = [f"{ns}:lesson:{i}" for i in range(3)]
@@ -121,7 +124,8 @@ def tag() -> str:
 
 @pytest.mark.parametrize(("first", "second"), [("たろう", "はなこ"), ("アリス", "🐱"), ("*", "?"),
                                                ("Alice", "alice"), ("José", "jos")])
-def test_one_learners_reset_leaves_anothers_keys(client, monkeypatch, tag, first, second):
+def test_one_learners_reset_leaves_anothers_keys(client: Client, monkeypatch: MonkeyPatch, tag, first,
+                                                 second) -> None:
     """はなこ's reset("01") deleted たろう's keys: both were course:learner:01:…"""
     theirs = _write(client, monkeypatch, f"{first}{tag}", "01")
     mine = _write(client, monkeypatch, f"{second}{tag}", "01")
@@ -135,7 +139,7 @@ def test_one_learners_reset_leaves_anothers_keys(client, monkeypatch, tag, first
             client.delete(key)
 
 
-def test_a_glob_name_cannot_widen_the_reset(client, monkeypatch, tag):
+def test_a_glob_name_cannot_widen_the_reset(client: Client, monkeypatch: MonkeyPatch, tag) -> None:
     """A learner called '*' resets only '*': its namespace holds no glob character."""
     others = _write(client, monkeypatch, f"bob{tag}", "01") + _write(client, monkeypatch, f"?{tag}", "01")
     mine = _write(client, monkeypatch, f"*{tag}", "01")
@@ -148,7 +152,7 @@ def test_a_glob_name_cannot_widen_the_reset(client, monkeypatch, tag):
             client.delete(key)
 
 
-def test_reset_of_one_edition_leaves_the_other(client, monkeypatch, tag):
+def test_reset_of_one_edition_leaves_the_other(client: Client, monkeypatch: MonkeyPatch, tag) -> None:
     english = _write(client, monkeypatch, f"たろう{tag}", "01")
     japanese = _write(client, monkeypatch, f"たろう{tag}", "01", edition="ja")
     try:
@@ -166,14 +170,15 @@ MALFORMED = ["redis://127.0.0.1:6379/13x", "redis://127.0.0.1:6379/three",
 
 
 @pytest.mark.parametrize("url", MALFORMED)
-def test_clean_refuses_a_malformed_url_in_one_line(url, monkeypatch, capsys):
+def test_clean_refuses_a_malformed_url_in_one_line(url, monkeypatch: MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("REDIS_URL", url)
     assert classroom.main(["clean"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and err.startswith("lessons.classroom: REDIS_URL ")
 
 
-def test_clean_from_the_command_line_refuses_and_deletes_nothing():
+def test_clean_from_the_command_line_refuses_and_deletes_nothing() -> None:
     """/13x used to clean database 0: every learner's keys there. The command runs against this
     process's embedded server (never a shared Redis, in case it does clean); a course key in
     database 0 is still there after each refused clean."""

@@ -20,6 +20,7 @@ import time
 import httpx
 import pytest
 
+from lessons.backend import Client
 from lessons.cluster import Cluster, RoundRobinBalancer, tally
 
 ALICE = {"username": "alice", "password": "wonderland"}
@@ -62,7 +63,7 @@ def assert_all_stopped(cluster: Cluster) -> None:
         assert gone(pid), f"process {pid} is still running"
 
 
-def test_three_servers_share_sessions_through_redis(redis_url, client, prefix):
+def test_three_servers_share_sessions_through_redis(redis_url: str, client: Client, prefix: str) -> None:
     with Cluster(3, store="redis", redis_url=redis_url, prefix=prefix, ttl=60) as cluster:
         assert len(set(cluster.urls)) == 3 and len(set(cluster.pids)) == 3
         lb = cluster.balancer()
@@ -86,7 +87,7 @@ def test_three_servers_share_sessions_through_redis(redis_url, client, prefix):
     assert_all_stopped(cluster)
 
 
-def test_in_memory_sessions_work_on_one_server_in_three():
+def test_in_memory_sessions_work_on_one_server_in_three() -> None:
     """Also proves the answer key of quiz 02-memory-behind-balancer (B: about 10 of 30)."""
     from lessons.quiz import question
 
@@ -108,7 +109,7 @@ def test_processes_are_stopped_when_the_block_fails():
     assert_all_stopped(cluster)
 
 
-def test_processes_are_stopped_when_startup_times_out():
+def test_processes_are_stopped_when_startup_times_out() -> None:
     # A "Redis" that accepts connections and never answers: no server can ever pass its /health
     # check (one PING), so the start times out whatever the machine's speed.
     with socket.socket() as silent:
@@ -123,7 +124,7 @@ def test_processes_are_stopped_when_startup_times_out():
         assert gone(pid)
 
 
-def test_a_forgotten_cluster_is_stopped_when_collected():
+def test_a_forgotten_cluster_is_stopped_when_collected() -> None:
     cluster = Cluster(1, store="memory").start()
     pids = cluster.pids
     del cluster
@@ -131,7 +132,7 @@ def test_a_forgotten_cluster_is_stopped_when_collected():
     assert all(gone(pid) for pid in pids)
 
 
-def test_servers_are_stopped_at_interpreter_exit():
+def test_servers_are_stopped_at_interpreter_exit() -> None:
     script = textwrap.dedent("""
         from lessons.cluster import Cluster
         c = Cluster(2, store="memory").start()
@@ -145,12 +146,12 @@ def test_servers_are_stopped_at_interpreter_exit():
     assert all(gone(pid) for pid in pids)
 
 
-def test_ports_are_free_ones_not_hard_coded():
+def test_ports_are_free_ones_not_hard_coded() -> None:
     with Cluster(2, store="memory") as a, Cluster(2, store="memory") as b:
         assert len(set(a.urls) | set(b.urls)) == 4
 
 
-def test_balancer_forwards_cookies_like_a_browser_and_honours_max_age_0():
+def test_balancer_forwards_cookies_like_a_browser_and_honours_max_age_0() -> None:
     lb = RoundRobinBalancer([("a", "http://127.0.0.1:9")])
     lb._remember(httpx.Response(200, headers=[
         ("set-cookie", "session_id=abc; HttpOnly; Max-Age=60; Path=/; SameSite=lax; Secure")]))
@@ -160,14 +161,14 @@ def test_balancer_forwards_cookies_like_a_browser_and_honours_max_age_0():
     lb.close()
 
 
-def test_the_leftover_check_sees_a_running_server():
+def test_the_leftover_check_sees_a_running_server() -> None:
     """The autouse check above can fail: while a cluster runs, its servers are our children."""
     with Cluster(1, store="memory") as cluster:
         assert set(cluster.pids) <= uvicorn_children()
     assert not set(cluster.pids) & uvicorn_children()
 
 
-def test_servers_stop_themselves_when_their_parent_is_killed():
+def test_servers_stop_themselves_when_their_parent_is_killed() -> None:
     script = textwrap.dedent("""
         import os, signal
         from lessons.cluster import Cluster

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from pytest import MonkeyPatch
+from redis.cluster import RedisCluster
 
 from lessons import backend
 from lessons.cluster_demo import cut_replication, loss_experiment, reader_sessions
@@ -29,6 +31,7 @@ from lessons.failover import (
     plot_timeline,
     run_load,
 )
+from lessons.redis_cluster import LocalRedisCluster
 from lessons.store import SessionStore
 
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -41,7 +44,7 @@ def synthetic_run(*extra: Outcome) -> LoadRun:
     return LoadRun(sorted(outcomes, key=lambda o: o.t), 2.5, {"0": 0.9, "0 done": 1.7})
 
 
-def test_load_run_summaries():
+def test_load_run_summaries() -> None:
     run = synthetic_run(Outcome(0.3, "me", 200, 2.0, group="r1"))
     assert run.summary() == {"login": {200: 2, 503: 1}, "me": {200: 2, 503: 1}}
     assert run.by_group() == {"": {200: 3, 503: 2}, "r1": {200: 1}}
@@ -60,7 +63,7 @@ OUTCOMES = {
 
 
 @pytest.mark.parametrize("outcome", OUTCOMES)
-def test_every_outcome_is_described_and_the_invariants_read_the_same(outcome):
+def test_every_outcome_is_described_and_the_invariants_read_the_same(outcome) -> None:
     run = LoadRun(OUTCOMES[outcome], 3.0, {"0": 0.9, "0 done": 2.9})
     assert invariants(run) == [
         "requests answered 500 (an error the app did not handle): 0",
@@ -75,7 +78,7 @@ def test_every_outcome_is_described_and_the_invariants_read_the_same(outcome):
     assert text.endswith("sessions of logins answered 200 before the kill that are gone now: 0")
 
 
-def test_resurrections_print_one_stable_row_per_store_and_way():
+def test_resurrections_print_one_stable_row_per_store_and_way() -> None:
     from lessons.cluster_demo import EndResult, Resurrections
 
     run = Resurrections({("SessionStore", "logout"): EndResult(10, 0, 10, 0, 0),
@@ -86,7 +89,7 @@ def test_resurrections_print_one_stable_row_per_store_and_way():
         "revoke     ReplicatedStore             0     0              10    10            10"]
 
 
-def test_the_invariants_show_a_500_and_another_users_session():
+def test_the_invariants_show_a_500_and_another_users_session() -> None:
     run = LoadRun([Outcome(0.1, "me", 500, 1.0), Outcome(0.2, "me", 200, 1.0, foreign=True)], 1.0)
     assert invariants(run) == [
         "requests answered 500 (an error the app did not handle): 1",
@@ -94,14 +97,14 @@ def test_the_invariants_show_a_500_and_another_users_session():
         "answers other than 200, 401 (no session) and 503 (try again): 500"]
 
 
-def test_percentiles_and_latency_line():
+def test_percentiles_and_latency_line() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.5) in (50.0, 51.0) and percentile(values, 0.95) == 95.0
     assert latency_line("x", [1.0, 2.0, 3.0]) == \
         "x: median 2.00 ms, 95th percentile 3.00 ms (3 calls)"
 
 
-def test_plot_timeline_labels_its_axes():
+def test_plot_timeline_labels_its_axes() -> None:
     import matplotlib.pyplot as plt
 
     fig = plot_timeline(synthetic_run(Outcome(0.3, "me", 200, 2.0, group="/me, session on master 1")),
@@ -117,7 +120,7 @@ def test_plot_timeline_labels_its_axes():
     plt.close(fig)
 
 
-def test_run_load_on_one_redis_answers_200_and_loses_nothing():
+def test_run_load_on_one_redis_answers_200_and_loses_nothing() -> None:
     from lessons.web import TestClient, create_app
 
     store = SessionStore(client=backend.connect(backend.embedded_url()),
@@ -140,19 +143,19 @@ def test_run_load_on_one_redis_answers_200_and_loses_nothing():
         backend.delete_prefix(store.r, store.prefix)
 
 
-def test_not_replicated_is_a_connection_error():
+def test_not_replicated_is_a_connection_error() -> None:
     assert issubclass(NotReplicated, redis.ConnectionError)  # so the web app answers 503
 
 
 # -- on a real cluster with replicas ---------------------------------------------------------------
 @pytest.fixture
-def prefix(ha_rc) -> Iterator[str]:
+def prefix(ha_rc: RedisCluster) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     backend.delete_prefix(ha_rc, name)
 
 
-def test_demo_helpers(ha_cluster, ha_rc, prefix):
+def test_demo_helpers(ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str) -> None:
     from lessons.cluster_demo import moved_error, per_master, scan_one_node, slot_ranges
 
     assert slot_ranges(ha_cluster) == ["master 0: slots     0 –  5460", "master 1: slots  5461 – 10921",
@@ -166,7 +169,7 @@ def test_demo_helpers(ha_cluster, ha_rc, prefix):
     assert per_master(ha_rc, [f"{prefix}:{{session:{n}}}" for n in ("bob", "carol", "alice")]) == [1, 1, 1]
 
 
-def test_designs_are_measured_side_by_side(ha_cluster, prefix):
+def test_designs_are_measured_side_by_side(ha_cluster: LocalRedisCluster, prefix: str) -> None:
     from lessons.cluster_designs import format_rows, measure
 
     rows = {r.design: r for r in measure(ha_cluster.url, prefix, users=20, per_user=2, heavy=60)}
@@ -179,7 +182,8 @@ def test_designs_are_measured_side_by_side(ha_cluster, prefix):
     assert "very active user" in format_rows(list(rows.values()))
 
 
-def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(ha_cluster, capsys):
+def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(ha_cluster: LocalRedisCluster,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     from lessons.checks.cluster import check_user_keys
 
     def tagged(p, u):
@@ -199,7 +203,8 @@ def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(ha_cluster, caps
     assert "✓ returns 3 different key names" in out and "✗ every name starts with the prefix" in out
 
 
-def test_wait_acknowledges_then_a_cut_replica_refuses(ha_cluster, ha_rc, prefix):
+def test_wait_acknowledges_then_a_cut_replica_refuses(ha_cluster: LocalRedisCluster, ha_rc: RedisCluster,
+                                                      prefix: str) -> None:
     # a linked replica acknowledges at once; the generous timeout only matters on a busy machine
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=2000)
     sids = [store.create({"user_id": 1}) for _ in range(10)]  # every replica acknowledges
@@ -218,7 +223,9 @@ def test_wait_acknowledges_then_a_cut_replica_refuses(ha_cluster, ha_rc, prefix)
     assert all(int(ha_rc.get_node_from_key(store.key(s)).port) != master_0 for s in accepted)
 
 
-def test_sessions_acknowledged_without_wait_are_lost_with_wait_never(ha_cluster, ha_rc, prefix):
+def test_sessions_acknowledged_without_wait_are_lost_with_wait_never(ha_cluster: LocalRedisCluster,
+                                                                     ha_rc: RedisCluster,
+                                                                     prefix: str) -> None:
     plain = loss_experiment(ha_cluster, SessionStore(client=ha_rc, prefix=prefix, default_ttl=60), 1)
     assert plain.acknowledged > 0 and plain.lost and 0 < plain.takeover_s < 15
     waited = loss_experiment(ha_cluster, ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60,
@@ -226,7 +233,8 @@ def test_sessions_acknowledged_without_wait_are_lost_with_wait_never(ha_cluster,
     assert waited.lost == [] and waited.refused > 0
 
 
-def test_a_failover_never_answers_500_nor_another_users_session(ha_cluster, ha_rc, prefix):
+def test_a_failover_never_answers_500_nor_another_users_session(ha_cluster: LocalRedisCluster,
+                                                                ha_rc: RedisCluster, prefix: str) -> None:
     """The invariants of every failover; what else happened (nothing failed, 503s, a lost
     session's 401s) depends on timing, and is only counted (printed)."""
     from lessons.web import TestClient, create_app
@@ -248,7 +256,7 @@ def test_a_failover_never_answers_500_nor_another_users_session(ha_cluster, ha_r
         assert client.get("/me").json()["user"]["username"] == "bob"
 
 
-def test_create_latencies_take_turns_and_clean_up():
+def test_create_latencies_take_turns_and_clean_up() -> None:
     client = backend.connect(backend.embedded_url())
     prefix = f"test-{uuid.uuid4().hex[:10]}"
     a = SessionStore(client=client, prefix=prefix, default_ttl=60)
@@ -258,7 +266,8 @@ def test_create_latencies_take_turns_and_clean_up():
     assert list(client.scan_iter(match=f"{prefix}*")) == []
 
 
-def test_without_redis_server_the_notebook_says_how_to_install_it(monkeypatch, capsys):
+def test_without_redis_server_the_notebook_says_how_to_install_it(monkeypatch: MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     from lessons import cluster_demo
 
     monkeypatch.setattr(cluster_demo.shutil, "which", lambda name: None)

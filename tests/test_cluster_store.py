@@ -41,7 +41,7 @@ def cluster_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def rc(cluster_url) -> Iterator[RedisCluster]:
+def rc(cluster_url: str) -> Iterator[RedisCluster]:
     client = backend.connect(cluster_url)
     assert isinstance(client, RedisCluster)
     yield client
@@ -49,7 +49,7 @@ def rc(cluster_url) -> Iterator[RedisCluster]:
 
 
 @pytest.fixture
-def prefix(rc) -> Iterator[str]:
+def prefix(rc: RedisCluster) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     immortal = [k for k in rc.scan_iter(match=f"{name}*", count=1000) if rc.ttl(k) == -1]
@@ -58,14 +58,14 @@ def prefix(rc) -> Iterator[str]:
 
 
 @pytest.fixture
-def counted(cluster_url, prefix) -> Iterator[tuple[SessionStore, RoundTrips]]:
+def counted(cluster_url: str, prefix: str) -> Iterator[tuple[SessionStore, RoundTrips]]:
     client, trips = counting_client(cluster_url)
     yield SessionStore(client=client, prefix=prefix, default_ttl=TTL), trips
     client.close()
 
 
 @pytest.fixture
-def store(rc, prefix) -> SessionStore:
+def store(rc: RedisCluster, prefix: str) -> SessionStore:
     return SessionStore(client=rc, prefix=prefix, default_ttl=TTL)
 
 
@@ -73,13 +73,13 @@ def node_of(rc: RedisCluster, key: str) -> str:
     return str(rc.get_node_from_key(key).name)
 
 
-def test_sessions_spread_over_every_master(rc, store):
+def test_sessions_spread_over_every_master(rc: RedisCluster, store: SessionStore) -> None:
     sids = [store.create({"n": n}) for n in range(30)]
     nodes = {node_of(rc, store.key(s)) for s in sids}
     assert len(nodes) == len(rc.get_primaries()) == 3
 
 
-def test_round_trips_per_operation(rc, counted):
+def test_round_trips_per_operation(rc: RedisCluster, counted: tuple[SessionStore, RoundTrips]) -> None:
     store, trips = counted
     with trips.measure() as m:
         anon = store.create({"cart": []})
@@ -107,7 +107,8 @@ def test_round_trips_per_operation(rc, counted):
     assert m.commands == ["GETDEL", "ZREM"]
 
 
-def test_a_script_costs_one_round_trip_on_each_node_the_first_time_too(rc, counted):
+def test_a_script_costs_one_round_trip_on_each_node_the_first_time_too(
+        rc: RedisCluster, counted: tuple[SessionStore, RoundTrips]) -> None:
     """regenerate's take-out script: EVAL the first time each node runs it (no NOSCRIPT round
     trip), EVALSHA after that."""
     store, trips = counted
@@ -122,7 +123,8 @@ def test_a_script_costs_one_round_trip_on_each_node_the_first_time_too(rc, count
             assert m.commands[0] == first
 
 
-def test_sliding_reads_are_one_getex_on_every_node(rc, counted):
+def test_sliding_reads_are_one_getex_on_every_node(rc: RedisCluster,
+                                                   counted: tuple[SessionStore, RoundTrips]) -> None:
     store, trips = counted
     for _ in range(9):
         sid = store.create({"user_id": 2}, ttl=50)  # its own TTL, known to the store that made it
@@ -135,7 +137,8 @@ def test_sliding_reads_are_one_getex_on_every_node(rc, counted):
         assert m.commands == ["GETEX"] and 50_000 - since_ms - 2 <= left_ms <= 50_000  # slid back
 
 
-def test_admin_lists_counts_audits_and_revokes_across_nodes(rc, store, prefix):
+def test_admin_lists_counts_audits_and_revokes_across_nodes(rc: RedisCluster, store: SessionStore,
+                                                            prefix: str) -> None:
     admin = SessionAdmin(rc, prefix)
     alice = [store.create({"user_id": 1}) for _ in range(12)]
     while len({node_of(rc, store.key(s)) for s in alice}) < 3:  # 12 random IDs miss a node 2% of runs
@@ -155,7 +158,8 @@ def test_admin_lists_counts_audits_and_revokes_across_nodes(rc, store, prefix):
     assert admin.revoke_by_scan(2) == 3
 
 
-def test_listing_and_revoking_cost_one_request_per_node_at_most(rc, store, cluster_url, prefix):
+def test_listing_and_revoking_cost_one_request_per_node_at_most(rc: RedisCluster, store: SessionStore,
+                                                                cluster_url: str, prefix: str) -> None:
     client, trips = counting_client(cluster_url)
     admin = SessionAdmin(client, prefix)
     sids = [store.create({"user_id": 1}) for _ in range(20)]
@@ -170,7 +174,7 @@ def test_listing_and_revoking_cost_one_request_per_node_at_most(rc, store, clust
     client.close()
 
 
-def test_hashed_ids_on_a_cluster(rc, prefix):
+def test_hashed_ids_on_a_cluster(rc: RedisCluster, prefix: str) -> None:
     store = SessionStore(client=rc, prefix=prefix, default_ttl=TTL, hash_ids=True)
     admin = SessionAdmin.for_store(store)
     sids = [store.create({"user_id": 7}) for _ in range(6)]
@@ -183,7 +187,7 @@ def test_hashed_ids_on_a_cluster(rc, prefix):
     assert admin.revoke_all_sessions(7) == 5
 
 
-def test_absolute_ttl_caps_sliding_on_a_cluster(rc, prefix):
+def test_absolute_ttl_caps_sliding_on_a_cluster(rc: RedisCluster, prefix: str) -> None:
     """Sliding reads until the session is gone: every TTL they left is capped by the 2 s
     deadline (not slid to the 60 s idle TTL), and the end came no earlier than the deadline.
     No assertion depends on how fast the reads are; the loop's deadline is a hang guard."""
@@ -200,7 +204,7 @@ def test_absolute_ttl_caps_sliding_on_a_cluster(rc, prefix):
     assert store.refresh(sid) is False and rc.exists(store.key(sid)) == 0
 
 
-def test_last_seen_on_a_cluster(rc, prefix):
+def test_last_seen_on_a_cluster(rc: RedisCluster, prefix: str) -> None:
     seen = LastSeen(rc, prefix, window=TTL)
     for user in (1, 2, "2"):
         seen.touch(user)
@@ -210,7 +214,7 @@ def test_last_seen_on_a_cluster(rc, prefix):
     assert seen.count() == 2 and 0 < rc.ttl(seen.key) <= TTL
 
 
-def test_update_keeps_its_atomicity_on_a_cluster(rc, store):
+def test_update_keeps_its_atomicity_on_a_cluster(rc: RedisCluster, store: SessionStore) -> None:
     sid = store.create({"user_id": 1})
 
     def bump(field: str) -> None:
@@ -226,7 +230,7 @@ def test_update_keeps_its_atomicity_on_a_cluster(rc, store):
         "f0": 19, "f1": 19, "f2": 19}
 
 
-def test_the_course_code_before_the_cluster_issue_fails_there(rc, prefix):
+def test_the_course_code_before_the_cluster_issue_fails_there(rc: RedisCluster, prefix: str) -> None:
     """What notebook 06 shows: the old store's MULTI over two slots, its sliding script building
     a key from the value, the old admin's MGET and DEL over many slots."""
     from lessons.cluster_pitfalls import old_create, old_list_sessions, old_revoke, old_sliding_read

@@ -16,14 +16,14 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
-def test_unbalanced_markers_are_an_error():
+def test_unbalanced_markers_are_an_error() -> None:
     cell = nbformat.v4.new_code_cell("# BEGIN SOLUTION\nx = 1\n")
     with pytest.raises(ValueError):
         is_solution_cell(cell)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_solution_cells_are_collapsed_and_define_their_own_names(path):
+def test_solution_cells_are_collapsed_and_define_their_own_names(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     solutions = [c for c in nb.cells if is_solution_cell(c)]
     assert solutions, f"{path.name} has no 'Your turn' solution cell"
@@ -41,7 +41,7 @@ def test_solution_cells_are_collapsed_and_define_their_own_names(path):
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_the_edition_has_no_solution_and_no_output(path):
+def test_the_edition_has_no_solution_and_no_output(path: Path) -> None:
     original = nbformat.read(path, as_version=4)
     nb, removed = learner_notebook(path)
     assert removed == sum(is_solution_cell(c) for c in original.cells) >= 1
@@ -52,7 +52,7 @@ def test_the_edition_has_no_solution_and_no_output(path):
     assert len(nb.cells) == len(original.cells) - removed
 
 
-def test_write_learner_edition(tmp_path):
+def test_write_learner_edition(tmp_path: Path) -> None:
     report = write_learner_edition(NOTEBOOKS, tmp_path)
     assert set(report) == {p.name for p in PATHS}
     for name in report:

@@ -23,7 +23,7 @@ DELAY, N = 0.05, 8
 HANG_GUARD = 120.0  # seconds a Meeting waits for the others; reached only if the code is wrong
 
 
-def test_a_blocking_call_in_async_def_serves_requests_one_at_a_time():
+def test_a_blocking_call_in_async_def_serves_requests_one_at_a_time() -> None:
     # Each request waits at the meeting for the other 7 for DELAY seconds; while it waits, it
     # blocks the event loop, so no other request can ever join it, however fast the machine.
     meeting = Meeting(N, patience=DELAY)
@@ -34,13 +34,13 @@ def test_a_blocking_call_in_async_def_serves_requests_one_at_a_time():
 
 
 @pytest.mark.parametrize("path", ["/def", "/async-await"])
-def test_def_and_awaited_waits_overlap(path):
+def test_def_and_awaited_waits_overlap(path: str) -> None:
     meeting = Meeting(N, patience=HANG_GUARD)
     time_concurrent_requests(blocking_demo_app(DELAY, meeting=meeting), path, N, warmup=0)
     assert (meeting.waits, meeting.most) == (N, N)  # all N were waiting at the same moment
 
 
-def test_the_same_meeting_tells_the_blocking_endpoint_apart():
+def test_the_same_meeting_tells_the_blocking_endpoint_apart() -> None:
     """The check above can fail: with the patience of the /def test, the blocking endpoint is
     never joined (each request waits alone), so ``most`` stays 1."""
     meeting = Meeting(2, patience=DELAY)
@@ -52,7 +52,7 @@ def test_the_same_meeting_tells_the_blocking_endpoint_apart():
     assert meeting.most == 2
 
 
-def test_a_meeting_counts_who_waits_together_and_refuses_nonsense():
+def test_a_meeting_counts_who_waits_together_and_refuses_nonsense() -> None:
     alone = Meeting(2, patience=DELAY)
     alone.wait()  # nobody joins: gives up after its patience
     assert (alone.waits, alone.most, alone.met) == (1, 1, False)
@@ -69,23 +69,23 @@ def test_a_meeting_counts_who_waits_together_and_refuses_nonsense():
             Meeting(n, patience)
 
 
-def test_failed_requests_raise_instead_of_being_timed():
+def test_failed_requests_raise_instead_of_being_timed() -> None:
     with pytest.raises(RuntimeError, match="404"):
         time_concurrent_requests(blocking_demo_app(DELAY), "/nowhere", 2)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 6])
-def test_demo_delay_is_bounded(bad):
+def test_demo_delay_is_bounded(bad) -> None:
     with pytest.raises(ValueError, match="delay must be between 0 and 5 seconds"):
         blocking_demo_app(bad)
 
 
-def test_request_count_is_bounded():
+def test_request_count_is_bounded() -> None:
     with pytest.raises(ValueError, match=r"n must be 1\.\.200"):
         time_concurrent_requests(blocking_demo_app(DELAY), "/def", 0)
 
 
-def test_slow_client_waits_per_round_trip_not_per_connection(redis_url, prefix):
+def test_slow_client_waits_per_round_trip_not_per_connection(redis_url: str, prefix: str) -> None:
     if not redis_url.startswith("redis://"):
         pytest.skip("slow_client supports redis:// URLs only")
     far = slow_client(0.1, redis_url)
@@ -98,7 +98,7 @@ def test_slow_client_waits_per_round_trip_not_per_connection(redis_url, prefix):
     far.close()
 
 
-def test_the_lessons_web_me_overlaps_on_a_slow_redis(redis_url, prefix):
+def test_the_lessons_web_me_overlaps_on_a_slow_redis(redis_url: str, prefix: str) -> None:
     """The notebook's claim about ``lessons.web``: /me waits for its own round trip only, so the
     round trips of N concurrent /me requests are all in flight at the same moment."""
     if not redis_url.startswith("redis://"):
@@ -116,6 +116,6 @@ def test_the_lessons_web_me_overlaps_on_a_slow_redis(redis_url, prefix):
     far.close()
 
 
-def test_slow_client_rejects_other_schemes():
+def test_slow_client_rejects_other_schemes() -> None:
     with pytest.raises(ValueError, match="redis:// URLs only"):
         slow_client(0.1, "unix:///tmp/redis.sock")

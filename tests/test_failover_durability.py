@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from redis.cluster import RedisCluster
 
 from lessons import backend
 from lessons.cluster_demo import cut_replication, heal_replication, resurrection_experiment
 from lessons.failover import NotReplicated, ReplicatedAdmin, ReplicatedStore
+from lessons.redis_cluster import LocalRedisCluster
 from lessons.store import SessionStore
 from lessons.web.errors import NOT_CONFIRMED
 
@@ -26,14 +28,14 @@ USERS = {"alice": "wonderland"}
 
 
 @pytest.fixture
-def prefix(ha_rc) -> Iterator[str]:
+def prefix(ha_rc: RedisCluster) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     backend.delete_prefix(ha_rc, name)
 
 
 @pytest.fixture
-def cut_master_0(ha_cluster) -> Iterator[None]:
+def cut_master_0(ha_cluster: LocalRedisCluster) -> Iterator[None]:
     """Master 0's replica cut off for the test, and caught up again afterwards."""
     cut_replication(ha_cluster, 0)
     try:
@@ -66,7 +68,8 @@ def sessions_on(store: SessionStore, cluster, index: int, n: int, user_id: objec
     return sids
 
 
-def test_with_the_replicas_linked_every_end_is_confirmed(ha_cluster, ha_rc, prefix):
+def test_with_the_replicas_linked_every_end_is_confirmed(ha_cluster: LocalRedisCluster, ha_rc: RedisCluster,
+                                                         prefix: str) -> None:
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60)
     logout, revoked = sessions_on(store, ha_cluster, 0, 2, "u1"), sessions_on(store, ha_cluster, 0, 3, "u2")
     fixed = sessions_on(store, ha_cluster, 0, 1, "u3")[0]
@@ -80,7 +83,8 @@ def test_with_the_replicas_linked_every_end_is_confirmed(ha_cluster, ha_rc, pref
     assert [s["session_id"] for s in store.admin().list_sessions("u3")] == [new_id]
 
 
-def test_a_logout_no_replica_confirmed_raises_not_replicated(ha_cluster, ha_rc, prefix):
+def test_a_logout_no_replica_confirmed_raises_not_replicated(ha_cluster: LocalRedisCluster,
+                                                             ha_rc: RedisCluster, prefix: str) -> None:
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
     sid, other = sessions_on(store, ha_cluster, 0, 2, "u1")
     cut_replication(ha_cluster, 0)
@@ -99,7 +103,8 @@ def test_a_logout_no_replica_confirmed_raises_not_replicated(ha_cluster, ha_rc, 
     assert not on_replica(ha_cluster, 0, store.key(sid))
 
 
-def test_the_app_answers_503_to_a_logout_no_replica_confirmed(ha_cluster, ha_rc, prefix):
+def test_the_app_answers_503_to_a_logout_no_replica_confirmed(ha_cluster: LocalRedisCluster,
+                                                              ha_rc: RedisCluster, prefix: str) -> None:
     from lessons.web import TestClient, create_app
 
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
@@ -128,7 +133,8 @@ def test_the_app_answers_503_to_a_logout_no_replica_confirmed(ha_cluster, ha_rc,
     assert "set-cookie" not in logout.headers  # the browser keeps its cookie: it may try again
 
 
-def test_log_out_everywhere_through_the_app_waits_for_a_replica(ha_cluster, ha_rc, prefix):
+def test_log_out_everywhere_through_the_app_waits_for_a_replica(ha_cluster: LocalRedisCluster,
+                                                                ha_rc: RedisCluster, prefix: str) -> None:
     from lessons.web import TestClient, create_app
 
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
@@ -146,7 +152,8 @@ def test_log_out_everywhere_through_the_app_waits_for_a_replica(ha_cluster, ha_r
     assert everywhere.json() == {"detail": NOT_CONFIRMED}
 
 
-def test_a_revoke_no_replica_confirmed_raises_and_keeps_the_index(ha_cluster, ha_rc, prefix):
+def test_a_revoke_no_replica_confirmed_raises_and_keeps_the_index(ha_cluster: LocalRedisCluster,
+                                                                  ha_rc: RedisCluster, prefix: str) -> None:
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
     admin = ReplicatedAdmin.for_store(store)
     assert (admin.replicas, admin.timeout_ms) == (1, 50)
@@ -165,7 +172,9 @@ def test_a_revoke_no_replica_confirmed_raises_and_keeps_the_index(ha_cluster, ha
     assert not any(on_replica(ha_cluster, 0, store.key(s)) for s in sids)
 
 
-def test_a_regenerate_no_replica_confirmed_raises_and_gives_no_new_id(ha_cluster, ha_rc, prefix):
+def test_a_regenerate_no_replica_confirmed_raises_and_gives_no_new_id(ha_cluster: LocalRedisCluster,
+                                                                      ha_rc: RedisCluster,
+                                                                      prefix: str) -> None:
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
     (sid,) = sessions_on(store, ha_cluster, 0, 1, "u1")
     cut_replication(ha_cluster, 0)
@@ -179,8 +188,8 @@ def test_a_regenerate_no_replica_confirmed_raises_and_gives_no_new_id(ha_cluster
         heal_replication(ha_cluster, 0)
 
 
-def test_ended_sessions_come_back_after_a_failover_only_when_the_caller_was_told(ha_cluster, ha_rc,
-                                                                                  prefix):
+def test_ended_sessions_come_back_after_a_failover_only_when_the_caller_was_told(
+        ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str) -> None:
     stores = {"plain": SessionStore(client=ha_rc, prefix=prefix, default_ttl=60),
               "wait": ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)}
     run = resurrection_experiment(ha_cluster, stores, master=2, per_user=5)

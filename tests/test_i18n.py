@@ -21,6 +21,7 @@ import polib
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from pytest import MonkeyPatch
 
 from lessons import predict, quiz
 from lessons.checks import Report
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def english(monkeypatch):
+def english(monkeypatch: MonkeyPatch):
     """Every test starts in English with no gaps counted, and leaves the language as it was."""
     monkeypatch.delenv("COURSE_LANG", raising=False)
     set_language(None)
@@ -40,7 +41,7 @@ def english(monkeypatch):
     runtime._missing.clear()
 
 
-def report_output(capsys, lines, *, crash: bool = False) -> str:
+def report_output(capsys: pytest.CaptureFixture[str], lines, *, crash: bool = False) -> str:
     report = Report()
     for passed, text, seen, trivial in lines:
         report.check(passed, text, seen, trivial=trivial)
@@ -53,7 +54,7 @@ def report_output(capsys, lines, *, crash: bool = False) -> str:
 
 # English: byte-identical to what these modules printed before the lookup existed
 
-def test_english_outputs_are_byte_identical(capsys):
+def test_english_outputs_are_byte_identical(capsys: pytest.CaptureFixture[str]) -> None:
     assert language() == "en"
     out = report_output(capsys, [(True, "returns 1", None, False), (False, "keeps the TTL", 5, False)],
                         crash=True)
@@ -84,7 +85,7 @@ def test_english_outputs_are_byte_identical(capsys):
     assert missing() == []
 
 
-def test_every_catalogued_text_is_its_own_english(capsys):
+def test_every_catalogued_text_is_its_own_english(capsys: pytest.CaptureFixture[str]) -> None:
     """In English ``_`` returns each catalogued text as written (formatted), whatever ja says."""
     for entry in polib.pofile(str(runtime.LOCALE_DIR / "ja" / "lessons.po")):
         fields = {name: f"<{name}>" for name in catalogs._fields(entry.msgid)}
@@ -93,7 +94,7 @@ def test_every_catalogued_text_is_its_own_english(capsys):
 
 # Japanese
 
-def test_japanese_lookup_for_checks_predictions_and_quizzes(capsys):
+def test_japanese_lookup_for_checks_predictions_and_quizzes(capsys: pytest.CaptureFixture[str]) -> None:
     assert set_language("ja") == "ja" and language() == "ja"
     out = report_output(capsys, [(True, "works", None, False)])
     assert out == "✓ works\nすべてのチェックに合格しました。\n"
@@ -114,7 +115,7 @@ def test_japanese_lookup_for_checks_predictions_and_quizzes(capsys):
     assert missing() == []
 
 
-def test_every_quiz_is_japanese_in_the_japanese_edition():
+def test_every_quiz_is_japanese_in_the_japanese_edition() -> None:
     set_language("ja")
     for qid, english in quiz.questions().items():
         q = quiz.question(qid)
@@ -123,7 +124,7 @@ def test_every_quiz_is_japanese_in_the_japanese_edition():
     assert missing() == []
 
 
-def test_named_placeholders_may_change_order(capsys):
+def test_named_placeholders_may_change_order(capsys: pytest.CaptureFixture[str]) -> None:
     set_language("ja")
     report = Report()
     for i in range(5):
@@ -142,7 +143,8 @@ def test_named_placeholders_may_change_order(capsys):
              context="lessons.checks", failed=2, total=5).startswith("Not yet: 2 of 5")
 
 
-def test_a_missing_or_broken_translation_falls_back_to_english(tmp_path, monkeypatch):
+def test_a_missing_or_broken_translation_falls_back_to_english(tmp_path: Path,
+                                                               monkeypatch: MonkeyPatch) -> None:
     set_language("ja")
     assert _("Nobody translated {n} of these.", n=3) == "Nobody translated 3 of these."
     assert ("ja", __name__, "Nobody translated {n} of these.") in missing()
@@ -163,7 +165,7 @@ def test_a_missing_or_broken_translation_falls_back_to_english(tmp_path, monkeyp
         runtime.catalogue.cache_clear()
 
 
-def test_course_lang_chooses_the_language_until_set_language_does(monkeypatch):
+def test_course_lang_chooses_the_language_until_set_language_does(monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_LANG", "ja_JP.UTF-8")
     assert language() == "ja"
     assert _("All checks passed.", context="lessons.checks") == "すべてのチェックに合格しました。"
@@ -171,7 +173,8 @@ def test_course_lang_chooses_the_language_until_set_language_does(monkeypatch):
     assert _("All checks passed.", context="lessons.checks") == "All checks passed."
 
 
-def test_notebook_start_in_the_japanese_edition(redis_url, learner, monkeypatch, capsys):
+def test_notebook_start_in_the_japanese_edition(redis_url: str, learner: str, monkeypatch: MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     from lessons.notebook import finish, start
 
     monkeypatch.setenv("REDIS_URL", redis_url)
@@ -189,7 +192,7 @@ def test_notebook_start_in_the_japanese_edition(redis_url, learner, monkeypatch,
 
 # display width
 
-def test_width_counts_wide_characters_twice():
+def test_width_counts_wide_characters_twice() -> None:
     assert width("TTL") == 3
     assert width("有効期限") == 8
     assert width("ＴＴＬ") == 6  # fullwidth
@@ -198,7 +201,7 @@ def test_width_counts_wide_characters_twice():
     assert width("が") == 2 and width("か\u3099") == 2  # a combining mark takes no column
 
 
-def test_pad_aligns_columns_by_display_width():
+def test_pad_aligns_columns_by_display_width() -> None:
     rows = [("store", "dict"), ("有効期限", "3600 秒"), ("TTL", "-1")]
     lines = [pad(a, 10) + "|" + pad(b, 8, ">") + "|" for a, b in rows]
     assert len({width(line) for line in lines}) == 1
@@ -210,7 +213,7 @@ def test_pad_aligns_columns_by_display_width():
 # catalogues: extract, merge rules, check
 
 @pytest.fixture
-def copy(tmp_path) -> Path:
+def copy(tmp_path: Path) -> Path:
     """A copy of lessons/ (sources, quizzes and catalogues) to change English in."""
     root = tmp_path / "lessons"
     shutil.copytree(ROOT / "lessons", root, ignore=shutil.ignore_patterns(
@@ -228,14 +231,14 @@ def entries(root: Path, name: str) -> dict[tuple[str, str], polib.POEntry]:
     return {(e.msgctxt, e.msgid): e for e in polib.pofile(str(root / "locale" / "ja" / name))}
 
 
-def test_the_committed_catalogues_pass_the_check():
+def test_the_committed_catalogues_pass_the_check() -> None:
     assert catalogs.check("ja") == []
     done = subprocess.run([sys.executable, "-m", "lessons.i18n", "check", "ja"], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_a_changed_english_literal_fails_the_check_until_the_catalogue_follows(copy):
+def test_a_changed_english_literal_fails_the_check_until_the_catalogue_follows(copy: Path) -> None:
     assert catalogs.check("ja", copy) == []
     edit(copy / "checks" / "__init__.py", '_("All checks passed.")', '_("Every check passed.")')
     found = "\n".join(catalogs.check("ja", copy))
@@ -253,7 +256,7 @@ def test_a_changed_english_literal_fails_the_check_until_the_catalogue_follows(c
     assert catalogs.check("ja", copy) == []
 
 
-def test_merge_rules_new_removed_moved_and_quizzes(copy):
+def test_merge_rules_new_removed_moved_and_quizzes(copy: Path) -> None:
     quiz_py, predict_py = copy / "quiz.py", copy / "predict.py"
     edit(quiz_py, "_('Pick an answer first.')", "'Pick one.'")  # removed -> obsolete
     edit(quiz_py, '_("Check")', '_("Check it")')  # similar text, same context -> fuzzy
@@ -284,7 +287,7 @@ def test_merge_rules_new_removed_moved_and_quizzes(copy):
     assert ("lessons.quiz", "Pick an answer first.") not in entries(copy, "lessons.po")
 
 
-def test_a_translation_that_drops_a_number_placeholder_or_code_fails(copy):
+def test_a_translation_that_drops_a_number_placeholder_or_code_fails(copy: Path) -> None:
     po = polib.pofile(str(copy / "locale" / "ja" / "quizzes.po"), wrapwidth=100)
     entry = po.find("GETEX key EX 3600", msgctxt="quiz:sliding-read:choice:C")
     entry.msgstr = "GETEX key EX"
@@ -317,7 +320,7 @@ def draw_japanese_plot() -> list[str]:
     return [str(w.message) for w in caught if "Glyph" in str(w.message)]
 
 
-def test_a_japanese_plot_has_no_missing_glyph_once_the_font_is_set_up():
+def test_a_japanese_plot_has_no_missing_glyph_once_the_font_is_set_up() -> None:
     with matplotlib.rc_context({"font.family": ["sans-serif"]}):
         missing_glyphs = draw_japanese_plot()  # the test can fail: without the font it warns
         assert missing_glyphs and "missing from font" in missing_glyphs[0]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import pytest
 import redis
 
+from lessons.backend import Client
 from lessons.interleave import pause_after, pause_before, recording
 
 
-def test_recording_logs_commands_and_remembers_replies(client, prefix):
+def test_recording_logs_commands_and_remembers_replies(client: Client, prefix: str) -> None:
     stand_in = recording(client)
     key = f"{prefix}:k"
     assert stand_in.set(key, "v", ex=30) is True
@@ -28,7 +29,7 @@ def test_recording_logs_commands_and_remembers_replies(client, prefix):
     assert stand_in.replies("pexpire") == [True, False]
 
 
-def test_pause_before_runs_the_action_once_before_the_command(client, prefix):
+def test_pause_before_runs_the_action_once_before_the_command(client: Client, prefix: str) -> None:
     key = f"{prefix}:k"
     client.set(key, "v", ex=30)
     stand_in = pause_before(client, "exists", lambda: client.delete(key))
@@ -39,7 +40,7 @@ def test_pause_before_runs_the_action_once_before_the_command(client, prefix):
     assert stand_in.log == ["GET", "(paused before EXISTS: someone else acts)", "EXISTS", "EXISTS"]
 
 
-def test_any_command_with_skip_pauses_at_that_position(client, prefix):
+def test_any_command_with_skip_pauses_at_that_position(client: Client, prefix: str) -> None:
     key = f"{prefix}:k"
     seen: list[int] = []
     stand_in = pause_after(client, "*", lambda: seen.append(client.exists(key)), skip=1)
@@ -50,14 +51,14 @@ def test_any_command_with_skip_pauses_at_that_position(client, prefix):
     assert stand_in.log == ["SET", "DELETE", "(paused after DELETE: someone else acts)", "SET"]
 
 
-def test_refused_command_is_logged_and_raised(client, prefix):
+def test_refused_command_is_logged_and_raised(client: Client, prefix: str) -> None:
     stand_in = recording(client)
     with pytest.raises(redis.ResponseError):
         stand_in.set(f"{prefix}:k", "v", ex=0)
     assert stand_in.log == ["SET (refused: ResponseError)"]
 
 
-def test_pause_after_works_inside_a_watched_pipeline(client, prefix):
+def test_pause_after_works_inside_a_watched_pipeline(client: Client, prefix: str) -> None:
     key = f"{prefix}:k"
     client.set(key, "old", ex=30)
     stand_in = pause_after(client, "get", lambda: client.set(key, "theirs", ex=30))
@@ -74,7 +75,7 @@ def test_pause_after_works_inside_a_watched_pipeline(client, prefix):
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
-def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(client, prefix, when):
+def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(client: Client, prefix: str, when) -> None:
     """Redis may run other clients' commands between those of a pipeline without MULTI: a pause
     at a queued command happens there, with the commands before it already applied."""
     first, second, third = (f"{prefix}:{n}" for n in ("a", "b", "c"))
@@ -99,7 +100,7 @@ def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(client, prefix,
     assert stand_in.log == expected
 
 
-def test_a_pause_before_execute_sends_nothing_early(client, prefix):
+def test_a_pause_before_execute_sends_nothing_early(client: Client, prefix: str) -> None:
     key = f"{prefix}:k"
     seen: list[int] = []
     stand_in = pause_before(client, "execute", lambda: seen.append(client.exists(key)))
@@ -110,5 +111,5 @@ def test_a_pause_before_execute_sends_nothing_early(client, prefix):
 
 
 @pytest.mark.cluster_unsupported("it reads client.connection_pool, which a RedisCluster client does not have")
-def test_non_callable_attributes_pass_through(client):
+def test_non_callable_attributes_pass_through(client: Client) -> None:
     assert recording(client).connection_pool is client.connection_pool

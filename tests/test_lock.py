@@ -58,7 +58,7 @@ def pinned_version(req: Requirement) -> str:
     return spec.version
 
 
-def test_every_line_of_the_lock_is_an_exact_pin():
+def test_every_line_of_the_lock_is_an_exact_pin() -> None:
     lines = requirement_lines(LOCK)
     assert "-e ." in lines  # the course's helper package, installed editable
     loose = []
@@ -75,14 +75,14 @@ def test_every_line_of_the_lock_is_an_exact_pin():
     assert len(lines) > 50  # transitive dependencies are locked too, not only the direct ones
 
 
-def test_the_lock_says_how_to_remake_it():
+def test_the_lock_says_how_to_remake_it() -> None:
     assert "tools/upgrade-lock" in LOCK.read_text(encoding="utf-8")
     assert os.access(ROOT / "tools" / "upgrade-lock", os.X_OK)
 
 
 @pytest.mark.parametrize("env", environments(),
                          ids=lambda e: f"py{e['python_version']}-{e['sys_platform']}")
-def test_every_range_of_requirements_in_has_one_pin_that_satisfies_it(env):
+def test_every_range_of_requirements_in_has_one_pin_that_satisfies_it(env) -> None:
     """On each Python and system: every name of requirements.in that applies there is pinned by
     exactly one line of the lock that applies there, and that version is inside the range."""
     pins: dict[str, list[str]] = {}
@@ -102,7 +102,7 @@ def test_every_range_of_requirements_in_has_one_pin_that_satisfies_it(env):
     assert not problems, "\n".join(problems)
 
 
-def test_every_name_in_requirements_in_is_locked():
+def test_every_name_in_requirements_in_is_locked() -> None:
     locked = {canonicalize_name(req.name) for req in parse(LOCK)}
     missing = sorted({canonicalize_name(r.name) for r in parse(RANGES)} - locked)
     assert not missing, f"in requirements.in but not in requirements.txt: {missing}"

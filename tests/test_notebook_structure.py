@@ -46,7 +46,7 @@ def read(path: Path) -> list[nbformat.NotebookNode]:
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_a_task_at_least_every_12_cells(path):
+def test_a_task_at_least_every_12_cells(path: Path) -> None:
     run, longest, where = 0, 0, 0
     for index, cell in enumerate(read(path)):
         if tags(cell) & TASKS:
@@ -60,7 +60,7 @@ def test_a_task_at_least_every_12_cells(path):
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_at_least_4_predict_then_run_prompts(path):
+def test_at_least_4_predict_then_run_prompts(path: Path) -> None:
     cells = read(path)
     prompts = [i for i, c in enumerate(cells) if "predict" in tags(c)]
     assert len(prompts) >= MIN_PREDICTIONS, f"{path.name}: {len(prompts)} predict-then-run prompts"
@@ -79,7 +79,7 @@ def exercises(cells: list[nbformat.NotebookNode]) -> list[int]:
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_each_exercise_has_a_check_then_two_hints_then_a_solution_all_collapsed(path):
+def test_each_exercise_has_a_check_then_two_hints_then_a_solution_all_collapsed(path: Path) -> None:
     cells = read(path)
     found = exercises(cells)
     assert found, f"{path.name} has no exercise"
@@ -102,7 +102,7 @@ def test_each_exercise_has_a_check_then_two_hints_then_a_solution_all_collapsed(
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_a_check_never_praises_the_stub(path):
+def test_a_check_never_praises_the_stub(path: Path) -> None:
     cells = read(path)
     for start in exercises(cells):
         check = next(c for c in cells[start + 1:] if "check" in tags(c))
@@ -112,7 +112,7 @@ def test_a_check_never_praises_the_stub(path):
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_quiz_answers_and_explanations_are_collapsed(path):
+def test_quiz_answers_and_explanations_are_collapsed(path: Path) -> None:
     for cell in read(path):
         if tags(cell) & {"quiz-answer", "quiz-explanation"}:
             assert collapsed(cell), f"{path.name}: quiz answer {cell.get('id')} is open on screen"

@@ -19,9 +19,11 @@ import sys
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
+from pytest import MonkeyPatch
 from redis.cluster import RedisCluster
 
 from lessons import backend
@@ -76,7 +78,7 @@ def wait_gone(pids: list[int], seconds: float) -> float:
     return time.monotonic() - started
 
 
-def test_a_missing_redis_server_is_one_clear_line(monkeypatch, tmp_path):
+def test_a_missing_redis_server_is_one_clear_line(monkeypatch: MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RedisServerNotFound) as info:
         LocalRedisCluster().start()
@@ -86,7 +88,7 @@ def test_a_missing_redis_server_is_one_clear_line(monkeypatch, tmp_path):
 
 
 @needs_redis_server
-def test_start_and_stop_leave_nothing_behind():
+def test_start_and_stop_leave_nothing_behind() -> None:
     lines: list[str] = []
     c = LocalRedisCluster(masters=3, progress=lines.append)
     with c:
@@ -111,14 +113,14 @@ def test_start_and_stop_leave_nothing_behind():
 
 
 @needs_redis_server
-def test_a_failed_start_stops_what_it_started():
+def test_a_failed_start_stops_what_it_started() -> None:
     c = LocalRedisCluster(masters=3, progress=False, config={"no-such-directive": "1"})
     with pytest.raises(RuntimeError, match=r"exited .*no-such-directive"):
         c.start()
     assert c.nodes == [] and c._watchdog == [] and not os.path.exists(c._tmpdir)
 
 
-def test_the_shared_cluster_is_ready(ha_cluster):
+def test_the_shared_cluster_is_ready(ha_cluster: LocalRedisCluster) -> None:
     assert [n.role for n in ha_cluster.nodes] == ["master"] * 3 + ["replica"] * 3
     roles = ha_cluster.roles()
     assert sorted(roles.values()) == ["master"] * 3 + ["replica"] * 3
@@ -129,7 +131,7 @@ def test_the_shared_cluster_is_ready(ha_cluster):
             assert repl["master_port"] == ha_cluster.nodes[node.master].port
 
 
-def test_client_routes_keys_to_every_master(ha_cluster, ha_rc):
+def test_client_routes_keys_to_every_master(ha_cluster: LocalRedisCluster, ha_rc: RedisCluster) -> None:
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     keys = [f"{prefix}:{i}" for i in range(60)]
     for key in keys:
@@ -141,7 +143,7 @@ def test_client_routes_keys_to_every_master(ha_cluster, ha_rc):
     assert backend.delete_prefix(ha_rc, prefix) == 60
 
 
-def test_connect_returns_a_cluster_client_for_any_node(ha_cluster):
+def test_connect_returns_a_cluster_client_for_any_node(ha_cluster: LocalRedisCluster) -> None:
     for node in (ha_cluster.nodes[1], ha_cluster.nodes[4]):  # a master and a replica
         client = backend.connect(node.url)
         assert isinstance(client, RedisCluster)
@@ -150,7 +152,8 @@ def test_connect_returns_a_cluster_client_for_any_node(ha_cluster):
         client.close()
 
 
-def test_cluster_detection_costs_one_round_trip_per_url(ha_cluster, monkeypatch):
+def test_cluster_detection_costs_one_round_trip_per_url(ha_cluster: LocalRedisCluster,
+                                                        monkeypatch: MonkeyPatch) -> None:
     calls: list[str] = []
     real_info = redis.Redis.info
 
@@ -170,20 +173,20 @@ def test_cluster_detection_costs_one_round_trip_per_url(ha_cluster, monkeypatch)
     assert calls == []  # the embedded server is never asked
 
 
-def test_connect_returns_a_plain_client_for_a_single_redis():
+def test_connect_returns_a_plain_client_for_a_single_redis() -> None:
     client = backend.connect("redis://127.0.0.1:6379/0")  # INFO only: nothing is written
     assert type(client) is redis.Redis
     client.close()
 
 
-def test_describe_names_the_cluster(ha_cluster, monkeypatch):
+def test_describe_names_the_cluster(ha_cluster: LocalRedisCluster, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", ha_cluster.url)
     line = backend.describe()
     assert re.fullmatch(r"Backend: Redis Cluster, 3 masters, Redis \d+\.\d+\.\d+, at "
                         r"redis://127\.0\.0\.1:\d+ \(from REDIS_URL\)", line), line
 
 
-def test_delete_prefix_on_a_cluster_deletes_only_its_prefix_across_slots(ha_rc):
+def test_delete_prefix_on_a_cluster_deletes_only_its_prefix_across_slots(ha_rc: RedisCluster) -> None:
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     doomed = [f"{prefix}:a:{i}" for i in range(1200)]  # more than one UNLINK batch
     kept = [f"{prefix}:b:{i}" for i in range(50)] + [f"{prefix}:ax"]
@@ -200,7 +203,7 @@ def test_delete_prefix_on_a_cluster_deletes_only_its_prefix_across_slots(ha_rc):
 
 
 @needs_redis_server
-def test_failover_promotes_the_replica_and_keeps_waited_writes():
+def test_failover_promotes_the_replica_and_keeps_waited_writes() -> None:
     """Kills master 0 of a 3+3 cluster of its own (the shared one stays whole for the others)."""
     with local_cluster(masters=3, replicas=1, progress=False) as ha_cluster:
         ha_rc = ha_cluster.client()
@@ -237,7 +240,7 @@ def check_failover(ha_cluster: LocalRedisCluster, ha_rc: RedisCluster) -> None:
 
 
 @needs_redis_server
-def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path):
+def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path: Path) -> None:
     """A notebook kernel killed with SIGKILL runs no exit code; the watchdog stops the servers."""
     code = textwrap.dedent("""
         import json, time
@@ -266,7 +269,7 @@ def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path):
     assert not os.path.exists(started["dir"])
 
 
-def test_kill_master_signature_errors(ha_cluster):
+def test_kill_master_signature_errors(ha_cluster: LocalRedisCluster) -> None:
     with pytest.raises(IndexError):
         ha_cluster.kill_master(7)
     fresh = LocalRedisCluster()

@@ -11,9 +11,11 @@ import os
 import re
 import sys
 import uuid
+from pathlib import Path
 
 import matplotlib
 import pytest
+from pytest import MonkeyPatch
 
 from lessons import backend, classroom, reference
 from lessons.classroom import learner_key
@@ -28,7 +30,7 @@ def ref() -> reference.Reference:
     return reference.load_reference()
 
 
-def test_committed_reference_says_where_and_when(ref):
+def test_committed_reference_says_where_and_when(ref: reference.Reference) -> None:
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", ref.measured_on)
     assert re.fullmatch(r"\d+\.\d+\.\d+", ref.redis_version)
     assert "cores" in ref.machine and "Python" in ref.system
@@ -37,7 +39,7 @@ def test_committed_reference_says_where_and_when(ref):
                          f"{ref.measured_on}")
 
 
-def test_committed_reference_has_every_store_and_operation(ref):
+def test_committed_reference_has_every_store_and_operation(ref: reference.Reference) -> None:
     assert {(row.kind, row.op) for row in ref.rows} == {(k, op) for k in KINDS for op in OPS}
     for row in ref.rows:
         assert row.count == ref.sessions * ref.rounds
@@ -45,7 +47,7 @@ def test_committed_reference_has_every_store_and_operation(ref):
         assert row.ops_per_s > 0
 
 
-def test_committed_reference_supports_the_notebook_prose(ref):
+def test_committed_reference_supports_the_notebook_prose(ref: reference.Reference) -> None:
     """Notebook 00 says of its reference run (cells 5b0e7a21, f8410efc/4a74a578, 86333d47,
     3abb5f33, b7f6f3bd, the summary c970b6f4): it was taken on an idle machine; for every
     operation the stores rank memory < SQLite < files < Redis (so Redis is the slowest store for
@@ -69,43 +71,45 @@ def test_committed_reference_supports_the_notebook_prose(ref):
     assert max(ratio, key=ratio.get) == ("sqlite", "create")
 
 
-def test_stats_of_an_unknown_row_is_a_key_error(ref):
+def test_stats_of_an_unknown_row_is_a_key_error(ref: reference.Reference) -> None:
     with pytest.raises(KeyError, match="no reference figures"):
         ref.stats("postgres", "get")
 
 
-def test_save_and_load_round_trip(ref, tmp_path):
+def test_save_and_load_round_trip(ref: reference.Reference, tmp_path: Path) -> None:
     path = reference.save_reference(ref, tmp_path / "sub" / "ref.json")
     assert reference.load_reference(path) == ref
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["redis_version"] == ref.redis_version and len(data["rows"]) == len(ref.rows)
 
 
-def test_machine_description_names_cpu_cores_and_python():
+def test_machine_description_names_cpu_cores_and_python() -> None:
     machine, system = reference.machine_description()
     assert f"{os.cpu_count()} cores" in machine
     assert system.endswith(f"Python {'.'.join(map(str, sys.version_info[:3]))}")
 
 
-def test_your_run_label_names_the_backend(monkeypatch):
+def test_your_run_label_names_the_backend(monkeypatch: MonkeyPatch) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     label = reference.your_run_label(backend.connect(backend.embedded_url()))
     assert label.startswith("your run: embedded fakeredis") and "simulation" in label
 
 
-def test_measuring_on_the_embedded_server_is_refused():
+def test_measuring_on_the_embedded_server_is_refused() -> None:
     with pytest.raises(ValueError, match="real Redis"):
         reference.measure_reference(backend.embedded_url(), sessions=10, rounds=1)
 
 
-def test_main_without_redis_url_explains_and_fails(monkeypatch, capsys, tmp_path):
+def test_main_without_redis_url_explains_and_fails(monkeypatch: MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert reference.main([str(tmp_path / "ref.json")]) == 2
     assert "REDIS_URL" in capsys.readouterr().err
     assert not (tmp_path / "ref.json").exists()
 
 
-def test_measure_reference_on_a_real_redis(tmp_path, monkeypatch):
+def test_measure_reference_on_a_real_redis(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
     url = os.environ.get("REDIS_URL")
     if not url or backend.is_cluster(url):
         pytest.skip("needs REDIS_URL pointing at a single real Redis")
@@ -123,7 +127,7 @@ def test_measure_reference_on_a_real_redis(tmp_path, monkeypatch):
     assert measured.redis_connection.startswith(("loopback TCP", "TCP to"))
 
 
-def test_plots_draw_one_panel_per_run(ref):
+def test_plots_draw_one_panel_per_run(ref: reference.Reference) -> None:
     runs = {"your run: x": list(ref.rows), ref.label: list(ref.rows)}
     for plot in (plot_store_latency, plot_store_throughput):
         fig = plot(runs, title="t")
@@ -136,7 +140,7 @@ def test_plots_draw_one_panel_per_run(ref):
         matplotlib.pyplot.close(fig)
 
 
-def test_plot_takes_one_list_of_rows():
+def test_plot_takes_one_list_of_rows() -> None:
     rows = [OpStats(kind, op, 1, 10.0, 20.0, 1000.0) for kind in KINDS for op in OPS]
     fig = plot_store_latency(rows, title="one run")
     assert len(fig.get_axes()) == 1

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pytest import FixtureRequest
 
 from lessons import backend
 from lessons.admin import SessionAdmin
@@ -38,7 +39,7 @@ TTL = 60
 
 
 @pytest.fixture(params=["embedded", "real", "cluster"])
-def target(request) -> Iterator[tuple[str, Any, str]]:
+def target(request: FixtureRequest) -> Iterator[tuple[str, Any, str]]:
     """(backend name, client, a key prefix owned by this test); at teardown every key under the
     prefix must have a TTL, then all of them are deleted."""
     url = os.environ.get("REDIS_URL", "")
@@ -91,7 +92,7 @@ def points(login: Callable[[Any], object], client: Any) -> int:
 @pytest.mark.parametrize("operation", ["create", "regenerate"])
 @pytest.mark.parametrize("racer", ["revoke", "list"])
 def test_a_login_at_any_point_of_a_revoke_or_listing_stays_listed_and_revocable(
-        target, kind, operation, racer):
+        target, kind, operation, racer) -> None:
     where, client, prefix = target
     plain = make_store(kind, where, client, prefix)
     admin = SessionAdmin.for_store(plain)

@@ -10,7 +10,9 @@ import threading
 
 import pytest
 import redis
+from pytest import MonkeyPatch
 
+from lessons.backend import Client
 from lessons.checks import store as exercises
 from lessons.roundtrips import RoundTrips, counting_client
 from lessons.security import command_log_client
@@ -27,7 +29,8 @@ def tagged(prefix: str, name: str) -> str:
 
 
 @pytest.mark.parametrize("value", [FAKE_TTL, FAKE_TTL_ALIGNED])
-def test_stored_value_that_looks_like_a_command_is_not_one(counted_client, prefix, value):
+def test_stored_value_that_looks_like_a_command_is_not_one(counted_client: tuple[Client, RoundTrips],
+                                                           prefix: str, value) -> None:
     client, trips = counted_client
     key = tagged(prefix, "v")
     with trips.measure() as m:
@@ -41,7 +44,8 @@ def test_stored_value_that_looks_like_a_command_is_not_one(counted_client, prefi
     assert m.requests[2] == [("SET", key, value, "EX", "30")]
 
 
-def test_a_pipeline_is_one_round_trip_listing_its_commands(counted_client, prefix):
+def test_a_pipeline_is_one_round_trip_listing_its_commands(counted_client: tuple[Client, RoundTrips],
+                                                           prefix: str) -> None:
     client, trips = counted_client
     a, b = tagged(prefix, "a"), tagged(prefix, "b")
     with trips.measure() as m:
@@ -56,7 +60,7 @@ def test_a_pipeline_is_one_round_trip_listing_its_commands(counted_client, prefi
                            ("GET", a)]]
 
 
-def test_multi_exec_is_one_round_trip(counted_client, prefix):
+def test_multi_exec_is_one_round_trip(counted_client: tuple[Client, RoundTrips], prefix: str) -> None:
     client, trips = counted_client
     key, index = tagged(prefix, "s"), tagged(prefix, "index")
     with trips.measure() as m:
@@ -70,7 +74,8 @@ def test_multi_exec_is_one_round_trip(counted_client, prefix):
     assert m.requests[0][2] == ("ZADD", index, "1.5", "s")
 
 
-def test_arguments_are_recorded_and_rendered_as_log_lines(counted_client, prefix):
+def test_arguments_are_recorded_and_rendered_as_log_lines(counted_client: tuple[Client, RoundTrips],
+                                                          prefix: str) -> None:
     client, trips = counted_client
     key = tagged(prefix, "k")
     with trips.measure() as m:
@@ -83,7 +88,8 @@ def test_arguments_are_recorded_and_rendered_as_log_lines(counted_client, prefix
     assert trips.log_lines() == m.log_lines()
 
 
-def test_multi_word_command_names_are_split_like_redis_py_sends_them(counted_client):
+def test_multi_word_command_names_are_split_like_redis_py_sends_them(
+        counted_client: tuple[Client, RoundTrips]) -> None:
     client, trips = counted_client
     sha = client.script_load("return 1")  # on a cluster: sent to every primary
     assert trips.count >= 1
@@ -94,7 +100,7 @@ def test_multi_word_command_names_are_split_like_redis_py_sends_them(counted_cli
     assert m.requests == [[("EVALSHA", sha, "0")]]
 
 
-def test_measure_counts_only_its_block(counted_client, prefix):
+def test_measure_counts_only_its_block(counted_client: tuple[Client, RoundTrips], prefix: str) -> None:
     client, trips = counted_client
     key = tagged(prefix, "k")
     client.set(key, "before", ex=30)
@@ -107,7 +113,8 @@ def test_measure_counts_only_its_block(counted_client, prefix):
     assert (trips.count, trips.commands, trips.requests) == (0, [], [])
 
 
-def test_a_command_that_fails_to_pack_leaves_nothing_behind(counted_client, prefix):
+def test_a_command_that_fails_to_pack_leaves_nothing_behind(counted_client: tuple[Client, RoundTrips],
+                                                            prefix: str) -> None:
     client, trips = counted_client
     key = tagged(prefix, "k")
     with pytest.raises(redis.DataError):
@@ -116,7 +123,8 @@ def test_a_command_that_fails_to_pack_leaves_nothing_behind(counted_client, pref
     assert trips.commands == ["GET"] and trips.requests == [[("GET", key)]]
 
 
-def test_threads_counting_concurrently_get_the_right_total(counted_client, prefix):
+def test_threads_counting_concurrently_get_the_right_total(counted_client: tuple[Client, RoundTrips],
+                                                           prefix: str) -> None:
     client, trips = counted_client
     key = tagged(prefix, "k")
     client.set(key, FAKE_TTL, ex=30)
@@ -139,7 +147,7 @@ def test_threads_counting_concurrently_get_the_right_total(counted_client, prefi
     assert m.commands == ["GET"] * (threads_n * each)
 
 
-def test_the_command_log_is_a_view_of_the_same_record(redis_url, prefix):
+def test_the_command_log_is_a_view_of_the_same_record(redis_url: str, prefix: str) -> None:
     logged, log = command_log_client(redis_url)
     try:
         key = tagged(prefix, "k")
@@ -154,7 +162,7 @@ def test_the_command_log_is_a_view_of_the_same_record(redis_url, prefix):
         logged.close()
 
 
-def test_counting_client_keeps_connect_options(redis_url):
+def test_counting_client_keeps_connect_options(redis_url: str) -> None:
     client, trips = counting_client(redis_url, client_name="roundtrips-test")
     try:
         assert client.client_getname() == "roundtrips-test"
@@ -163,10 +171,12 @@ def test_counting_client_keeps_connect_options(redis_url):
         client.close()
 
 
-def test_update_check_is_not_fooled_by_a_stored_value(redis_url, monkeypatch, capsys, learner):
+def test_update_check_is_not_fooled_by_a_stored_value(redis_url: str, monkeypatch: MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      learner: str) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
 
-    def keep_ttl_and_note(r, key, value):
+    def keep_ttl_and_note(r, key, value) -> None:
         pipe = r.pipeline(transaction=False)
         pipe.set(key, value, keepttl=True)
         pipe.set(f"{key}:{{{key}}}", FAKE_TTL_ALIGNED, ex=5)  # same hash slot as key, on a cluster
@@ -175,7 +185,7 @@ def test_update_check_is_not_fooled_by_a_stored_value(redis_url, monkeypatch, ca
     assert exercises.check_update_keep_ttl(keep_ttl_and_note) is True
     assert "✗" not in capsys.readouterr().out
 
-    def reads_the_ttl(r, key, value):
+    def reads_the_ttl(r, key, value) -> None:
         r.set(key, value, px=r.pttl(key))
 
     assert exercises.check_update_keep_ttl(reads_the_ttl) is False

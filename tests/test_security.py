@@ -13,11 +13,15 @@ import time
 
 import pytest
 import redis
+from fastapi import FastAPI
+from pytest import MonkeyPatch
 from redis.cluster import RedisCluster
 
 from lessons import backend, classroom, security
 from lessons.admin import SessionAdmin
+from lessons.backend import Client
 from lessons.keys import KeySchema
+from lessons.roundtrips import RoundTrips
 from lessons.security import (
     BrowserModel,
     client_side_session_app,
@@ -46,13 +50,13 @@ MALLORY = {"username": "mallory", "password": "evil-but-registered"}
 
 
 @pytest.fixture
-def app(store):
+def app(store: SessionStore) -> FastAPI:
     """The course app (``store``: conftest's, idle TTL 60 s) with alice and mallory."""
     return create_app(store, USERS)
 
 
 @pytest.fixture
-def checks_on_backend(redis_url, monkeypatch, learner):
+def checks_on_backend(redis_url: str, monkeypatch: MonkeyPatch, learner: str):
     """Run notebook 04's checks against the backend under test, as a learner of this test's own
     (a second test run on the same Redis has another); afterwards no check key is left."""
     monkeypatch.setenv("REDIS_URL", redis_url)
@@ -64,14 +68,14 @@ def checks_on_backend(redis_url, monkeypatch, learner):
     assert not left, f"a check left keys behind: {left}"
 
 
-def login(app, creds=ALICE, **kwargs):
+def login(app: FastAPI, creds=ALICE, **kwargs):
     http = test_client(app, **kwargs)
     response = http.post("/login", json=creds)
     assert response.status_code == 200, response.text
     return http
 
 
-def stolen_copy(app, http, cookie_name="session_id"):
+def stolen_copy(app: FastAPI, http, cookie_name: str="session_id"):
     """The attacker's client, replaying a copy of ``http``'s session cookie on every request."""
     return replay_client(app, http.cookies[cookie_name], cookie_name)
 
@@ -79,7 +83,7 @@ def stolen_copy(app, http, cookie_name="session_id"):
 # ------------------------------------------------------------------------------------------------
 # Row 1: セッション固定 (session fixation) -> ログイン時に ID 再生成
 # ------------------------------------------------------------------------------------------------
-def test_fixation_succeeds_against_the_app_that_keeps_the_pre_login_id(client, prefix):
+def test_fixation_succeeds_against_the_app_that_keeps_the_pre_login_id(client: Client, prefix: str) -> None:
     app = vulnerable_app(client, f"{prefix}-vuln", {"alice": "wonderland"})
     attacker, victim = test_client(app), test_client(app)
     assert attacker.get("/visit").status_code == 200
@@ -90,7 +94,7 @@ def test_fixation_succeeds_against_the_app_that_keeps_the_pre_login_id(client, p
     assert logged_in_as(attacker) == "alice"
 
 
-def test_fixation_succeeds_against_the_app_that_adopts_unknown_ids(client, prefix):
+def test_fixation_succeeds_against_the_app_that_adopts_unknown_ids(client: Client, prefix: str) -> None:
     app = vulnerable_app(client, f"{prefix}-vuln", {"alice": "wonderland"}, adopt_unknown_ids=True)
     invented = "attacker-chose-this-id"
     victim, attacker = test_client(app), test_client(app)
@@ -101,7 +105,8 @@ def test_fixation_succeeds_against_the_app_that_adopts_unknown_ids(client, prefi
     assert logged_in_as(attacker) == "alice"
 
 
-def test_fixation_fails_against_the_course_app(app, store, client, prefix):
+def test_fixation_fails_against_the_course_app(app: FastAPI, store: SessionStore, client: Client,
+                                               prefix: str) -> None:
     pre_login = store.create({"cart": ["book"]})  # an ID the server really issued
     for planted in (pre_login, "attacker-chose-this-id", secrets.token_urlsafe(32)):
         victim, attacker = test_client(app), test_client(app)
@@ -116,27 +121,27 @@ def test_fixation_fails_against_the_course_app(app, store, client, prefix):
         assert client.exists(store.keys.key_of(planted)) == 0  # never adopted; pre-login one deleted
 
 
-def test_regenerate_keeps_the_data_and_kills_the_old_id(store):
+def test_regenerate_keeps_the_data_and_kills_the_old_id(store: SessionStore) -> None:
     old = store.create({"cart": ["book"]})
     new = store.regenerate(old)
     assert new != old and store.get(old) is None
     assert store.get(new)["cart"] == ["book"]
 
 
-def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(checks_on_backend,
-                                                                              capsys):
-    def safe(store, incoming, user):
+def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(
+        checks_on_backend: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    def safe(store: SessionStore, incoming, user):
         if incoming:
             store.delete(incoming)
         return store.create(user)
 
-    def keeps(store, incoming, user):  # the vulnerable login: upgrades the session in place
+    def keeps(store: SessionStore, incoming, user):  # the vulnerable login: upgrades the session in place
         if incoming and store.get(incoming) is not None:
             store.r.set(store.key(incoming), json.dumps(user), ex=60)
             return incoming
         return store.create(user)
 
-    def raises(store, incoming, user):
+    def raises(store: SessionStore, incoming, user):
         raise RuntimeError("oops")
 
     assert security.check_safe_login(safe) is True
@@ -157,7 +162,7 @@ def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(ch
 # ------------------------------------------------------------------------------------------------
 # Row 2: セッションハイジャック (hijacking) -> HTTPS, HttpOnly Cookie (+ server-side answers)
 # ------------------------------------------------------------------------------------------------
-def test_a_stolen_cookie_works_until_the_server_ends_the_session(app):
+def test_a_stolen_cookie_works_until_the_server_ends_the_session(app: FastAPI) -> None:
     victim = login(app)
     thief = stolen_copy(app, victim)
     assert logged_in_as(thief) == "alice"  # the attack: a copy of the cookie is the session
@@ -165,7 +170,7 @@ def test_a_stolen_cookie_works_until_the_server_ends_the_session(app):
     assert thief.get("/me").status_code == 401
 
 
-def test_logout_all_ends_the_stolen_copy_too(app):
+def test_logout_all_ends_the_stolen_copy_too(app: FastAPI) -> None:
     laptop, phone = login(app), login(app)
     thief = stolen_copy(app, phone)
     response = laptop.post("/logout-all")
@@ -173,7 +178,7 @@ def test_logout_all_ends_the_stolen_copy_too(app):
     assert thief.get("/me").status_code == 401 and phone.get("/me").status_code == 401
 
 
-def test_admin_revoke_ends_the_stolen_copy(app, client, prefix):
+def test_admin_revoke_ends_the_stolen_copy(app: FastAPI, client: Client, prefix: str) -> None:
     thief = stolen_copy(app, login(app))
     assert SessionAdmin(client, prefix).revoke_all_sessions("alice") == 1
     assert thief.get("/me").status_code == 401
@@ -182,7 +187,7 @@ def test_admin_revoke_ends_the_stolen_copy(app, client, prefix):
 HANG_GUARD = 120.0  # seconds; a correct run never waits this long
 
 
-def wait_until_gone(client, key: str) -> None:
+def wait_until_gone(client: Client, key: str) -> None:
     """Poll until Redis has expired ``key`` (a hang guard, not a time limit being tested)."""
     deadline = time.monotonic() + HANG_GUARD
     while client.exists(key):
@@ -190,7 +195,7 @@ def wait_until_gone(client, key: str) -> None:
         time.sleep(0.01)
 
 
-def test_idle_timeout_ends_an_unused_stolen_session(client, prefix):
+def test_idle_timeout_ends_an_unused_stolen_session(client: Client, prefix: str) -> None:
     # An idle TTL of an hour, and the clock moved by setting the key's remaining life with
     # PEXPIRE (what an hour without requests leaves), instead of sleeping through a short TTL:
     # nothing here depends on how fast the machine answers.
@@ -208,7 +213,7 @@ def test_idle_timeout_ends_an_unused_stolen_session(client, prefix):
     assert list(client.scan_iter(match=store.keys.session_pattern)) == []
 
 
-def test_absolute_timeout_ends_a_stolen_session_that_is_kept_busy(client, prefix):
+def test_absolute_timeout_ends_a_stolen_session_that_is_kept_busy(client: Client, prefix: str) -> None:
     """Idle TTL 1 h, absolute TTL 2 s: each /me asks to slide the TTL to an hour, and the
     deadline caps it. The thief keeps the session busy until the server says no; what is checked
     is every TTL it saw and when the first 401 can have come, never how long anything took."""
@@ -229,7 +234,7 @@ def test_absolute_timeout_ends_a_stolen_session_that_is_kept_busy(client, prefix
     assert client.exists(key) == 0
 
 
-def test_secure_cookie_is_never_sent_over_http(app):
+def test_secure_cookie_is_never_sent_over_http(app: FastAPI) -> None:
     http = login(app)
     assert "cookie" in http.build_request("GET", "https://testserver/me").headers
     assert "cookie" not in http.build_request("GET", "http://testserver/me").headers
@@ -238,14 +243,14 @@ def test_secure_cookie_is_never_sent_over_http(app):
     assert plain.get("/me").status_code == 401  # the browser (httpx) kept the cookie to itself
 
 
-def test_the_course_cookie_has_every_attribute(app):
+def test_the_course_cookie_has_every_attribute(app: FastAPI) -> None:
     response = test_client(app).post("/login", json=ALICE)
     cookie = parse_set_cookie(response.headers["set-cookie"])
     assert (cookie.secure, cookie.httponly, cookie.samesite, cookie.path) == (True, True, "Lax", "/")
     assert cookie.domain is None and cookie.max_age == 60
 
 
-def test_browser_model_httponly_hides_the_cookie_from_scripts(app):
+def test_browser_model_httponly_hides_the_cookie_from_scripts(app: FastAPI) -> None:
     browser = BrowserModel()
     header = test_client(app).post("/login", json=ALICE).headers["set-cookie"]
     assert browser.store(header, "https://app.example.com/login") is None
@@ -261,7 +266,7 @@ def test_browser_model_httponly_hides_the_cookie_from_scripts(app):
     (None, True, True, False, False),  # no attribute: browsers default to Lax
 ])
 def test_browser_model_samesite_rules(samesite, same_site_post, cross_get_nav, cross_post,
-                                      cross_fetch):
+                                      cross_fetch) -> None:
     browser = BrowserModel()
     attr = f"; SameSite={samesite}" if samesite else ""
     assert browser.store(f"sid=x; Path=/; Secure; HttpOnly{attr}", "https://app.example.com/") is None
@@ -273,7 +278,7 @@ def test_browser_model_samesite_rules(samesite, same_site_post, cross_get_nav, c
     assert sent(initiator="https://evil.test/", method="GET", top_level=False) is cross_fetch
 
 
-def test_cross_site_post_reaches_the_app_without_the_cookie(app):
+def test_cross_site_post_reaches_the_app_without_the_cookie(app: FastAPI) -> None:
     browser = BrowserModel()
     login_header = test_client(app).post("/login", json=ALICE).headers["set-cookie"]
     assert browser.store(login_header, "https://testserver/login") is None
@@ -296,12 +301,12 @@ def test_cross_site_post_reaches_the_app_without_the_cookie(app):
     ("sid=x; Domain=other.org", "https://app.example.com/", "cannot set"),
     ("sid=x; Domain=example.com; Path=/", "https://evil.example.com/", None),  # cookie tossing
 ])
-def test_browser_model_prefix_rules(header, set_by, reason):
+def test_browser_model_prefix_rules(header, set_by, reason) -> None:
     got = BrowserModel.rejection(parse_set_cookie(header), set_by)
     assert (got is None) if reason is None else (reason in got)
 
 
-def test_host_prefix_blocks_a_sibling_subdomain_planting_a_session(store):
+def test_host_prefix_blocks_a_sibling_subdomain_planting_a_session(store: SessionStore) -> None:
     browser = BrowserModel()
     # a sibling subdomain tosses a cookie for the parent domain: the fixation route
     assert browser.store("session_id=planted; Domain=example.com; Path=/; Secure",
@@ -316,7 +321,7 @@ def test_host_prefix_blocks_a_sibling_subdomain_planting_a_session(store):
     assert BrowserModel.rejection(parse_set_cookie(header), "https://app.example.com/") is None
 
 
-def test_check_host_cookie(capsys):
+def test_check_host_cookie(capsys: pytest.CaptureFixture[str]) -> None:
     header = "__Host-session_id=abc; Path=/; Secure; HttpOnly; SameSite=Lax"
     assert security.check_host_cookie(header) is True
     out = capsys.readouterr().out
@@ -342,7 +347,7 @@ def test_check_host_cookie(capsys):
 # ------------------------------------------------------------------------------------------------
 # Row 3: 不正なセッション (forged sessions) -> 署名、暗号化
 # ------------------------------------------------------------------------------------------------
-def test_500_fresh_ids_are_unique_and_43_characters(client, prefix):
+def test_500_fresh_ids_are_unique_and_43_characters(client: Client, prefix: str) -> None:
     store = SessionStore(client=client, prefix=prefix, default_ttl=30)
     pipe_ids = [store.create({"n": i}) for i in range(500)]
     assert len(set(pipe_ids)) == 500
@@ -350,7 +355,7 @@ def test_500_fresh_ids_are_unique_and_43_characters(client, prefix):
     assert len(set(client.scan_iter(match=store.keys.session_pattern, count=1000))) == 500
 
 
-def test_forged_client_side_session_succeeds_only_on_the_vulnerable_app(app):
+def test_forged_client_side_session_succeeds_only_on_the_vulnerable_app(app: FastAPI) -> None:
     vulnerable = client_side_session_app({"mallory": "evil-but-registered"})
     mallory = login(vulnerable, MALLORY)
     plant_cookie(mallory, "session", forge_client_side_cookie(mallory.cookies["session"],
@@ -383,7 +388,8 @@ TAMPERED = [
 
 
 @pytest.mark.parametrize("tamper", TAMPERED)
-def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(counted_client, prefix, tamper):
+def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(
+        counted_client: tuple[Client, RoundTrips], prefix: str, tamper) -> None:
     client, trips = counted_client
     app = create_app(SessionStore(client=client, prefix=prefix, default_ttl=60), USERS,
                      secret_key="course04-test-key")
@@ -400,7 +406,8 @@ def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(counted_cl
     assert m.count == 0, m.commands
 
 
-def test_signing_rejects_well_formed_random_ids_before_redis(counted_client, prefix):
+def test_signing_rejects_well_formed_random_ids_before_redis(counted_client: tuple[Client, RoundTrips],
+                                                             prefix: str) -> None:
     """What signing adds to a 256-bit ID: guesses cost the store nothing."""
     client, trips = counted_client
     store = SessionStore(client=client, prefix=prefix, default_ttl=60)
@@ -414,7 +421,7 @@ def test_signing_rejects_well_formed_random_ids_before_redis(counted_client, pre
         assert m.count == expected_trips
 
 
-def test_signing_key_rotation(store):
+def test_signing_key_rotation(store: SessionStore) -> None:
     old_app = create_app(store, USERS, secret_key="old")
     http = login(old_app)
     value = http.cookies["session_id"]
@@ -424,7 +431,7 @@ def test_signing_key_rotation(store):
         assert other.get("/me").status_code == status
 
 
-def test_guessing_time_matches_owasp_example():
+def test_guessing_time_matches_owasp_example() -> None:
     # OWASP: 64 bits, 10 000 guesses/s, 100 000 valid sessions -> about 292 years
     years = expected_guess_seconds(64, 10_000, 100_000) / security.SECONDS_PER_YEAR
     assert 292 <= years < 293
@@ -436,8 +443,8 @@ def test_guessing_time_matches_owasp_example():
         expected_guess_seconds(0, 1, 1)
 
 
-def test_check_touch(checks_on_backend, capsys):
-    def good(client, key, now_ms):
+def test_check_touch(checks_on_backend: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    def good(client: Client, key, now_ms):
         raw = client.get(key)
         if raw is None:
             return False
@@ -448,11 +455,11 @@ def test_check_touch(checks_on_backend, capsys):
             return False
         return client.pexpire(key, left)
 
-    def idle_only(client, key, now_ms):  # slides, never looks at the deadline
+    def idle_only(client: Client, key, now_ms):  # slides, never looks at the deadline
         raw = client.get(key)
         return raw is not None and bool(client.expire(key, json.loads(raw)["idle_ttl"]))
 
-    def no_delete(client, key, now_ms):  # refuses a session past its deadline but leaves it in Redis
+    def no_delete(client: Client, key, now_ms):  # refuses a session past its deadline but leaves it in Redis
         raw = client.get(key)
         if raw is None:
             return False
@@ -488,7 +495,7 @@ def test_check_touch(checks_on_backend, capsys):
 # ------------------------------------------------------------------------------------------------
 # Row 4: セッション無限増加 (unbounded growth) -> TTL 必須
 # ------------------------------------------------------------------------------------------------
-def test_audit_ttl_finds_the_planted_immortal_sessions_and_nothing_else(client, prefix):
+def test_audit_ttl_finds_the_planted_immortal_sessions_and_nothing_else(client: Client, prefix: str) -> None:
     store = SessionStore(client=client, prefix=prefix, default_ttl=60)
     mortal = [store.create({"user_id": "alice"}), store.create({})]
     immortal = plant_immortal_sessions(store, n_without_ex=2, n_persisted=1)
@@ -507,7 +514,7 @@ def test_audit_ttl_finds_the_planted_immortal_sessions_and_nothing_else(client, 
     assert admin.audit_ttl() == []
 
 
-def test_growth_experiment_without_ttl_grows_with_ttl_plateaus(client, prefix):
+def test_growth_experiment_without_ttl_grows_with_ttl_plateaus(client: Client, prefix: str) -> None:
     try:
         run = growth_experiment(client, prefix, ticks=15, per_tick=5, tick=0.1, ttl=1)
         assert run.without_ttl == [5 * (i + 1) for i in range(15)]
@@ -518,7 +525,7 @@ def test_growth_experiment_without_ttl_grows_with_ttl_plateaus(client, prefix):
         backend.delete_prefix(client, f"{prefix}-immortal")
 
 
-def test_server_memory_facts_never_raises(client, prefix):
+def test_server_memory_facts_never_raises(client: Client, prefix: str) -> None:
     client.set(f"{prefix}:k", "v", ex=30)
     lines = security.server_memory_facts(client, f"{prefix}:k")
     assert len(lines) == 2 and all(isinstance(line, str) for line in lines)
@@ -528,7 +535,7 @@ def test_server_memory_facts_never_raises(client, prefix):
 class _Refusing:
     """A client whose CONFIG GET and MEMORY USAGE fail with ``error`` (a server's own words)."""
 
-    def __init__(self, error):
+    def __init__(self, error) -> None:
         self.error = error
 
     def config_get(self, pattern):
@@ -546,7 +553,7 @@ class _Refusing:
     (redis.exceptions.NoPermissionError("this user has no permissions to run the 'config|get' "
                                         "command"), "this server does not allow it to this user"),
 ], ids=["fakeredis-wording", "redis-wording", "acl-refusal"])
-def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error, reason):
+def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error, reason) -> None:
     lines = security.server_memory_facts(_Refusing(error), "k")
     assert lines == [
         f"CONFIG GET is not available here ({reason.format('CONFIG GET')}): "
@@ -555,15 +562,15 @@ def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error, 
     ]  # the same sentences whatever the server said: no "unknown command", no quotes, no args
 
 
-def test_check_find_immortal(checks_on_backend, capsys):
-    def good(client, prefix):
+def test_check_find_immortal(checks_on_backend: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    def good(client: Client, prefix: str):
         return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
                 if client.ttl(k) == -1]
 
-    def keys_not_ids(client, prefix):
+    def keys_not_ids(client: Client, prefix: str):
         return [k for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
-    def lesson_split(client, prefix):  # key.split(":")[1] breaks on a prefix with a colon
+    def lesson_split(client: Client, prefix: str):  # key.split(":")[1] breaks on a prefix with a colon
         return [k.split(":")[1] for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
     assert security.check_find_immortal(good) is True
@@ -585,7 +592,8 @@ def test_check_find_immortal(checks_on_backend, capsys):
 # ------------------------------------------------------------------------------------------------
 # Keys that leak tokens -> key sessions by a hash of the token
 # ------------------------------------------------------------------------------------------------
-def test_raw_token_keys_leak_through_scan_monitor_and_dumps(redis_url, client, prefix):
+def test_raw_token_keys_leak_through_scan_monitor_and_dumps(redis_url: str, client: Client,
+                                                            prefix: str) -> None:
     logged, log = command_log_client(redis_url)
     try:
         store = SessionStore(client=logged, prefix=prefix, default_ttl=60)
@@ -604,7 +612,7 @@ def test_raw_token_keys_leak_through_scan_monitor_and_dumps(redis_url, client, p
         logged.close()
 
 
-def test_hashed_keys_leak_nothing_usable(redis_url, client, prefix):
+def test_hashed_keys_leak_nothing_usable(redis_url: str, client: Client, prefix: str) -> None:
     logged, log = command_log_client(redis_url)
     try:
         store = SessionStore(client=logged, prefix=prefix, default_ttl=60, hash_ids=True)
@@ -627,7 +635,7 @@ def test_hashed_keys_leak_nothing_usable(redis_url, client, prefix):
         logged.close()
 
 
-def test_hashed_store_contract(counted_client, prefix):
+def test_hashed_store_contract(counted_client: tuple[Client, RoundTrips], prefix: str) -> None:
     client, trips = counted_client
     store = SessionStore(client=client, prefix=prefix, default_ttl=60, hash_ids=True)
     with trips.measure() as m:
@@ -681,7 +689,7 @@ def test_hashed_store_contract(counted_client, prefix):
     assert store.delete(anon) is True and store.delete(anon) is False
 
 
-def test_hashed_store_keeps_absolute_ttl(client, prefix):
+def test_hashed_store_keeps_absolute_ttl(client: Client, prefix: str) -> None:
     # idle 2 h, absolute 1 h: a refresh asks for 2 h and gets at most what is left of the hour
     store = SessionStore(client=client, prefix=prefix, default_ttl=7200, absolute_ttl=3600,
                          hash_ids=True)
@@ -690,7 +698,7 @@ def test_hashed_store_keeps_absolute_ttl(client, prefix):
     assert store.refresh(token) and 0 < client.ttl(store.key(token)) <= 3600
 
 
-def test_the_package_re_exports_what_notebook_04_uses():
+def test_the_package_re_exports_what_notebook_04_uses() -> None:
     from lessons.security import (  # noqa: F401
         check_find_immortal,
         check_host_cookie,
@@ -711,7 +719,7 @@ def test_the_package_re_exports_what_notebook_04_uses():
         security.HashedKeySessionStore  # noqa: B018  # replaced by SessionStore(hash_ids=True)
 
 
-def test_command_log_parses_binary_safe_arguments(redis_url, prefix):
+def test_command_log_parses_binary_safe_arguments(redis_url: str, prefix: str) -> None:
     logged, log = command_log_client(redis_url)
     try:
         logged.set(f"{prefix}:k", "a b\r\n\"c\"", ex=10)
@@ -724,7 +732,7 @@ def test_command_log_parses_binary_safe_arguments(redis_url, prefix):
 # ------------------------------------------------------------------------------------------------
 # The quiz answer keys of notebook 04, proven on Redis
 # ------------------------------------------------------------------------------------------------
-def test_quiz_sec_set_drops_ttl(client, prefix):
+def test_quiz_sec_set_drops_ttl(client: Client, prefix: str) -> None:
     from lessons.quiz import question
 
     assert question("sec-set-drops-ttl").answer == "B"
@@ -737,7 +745,7 @@ def test_quiz_sec_set_drops_ttl(client, prefix):
         client.delete(key)
 
 
-def test_quiz_sec_fixation(client, prefix, app):
+def test_quiz_sec_fixation(client: Client, prefix: str, app: FastAPI) -> None:
     from lessons.quiz import question
 
     assert question("sec-fixation").answer == "B"
@@ -750,14 +758,14 @@ def test_quiz_sec_fixation(client, prefix, app):
     assert "HttpOnly" in header and logged_in_as(attacker) == "alice"
 
 
-def test_quiz_sec_signing(counted_client, prefix):
+def test_quiz_sec_signing(counted_client: tuple[Client, RoundTrips], prefix: str) -> None:
     from lessons.quiz import question
 
     assert question("sec-signing").answer == "C"
     test_signing_rejects_well_formed_random_ids_before_redis(counted_client, prefix)
 
 
-def test_quiz_file_is_well_formed():
+def test_quiz_file_is_well_formed() -> None:
     from lessons.quiz import questions
 
     mine = [q for q in questions().values() if q.id.startswith("sec-")]

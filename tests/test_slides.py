@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from pytest import TempPathFactory
 
 from lessons.i18n import language, set_language
 from lessons.quiz import question, verdict
@@ -80,7 +81,7 @@ def parse(deck: Path) -> DeckParser:
     return parser
 
 
-def build_snapshot(tmp_path_factory, notebooks: list[Path], name: str,
+def build_snapshot(tmp_path_factory: TempPathFactory, notebooks: list[Path], name: str,
                    lang: str = "en") -> tuple[Path, list[Path], Path]:
     """(outdir, decks, copied notebooks dir): decks built from a snapshot of ``notebooks``."""
     copies = tmp_path_factory.mktemp(f"notebooks_{name}")
@@ -91,12 +92,12 @@ def build_snapshot(tmp_path_factory, notebooks: list[Path], name: str,
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, list[Path], Path]:
+def built(tmp_path_factory: TempPathFactory) -> tuple[Path, list[Path], Path]:
     """The English decks, from a snapshot of notebooks/."""
     return build_snapshot(tmp_path_factory, NOTEBOOKS, "en")
 
 
-def test_one_deck_per_notebook(built):
+def test_one_deck_per_notebook(built: tuple[Path, list[Path], Path]) -> None:
     out, decks, copies = built
     assert NOTEBOOKS, "no notebooks found"
     assert sorted(d.name for d in decks) == sorted(f"{nb.stem}.slides.html" for nb in copies.glob("*.ipynb"))
@@ -115,14 +116,14 @@ def _remote_loads(out: Path, deck: Path) -> list[str]:
     return [r for r in refs if re.match(r"(?i)^\s*(https?:)?//", r)]
 
 
-def test_nothing_loaded_from_the_network(built):
+def test_nothing_loaded_from_the_network(built: tuple[Path, list[Path], Path]) -> None:
     out, decks, _ = built
     for deck in decks:
         remote = _remote_loads(out, deck)
         assert not remote, f"{deck.name} loads {remote}"
 
 
-def test_every_asset_referenced_exists(built):
+def test_every_asset_referenced_exists(built: tuple[Path, list[Path], Path]) -> None:
     out, decks, _ = built
     for deck in decks:
         page = parse(deck)
@@ -137,18 +138,19 @@ def test_every_asset_referenced_exists(built):
                     assert (css.parent / ref).is_file(), f"{css.name} references missing {ref}"
 
 
-def test_vendored_licence_is_shipped(built):
+def test_vendored_licence_is_shipped(built: tuple[Path, list[Path], Path]) -> None:
     out, _, _ = built
     assert "MIT" in (out / "assets" / "reveal.js" / "LICENSE").read_text(encoding="utf-8")
 
 
-def test_at_least_eight_slides_per_deck(built):
+def test_at_least_eight_slides_per_deck(built: tuple[Path, list[Path], Path]) -> None:
     _, decks, _ = built
     for deck in decks:
         assert len(parse(deck).leaves) >= 8, deck.name
 
 
-def test_quiz_questions_come_from_the_data_and_answers_on_a_later_slide(built):
+def test_quiz_questions_come_from_the_data_and_answers_on_a_later_slide(
+        built: tuple[Path, list[Path], Path]) -> None:
     _, decks, copies = built
     for deck in decks:
         nb = nbformat.read(copies / deck.name.replace(".slides.html", ".ipynb"), as_version=4)
@@ -168,14 +170,14 @@ def test_quiz_questions_come_from_the_data_and_answers_on_a_later_slide(built):
                 f"{deck.name}: the answer to {quiz_id} shows on the question's slide")
 
 
-def test_widgets_never_show_as_their_repr(built):
+def test_widgets_never_show_as_their_repr(built: tuple[Path, list[Path], Path]) -> None:
     _, decks, _ = built
     for deck in decks:
         text = deck.read_text(encoding="utf-8")
         assert "VBox(" not in text and "application/vnd.jupyter.widget" not in text, deck.name
 
 
-def test_every_mermaid_block_has_a_committed_svg():
+def test_every_mermaid_block_has_a_committed_svg() -> None:
     sources = [src for nb in NOTEBOOKS + NOTEBOOKS_JA for cell in nbformat.read(nb, as_version=4).cells
                if cell.cell_type == "markdown" for src in mermaid_svgs.blocks(cell.source)]
     missing = [mermaid_svgs.diagram_key(s) for s in sources if not mermaid_svgs.svg_path(s).exists()]
@@ -184,7 +186,7 @@ def test_every_mermaid_block_has_a_committed_svg():
         assert mermaid_svgs.load_svg(src).lstrip().startswith("<svg")
 
 
-def test_mermaid_diagrams_are_inlined(built):
+def test_mermaid_diagrams_are_inlined(built: tuple[Path, list[Path], Path]) -> None:
     _, decks, copies = built
     for deck in decks:
         nb = (copies / deck.name.replace(".slides.html", ".ipynb")).read_text(encoding="utf-8")
@@ -203,7 +205,7 @@ def _deck_for(cells: list, tmp_path: Path) -> str:
     return deck.read_text(encoding="utf-8")
 
 
-def test_hidden_cells_go_on_a_solution_page_and_skipped_cells_are_left_out(tmp_path):
+def test_hidden_cells_go_on_a_solution_page_and_skipped_cells_are_left_out(tmp_path: Path) -> None:
     hidden = new_code_cell("# solution\nANSWER_TEXT = 42",
                            metadata={"jupyter": {"source_hidden": True, "outputs_hidden": True}})
     setup = new_code_cell("SETUP_ONLY = 1", metadata={"tags": ["setup"]})
@@ -226,12 +228,12 @@ EN_LABELS = ("Solution", "Answer in code", "(continued)", ">Quiz<", "Answer:")
 
 
 @pytest.fixture(scope="module")
-def built_ja(tmp_path_factory) -> tuple[Path, list[Path], Path]:
+def built_ja(tmp_path_factory: TempPathFactory) -> tuple[Path, list[Path], Path]:
     """The Japanese decks, from a snapshot of notebooks/ja/."""
     return build_snapshot(tmp_path_factory, NOTEBOOKS_JA, "ja", lang="ja")
 
 
-def test_japanese_build_writes_every_deck_with_html_lang_ja(built_ja):
+def test_japanese_build_writes_every_deck_with_html_lang_ja(built_ja: tuple[Path, list[Path], Path]) -> None:
     _, decks, _ = built_ja
     assert len(NOTEBOOKS_JA) == len(NOTEBOOKS), "notebooks/ja/ should hold every notebook"
     assert sorted(d.name for d in decks) == sorted(f"{nb.stem}.slides.html" for nb in NOTEBOOKS)
@@ -241,7 +243,8 @@ def test_japanese_build_writes_every_deck_with_html_lang_ja(built_ja):
         assert len(parse(deck).leaves) >= 8, deck.name
 
 
-def test_japanese_decks_load_nothing_from_the_network_and_every_asset_exists(built_ja):
+def test_japanese_decks_load_nothing_from_the_network_and_every_asset_exists(
+        built_ja: tuple[Path, list[Path], Path]) -> None:
     out, decks, _ = built_ja
     for deck in decks:
         remote = _remote_loads(out, deck)
@@ -251,7 +254,7 @@ def test_japanese_decks_load_nothing_from_the_network_and_every_asset_exists(bui
         assert local and not missing, f"{deck.name} references missing files {missing}"
 
 
-def test_japanese_decks_label_pages_in_japanese(built_ja):
+def test_japanese_decks_label_pages_in_japanese(built_ja: tuple[Path, list[Path], Path]) -> None:
     _, decks, _ = built_ja
     text = "".join("".join(parse(d).leaves) for d in decks)  # character references decoded
     for label in JA_LABELS:
@@ -271,7 +274,7 @@ def test_japanese_decks_label_pages_in_japanese(built_ja):
     assert ja_question != question(quiz).question and ja_question in text, "the quiz is not asked in Japanese"
 
 
-def test_english_build_is_unchanged_by_a_japanese_build(tmp_path):
+def test_english_build_is_unchanged_by_a_japanese_build(tmp_path: Path) -> None:
     copies = tmp_path / "nbs"
     copies.mkdir()
     for nb in NOTEBOOKS:
@@ -287,7 +290,7 @@ def test_english_build_is_unchanged_by_a_japanese_build(tmp_path):
         assert not any(label in text for label in ("解答例", "（続き）", "クイズ")), one.name
 
 
-def test_text_outputs_figures_and_tables_are_shown(built):
+def test_text_outputs_figures_and_tables_are_shown(built: tuple[Path, list[Path], Path]) -> None:
     _, decks, _ = built
     text = "".join(d.read_text(encoding="utf-8") for d in decks)
     assert '<img class="figure"' in text and "data:image/png;base64," in text
@@ -303,7 +306,7 @@ def _without_slideshow(nb: dict) -> dict:
 
 
 @pytest.fixture
-def tagged(tmp_path) -> list[tuple[Path, str]]:
+def tagged(tmp_path: Path) -> list[tuple[Path, str]]:
     """Copies of the notebooks, tagged once; with each original text."""
     out = []
     for nb in NOTEBOOKS:
@@ -315,7 +318,8 @@ def tagged(tmp_path) -> list[tuple[Path, str]]:
     return out
 
 
-def test_tagger_sets_a_slide_type_on_every_cell_and_changes_nothing_else(tagged):
+def test_tagger_sets_a_slide_type_on_every_cell_and_changes_nothing_else(
+        tagged: list[tuple[Path, str]]) -> None:
     for copy, original in tagged:
         after = json.loads(copy.read_text(encoding="utf-8"))
         assert all(c["metadata"]["slideshow"]["slide_type"] in SLIDE_TYPES for c in after["cells"])
@@ -327,14 +331,14 @@ def test_tagger_sets_a_slide_type_on_every_cell_and_changes_nothing_else(tagged)
             assert kind == expected, "".join(cell["source"])[:60]
 
 
-def test_tagger_is_idempotent(tagged):
+def test_tagger_is_idempotent(tagged: list[tuple[Path, str]]) -> None:
     for copy, _ in tagged:
         once = copy.read_bytes()
         assert tag_notebook(copy) is False
         assert copy.read_bytes() == once
 
 
-def test_tagger_rules():
+def test_tagger_rules() -> None:
     hidden = {"jupyter": {"source_hidden": True}}
     cells = [new_markdown_cell("# Title"), new_code_cell("x = 1", metadata={"tags": ["setup"]}),
              new_markdown_cell('<a id="s"></a>\n## Section'), new_markdown_cell("### Sub"),
@@ -346,7 +350,7 @@ def test_tagger_rules():
                            "subslide", "-", "subslide", "skip"]
 
 
-def test_tagger_splits_a_section_too_tall_for_one_slide():
+def test_tagger_splits_a_section_too_tall_for_one_slide() -> None:
     code = "\n".join(f"line_{n} = {n}" for n in range(12))
     cells = [new_markdown_cell("## Long section")]
     for n in range(6):

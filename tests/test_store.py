@@ -6,16 +6,18 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
 import redis
 
 from lessons import backend
+from lessons.backend import Client
 from lessons.backoff import Backoff
 from lessons.errors import RetryLimitExceeded
 from lessons.interleave import pause_after
-from lessons.roundtrips import counting_client
+from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionNotFound, SessionStore, is_valid_session_id
 
 MALFORMED_IDS = [
@@ -30,7 +32,7 @@ PER_NODE = ("a pipeline is one request per node it touches, so the single-server
 
 
 @pytest.fixture
-def counted(redis_url, prefix):
+def counted(redis_url: str, prefix: str) -> Iterator[tuple[SessionStore, RoundTrips]]:
     """A store on a round-trip-counting client: (store, trips)."""
     client, trips = counting_client(redis_url)
     yield SessionStore(client=client, prefix=prefix, default_ttl=100), trips
@@ -38,12 +40,13 @@ def counted(redis_url, prefix):
 
 
 @pytest.fixture
-def store(client, prefix):
+def store(client: Client, prefix: str) -> SessionStore:
     return SessionStore(client=client, prefix=prefix, default_ttl=100)
 
 
 # -- create ----------------------------------------------------------------------------------
-def test_create_writes_json_with_ttl_and_utc_timestamps(store, client, prefix):
+def test_create_writes_json_with_ttl_and_utc_timestamps(store: SessionStore, client: Client,
+                                                        prefix: str) -> None:
     sid = store.create({"user_id": 1, "username": "alice"})
     assert is_valid_session_id(sid) and len(sid) == 43
     assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
@@ -55,14 +58,14 @@ def test_create_writes_json_with_ttl_and_utc_timestamps(store, client, prefix):
     assert saved["last_accessed"] == saved["created_at"]
 
 
-def test_create_with_explicit_ttl(store, client, prefix):
+def test_create_with_explicit_ttl(store: SessionStore, client: Client, prefix: str) -> None:
     sid = store.create({"user_id": 1}, ttl=7)
     assert 6 <= client.ttl(f"{prefix}:{sid}") <= 7
 
 
 @pytest.mark.parametrize("ttl, error", [(0, ValueError), (-1, ValueError), ("5", TypeError),
                                         (True, TypeError), (1.5, TypeError)])
-def test_create_rejects_bad_ttls(store, client, prefix, ttl, error):
+def test_create_rejects_bad_ttls(store: SessionStore, client: Client, prefix: str, ttl, error) -> None:
     with pytest.raises(error):
         store.create({"user_id": 1}, ttl=ttl)
     assert list(client.scan_iter(match=f"{prefix}*")) == []
@@ -70,14 +73,14 @@ def test_create_rejects_bad_ttls(store, client, prefix, ttl, error):
 
 @pytest.mark.parametrize("data", [None, "alice", [1, 2], {"when": datetime.now()},
                                   {"x": float("nan")}, {"user_id": 1.5}, {"user_id": True}])
-def test_create_rejects_bad_data(store, client, prefix, data):
+def test_create_rejects_bad_data(store: SessionStore, client: Client, prefix: str, data) -> None:
     with pytest.raises((TypeError, ValueError)):
         store.create(data)
     assert list(client.scan_iter(match=f"{prefix}*")) == []
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_create_is_one_round_trip(counted):
+def test_create_is_one_round_trip(counted: tuple[SessionStore, RoundTrips]) -> None:
     store, trips = counted
     with trips.measure() as m:
         store.create({"username": "anonymous"})
@@ -88,27 +91,27 @@ def test_create_is_one_round_trip(counted):
     assert m.count == 1 and m.commands == ["ZADD PEXPIRE PEXPIRE SET"]
 
 
-def test_ids_are_unique_and_43_urlsafe_characters(store):
+def test_ids_are_unique_and_43_urlsafe_characters(store: SessionStore) -> None:
     ids = {store.create({"n": i}, ttl=5) for i in range(200)}
     assert len(ids) == 200 and all(is_valid_session_id(i) for i in ids)
 
 
 # -- get ---------------------------------------------------------------------------------------
-def test_get_returns_the_data_or_none(store):
+def test_get_returns_the_data_or_none(store: SessionStore) -> None:
     sid = store.create({"user_id": 1, "role": "admin"})
     assert store.get(sid)["role"] == "admin"
     assert store.get("A" * 43) is None
 
 
 @pytest.mark.parametrize("stored", ["not json", "[1, 2]", '"text"', "{broken", ""])
-def test_get_treats_garbage_as_no_session(store, client, prefix, stored):
+def test_get_treats_garbage_as_no_session(store: SessionStore, client: Client, prefix: str, stored) -> None:
     sid = "B" * 43
     client.set(f"{prefix}:{sid}", stored, ex=10)
     assert store.get(sid) is None
     assert store.get(sid, refresh=True) is None
 
 
-def test_get_refresh_slides_the_ttl_in_one_getex(counted):
+def test_get_refresh_slides_the_ttl_in_one_getex(counted: tuple[SessionStore, RoundTrips]) -> None:
     """The store that created a session knows its own TTL (5 s, not default_ttl): one GETEX."""
     store, trips = counted
     sid = store.create({"user_id": 1}, ttl=5)
@@ -125,7 +128,8 @@ def test_get_refresh_slides_the_ttl_in_one_getex(counted):
     (None, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE"]),  # + the index, once
     (7, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE PEXPIRE"]),
 ])
-def test_another_server_learns_a_session_on_its_first_read(redis_url, store, client, ttl, data, first):
+def test_another_server_learns_a_session_on_its_first_read(redis_url: str, store: SessionStore,
+                                                           client: Client, ttl, data, first) -> None:
     """Server B never saw the session: its first sliding read sends GETEX with B's default TTL,
     then (one pipelined round trip, only if needed) corrects the TTL to the session's own and
     extends the user's index. From then on B slides it with one GETEX, to the right TTL."""
@@ -141,7 +145,8 @@ def test_another_server_learns_a_session_on_its_first_read(redis_url, store, cli
     other.close()
 
 
-def test_a_session_past_its_deadline_is_deleted_without_being_read(counted, client):
+def test_a_session_past_its_deadline_is_deleted_without_being_read(counted: tuple[SessionStore, RoundTrips],
+                                                                   client: Client) -> None:
     store, trips = counted
     capped = SessionStore(client=store.r, prefix=store.prefix, default_ttl=100, absolute_ttl=1)
     sid = capped.create({"user_id": 1})
@@ -152,7 +157,7 @@ def test_a_session_past_its_deadline_is_deleted_without_being_read(counted, clie
     assert m.commands == ["DEL"] and client.exists(capped.key(sid)) == 0
 
 
-def test_another_server_deletes_a_session_past_its_deadline(client, prefix):
+def test_another_server_deletes_a_session_past_its_deadline(client: Client, prefix: str) -> None:
     """Server B learns the deadline from the value it read: past it, B deletes the session."""
     sid = "D" * 43
     value = {"idle_ttl": 100, "absolute_deadline_ms": int(time.time() * 1000) - 1, "user_id": 1}
@@ -161,7 +166,7 @@ def test_another_server_deletes_a_session_past_its_deadline(client, prefix):
     assert client.exists(f"{prefix}:{sid}") == 0
 
 
-def test_get_without_refresh_keeps_the_ttl(counted):
+def test_get_without_refresh_keeps_the_ttl(counted: tuple[SessionStore, RoundTrips]) -> None:
     store, trips = counted
     sid = store.create({"user_id": 1}, ttl=5)
     with trips.measure() as m:
@@ -171,7 +176,7 @@ def test_get_without_refresh_keeps_the_ttl(counted):
 
 # -- malformed IDs -------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", MALFORMED_IDS, ids=repr)
-def test_malformed_ids_cost_no_round_trip(counted, bad):
+def test_malformed_ids_cost_no_round_trip(counted: tuple[SessionStore, RoundTrips], bad) -> None:
     store, trips = counted
     with trips.measure() as m:
         assert store.get(bad) is None
@@ -185,12 +190,12 @@ def test_malformed_ids_cost_no_round_trip(counted, bad):
     assert m.count == 0
 
 
-def test_session_not_found_is_a_value_error():
+def test_session_not_found_is_a_value_error() -> None:
     assert issubclass(SessionNotFound, ValueError)
 
 
 # -- update ------------------------------------------------------------------------------------
-def test_update_merges_and_slides_the_ttl(store, client, prefix):
+def test_update_merges_and_slides_the_ttl(store: SessionStore, client: Client, prefix: str) -> None:
     sid = store.create({"user_id": 1, "role": "user"})
     client.expire(f"{prefix}:{sid}", 5)
     updated = store.update(sid, {"role": "admin", "cart": [1, 2]})
@@ -200,21 +205,22 @@ def test_update_merges_and_slides_the_ttl(store, client, prefix):
     assert updated["last_accessed"] >= updated["created_at"]
 
 
-def test_update_without_refresh_keeps_the_ttl(store, client, prefix):
+def test_update_without_refresh_keeps_the_ttl(store: SessionStore, client: Client, prefix: str) -> None:
     sid = store.create({"user_id": 1}, ttl=50)
     store.update(sid, {"step": 2}, refresh=False)
     assert 45 <= client.ttl(f"{prefix}:{sid}") <= 50
     assert store.get(sid)["step"] == 2
 
 
-def test_update_without_refresh_gives_an_immortal_session_a_ttl(store, client, prefix):
+def test_update_without_refresh_gives_an_immortal_session_a_ttl(store: SessionStore, client: Client,
+                                                                prefix: str) -> None:
     sid = store.create({"user_id": 1}, ttl=50)
     client.persist(f"{prefix}:{sid}")  # someone removed its TTL
     store.update(sid, {"step": 3}, refresh=False)
     assert 45 <= client.ttl(f"{prefix}:{sid}") <= 50  # its own idle TTL again
 
 
-def test_update_never_resurrects_a_deleted_session(store, client, prefix):
+def test_update_never_resurrects_a_deleted_session(store: SessionStore, client: Client, prefix: str) -> None:
     sid = store.create({"user_id": 1})
     assert store.delete(sid) is True
     with pytest.raises(SessionNotFound):
@@ -224,7 +230,7 @@ def test_update_never_resurrects_a_deleted_session(store, client, prefix):
     assert client.exists(f"{prefix}:{sid}") == 0
 
 
-def test_update_never_resurrects_an_expired_session(store, client, prefix):
+def test_update_never_resurrects_an_expired_session(store: SessionStore, client: Client, prefix: str) -> None:
     sid = store.create({"user_id": 1}, ttl=1)
     client.pexpire(f"{prefix}:{sid}", 50)
     time.sleep(0.2)
@@ -235,7 +241,8 @@ def test_update_never_resurrects_an_expired_session(store, client, prefix):
 
 @pytest.mark.parametrize("field", ["created_at", "last_accessed", "absolute_deadline_ms",
                                    "idle_ttl"])
-def test_create_and_update_cannot_touch_store_fields(store, client, prefix, field):
+def test_create_and_update_cannot_touch_store_fields(store: SessionStore, client: Client, prefix: str,
+                                                     field) -> None:
     sid = store.create({"user_id": 1})
     with pytest.raises(ValueError):
         store.update(sid, {field: "x"})
@@ -244,14 +251,14 @@ def test_create_and_update_cannot_touch_store_fields(store, client, prefix, fiel
     assert len(list(client.scan_iter(match=f"{prefix}:*"))) == 1
 
 
-def test_update_cannot_move_a_session_to_another_user(store):
+def test_update_cannot_move_a_session_to_another_user(store: SessionStore) -> None:
     sid = store.create({"user_id": 1})
     with pytest.raises(ValueError):
         store.update(sid, {"user_id": 2})
     assert store.update(sid, {"user_id": 1})["user_id"] == 1
 
 
-def test_uncontended_update_is_at_most_three_round_trips(counted):
+def test_uncontended_update_is_at_most_three_round_trips(counted: tuple[SessionStore, RoundTrips]) -> None:
     store, trips = counted
     sid = store.create({"user_id": 1})
     for refresh in (True, False):
@@ -260,7 +267,7 @@ def test_uncontended_update_is_at_most_three_round_trips(counted):
         assert m.count <= 3, m.commands
 
 
-def test_16_threads_on_one_session_lose_nothing_and_never_give_up(redis_url, prefix):
+def test_16_threads_on_one_session_lose_nothing_and_never_give_up(redis_url: str, prefix: str) -> None:
     """16 threads x 25 updates, each of a field of its own, on one session; every update waits
     5 ms between its read and its write (a slow request), so most of them conflict. Every update
     lands and none raises. (The store used to retry at once and give up after 50 conflicts: 6 to
@@ -293,7 +300,7 @@ def test_16_threads_on_one_session_lose_nothing_and_never_give_up(redis_url, pre
     client.close()
 
 
-def conflicting(client, prefix, times, **backoff):
+def conflicting(client: Client, prefix: str, times, **backoff):
     """(store, other, sid, sleeps): ``store``'s next ``times`` update attempts each meet a write
     by ``other`` between their GET and their EXEC. Its back-off runs on a clock that moves only
     when it sleeps; the sleeps are recorded, not slept, and random() is 1 (the longest waits)."""
@@ -312,7 +319,7 @@ def conflicting(client, prefix, times, **backoff):
     return store, other, sid, sleeps
 
 
-def test_an_update_runs_again_on_fresh_data_after_each_conflict(client, prefix):
+def test_an_update_runs_again_on_fresh_data_after_each_conflict(client: Client, prefix: str) -> None:
     store, other, sid, sleeps = conflicting(client, prefix, times=3)
     updated = store.update(sid, {"mine": 1})
     assert {k: updated[k] for k in ("other0", "other1", "other2", "mine")} == dict.fromkeys(
@@ -324,7 +331,7 @@ def test_an_update_runs_again_on_fresh_data_after_each_conflict(client, prefix):
     assert sleeps == [0.001, 0.002, 0.004]  # full jitter: up to 1, 2, 4 ms (random() = 1 here)
 
 
-def test_an_update_that_meets_60_conflicts_still_lands(client, prefix):
+def test_an_update_that_meets_60_conflicts_still_lands(client: Client, prefix: str) -> None:
     """The old store gave up after 50 conflicts, however fast the others progressed."""
     store, other, sid, sleeps = conflicting(client, prefix, times=60)
     assert store.update(sid, {"mine": 1})["mine"] == 1
@@ -333,7 +340,7 @@ def test_an_update_that_meets_60_conflicts_still_lands(client, prefix):
     assert len(other.get(sid)) > 60  # all 60 fields of the other writer, and ours
 
 
-def test_an_update_gives_up_when_its_time_budget_is_spent(client, prefix):
+def test_an_update_gives_up_when_its_time_budget_is_spent(client: Client, prefix: str) -> None:
     store, other, sid, sleeps = conflicting(client, prefix, times=sys.maxsize, seconds=1.0,
                                             base=0.25, cap=1.0)
     with pytest.raises(RetryLimitExceeded, match=r"update gave up after 4 conflicting writes in 1\.0 s"):
@@ -343,7 +350,7 @@ def test_an_update_gives_up_when_its_time_budget_is_spent(client, prefix):
     assert "mine" not in other.get(sid) and "other3" in other.get(sid)
 
 
-def test_an_update_gives_up_after_max_retries_if_given(client, prefix):
+def test_an_update_gives_up_after_max_retries_if_given(client: Client, prefix: str) -> None:
     store, other, sid, sleeps = conflicting(client, prefix, times=sys.maxsize, max_retries=2)
     with pytest.raises(RetryLimitExceeded, match="after 3 conflicting writes"):
         store.update(sid, {"mine": 1})
@@ -352,7 +359,8 @@ def test_an_update_gives_up_after_max_retries_if_given(client, prefix):
 
 
 # -- delete / refresh ------------------------------------------------------------------------------
-def test_delete_removes_session_and_index_entry_and_reports_existence(counted):
+def test_delete_removes_session_and_index_entry_and_reports_existence(
+        counted: tuple[SessionStore, RoundTrips]) -> None:
     store, trips = counted
     anonymous = store.create({"cart": []})
     with trips.measure() as m:
@@ -366,7 +374,7 @@ def test_delete_removes_session_and_index_entry_and_reports_existence(counted):
     assert store.r.exists(store.keys.index_key(3)) == 0
 
 
-def test_refresh_is_one_round_trip(counted):
+def test_refresh_is_one_round_trip(counted: tuple[SessionStore, RoundTrips]) -> None:
     store, trips = counted
     sid = store.create({"user_id": 1}, ttl=5)
     with trips.measure() as m:
@@ -379,7 +387,8 @@ def test_refresh_is_one_round_trip(counted):
     assert m.count == 1
 
 
-def test_the_index_outlives_a_session_slid_by_another_server(redis_url, store, client, prefix):
+def test_the_index_outlives_a_session_slid_by_another_server(redis_url: str, store: SessionStore,
+                                                             client: Client, prefix: str) -> None:
     """Server A creates; server B (another store, so nothing remembered) slides it: B's first
     sliding read also extends the index (one extra round trip), later ones need none."""
     sid = store.create({"user_id": 9}, ttl=3)
@@ -398,7 +407,7 @@ def test_the_index_outlives_a_session_slid_by_another_server(redis_url, store, c
     other.close()
 
 
-def test_a_sliding_read_puts_back_a_missing_index_entry(store, client):
+def test_a_sliding_read_puts_back_a_missing_index_entry(store: SessionStore, client: Client) -> None:
     sid = store.create({"user_id": 9}, ttl=3)
     client.delete(store.keys.index_key(9))  # lost (an older version, an operator's DEL...)
     fresh = SessionStore(client=client, prefix=store.prefix)
@@ -407,7 +416,7 @@ def test_a_sliding_read_puts_back_a_missing_index_entry(store, client):
     assert client.pttl(store.keys.index_key(9)) > client.pttl(store.key(sid))
 
 
-def test_each_session_keeps_its_own_idle_ttl(store, client, prefix):
+def test_each_session_keeps_its_own_idle_ttl(store: SessionStore, client: Client, prefix: str) -> None:
     """The lesson's refresh and update reset every session to default_ttl; this store slides a
     session created with ttl=7 back to 7 s, and one created without to default_ttl."""
     short, normal = store.create({"user_id": 1}, ttl=7), store.create({"user_id": 1})
@@ -421,7 +430,8 @@ def test_each_session_keeps_its_own_idle_ttl(store, client, prefix):
     assert 6 <= client.ttl(store.key(short)) <= 7
 
 
-def test_a_session_written_by_other_code_slides_to_the_default(store, client, prefix):
+def test_a_session_written_by_other_code_slides_to_the_default(store: SessionStore, client: Client,
+                                                               prefix: str) -> None:
     sid = "C" * 43
     client.set(f"{prefix}:{sid}", json.dumps({"user_id": 1}), ex=5)
     assert store.get(sid, refresh=True) == {"user_id": 1}
@@ -430,14 +440,14 @@ def test_a_session_written_by_other_code_slides_to_the_default(store, client, pr
 
 @pytest.mark.parametrize("trap", ['{"idle_ttl": 1, "absolute_deadline_ms": 1',
                                   '", "idle_ttl": 1, "absolute_deadline_ms": 1}'])
-def test_session_data_cannot_fool_the_sliding_read(store, client, trap):
+def test_session_data_cannot_fool_the_sliding_read(store: SessionStore, client: Client, trap) -> None:
     sid = store.create({"note": trap, trap: trap}, ttl=50)
     client.expire(store.key(sid), 5)
     assert store.get(sid, refresh=True)["note"] == trap
     assert 45 <= client.ttl(store.key(sid)) <= 50
 
 
-def test_a_snowflake_user_id_keeps_every_digit(store, client):
+def test_a_snowflake_user_id_keeps_every_digit(store: SessionStore, client: Client) -> None:
     """Defect: Lua's cjson read 1234567890123456789 as a double, so the sliding script extended
     the index of user 1234567890123456768 and the real index expired."""
     user = 1234567890123456789
@@ -449,14 +459,14 @@ def test_a_snowflake_user_id_keeps_every_digit(store, client):
     assert list(client.scan_iter(match=f"{store.prefix}-by-user:*")) == [store.keys.index_key(user)]
 
 
-def test_user_ids_1_and_the_string_1_get_separate_indexes(store, client):
+def test_user_ids_1_and_the_string_1_get_separate_indexes(store: SessionStore, client: Client) -> None:
     store.create({"user_id": 1})
     store.create({"user_id": "1"})
     assert store.keys.index_key(1) != store.keys.index_key("1")
     assert client.zcard(store.keys.index_key(1)) == 1 == client.zcard(store.keys.index_key("1"))
 
 
-def test_index_never_shrinks_when_a_shorter_session_is_created(store, client):
+def test_index_never_shrinks_when_a_shorter_session_is_created(store: SessionStore, client: Client) -> None:
     store.create({"user_id": 4}, ttl=90)
     store.create({"user_id": 4}, ttl=2)
     assert client.ttl(store.keys.index_key(4)) >= 85
@@ -464,7 +474,7 @@ def test_index_never_shrinks_when_a_shorter_session_is_created(store, client):
 
 
 # -- regenerate ------------------------------------------------------------------------------------
-def test_regenerate_moves_data_and_ttl_to_a_new_id(store, client, prefix):
+def test_regenerate_moves_data_and_ttl_to_a_new_id(store: SessionStore, client: Client, prefix: str) -> None:
     sid = store.create({"user_id": 5, "cart": [1]}, ttl=40)
     new = store.regenerate(sid)
     assert new != sid and is_valid_session_id(new)
@@ -474,7 +484,7 @@ def test_regenerate_moves_data_and_ttl_to_a_new_id(store, client, prefix):
     assert client.zrange(store.keys.index_key(5), 0, -1) == [new]
 
 
-def test_regenerate_of_a_missing_session_raises(store):
+def test_regenerate_of_a_missing_session_raises(store: SessionStore) -> None:
     sid = store.create({"user_id": 5})
     store.delete(sid)
     with pytest.raises(SessionNotFound):
@@ -482,7 +492,7 @@ def test_regenerate_of_a_missing_session_raises(store):
 
 
 # -- absolute timeout --------------------------------------------------------------------------------
-def test_absolute_ttl_caps_every_extension(client, prefix):
+def test_absolute_ttl_caps_every_extension(client: Client, prefix: str) -> None:
     store = SessionStore(client=client, prefix=prefix, default_ttl=100, absolute_ttl=1)
     sid = store.create({"user_id": 1})
     key = f"{prefix}:{sid}"
@@ -502,18 +512,18 @@ def test_absolute_ttl_caps_every_extension(client, prefix):
     assert client.exists(f"{prefix}:{new}") == 0
 
 
-def test_absolute_ttl_must_be_positive(client, prefix):
+def test_absolute_ttl_must_be_positive(client: Client, prefix: str) -> None:
     with pytest.raises(ValueError):
         SessionStore(client=client, prefix=prefix, absolute_ttl=0)
 
 
 @pytest.mark.parametrize("bad", ["", "a*", "s?", "[x]", "{tag}", "a{b"])
-def test_prefix_cannot_be_a_glob_or_a_hash_tag(client, bad):
+def test_prefix_cannot_be_a_glob_or_a_hash_tag(client: Client, bad) -> None:
     with pytest.raises(ValueError):
         SessionStore(client=client, prefix=bad)
 
 
-def test_unreachable_redis_raises_connection_error():
+def test_unreachable_redis_raises_connection_error() -> None:
     import socket
 
     with socket.socket() as s:

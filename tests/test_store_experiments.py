@@ -9,7 +9,9 @@ import warnings
 
 import pytest
 import redis
+from pytest import MonkeyPatch
 
+from lessons.backend import Client
 from lessons.errors import RetryLimitExceeded
 from lessons.store import SessionStore
 from lessons.store_experiments import concurrent_updates, lockstep_updates, print_round_trips, round_trips
@@ -21,10 +23,10 @@ PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per 
 class NaiveStore:
     """Read, merge, write back: loses concurrent updates (the lesson's pattern)."""
 
-    def __init__(self, client, prefix):
+    def __init__(self, client: Client, prefix: str) -> None:
         self.r, self.prefix = client, prefix
 
-    def create(self, data):
+    def create(self, data) -> str:
         self.r.set(f"{self.prefix}:s", "{}", ex=60)
         return "s"
 
@@ -32,13 +34,13 @@ class NaiveStore:
         import json
         return json.loads(self.r.get(f"{self.prefix}:{sid}"))
 
-    def update(self, sid, data):
+    def update(self, sid, data) -> None:
         import json
         current = self.get(sid)
         self.r.set(f"{self.prefix}:{sid}", json.dumps({**current, **data}), ex=60)
 
 
-def test_concurrent_updates_counts_every_write_of_an_atomic_store(redis_url, prefix):
+def test_concurrent_updates_counts_every_write_of_an_atomic_store(redis_url: str, prefix: str) -> None:
     store = SessionStore(redis_url, prefix=prefix)
     sid = store.create({"user_id": 1})
     run = concurrent_updates(store, sid, threads=4, updates=10)
@@ -47,7 +49,8 @@ def test_concurrent_updates_counts_every_write_of_an_atomic_store(redis_url, pre
     assert store.r is not None and store.get(sid)["w3_9"] == 9
 
 
-def test_lockstep_loses_all_but_one_write_per_round_of_a_read_merge_write_store(client, prefix):
+def test_lockstep_loses_all_but_one_write_per_round_of_a_read_merge_write_store(client: Client,
+                                                                                prefix: str) -> None:
     """Every thread reads before any writes, so each round keeps exactly the last writer's field."""
     store = NaiveStore(client, prefix)
     run = lockstep_updates(store, store.create({}), threads=8, rounds=4)
@@ -56,7 +59,7 @@ def test_lockstep_loses_all_but_one_write_per_round_of_a_read_merge_write_store(
     assert store.r is client  # the stand-in client is gone again
 
 
-def test_lockstep_keeps_every_write_of_the_improved_store(client, prefix):
+def test_lockstep_keeps_every_write_of_the_improved_store(client: Client, prefix: str) -> None:
     """The same staging: in each round one EXEC wins and the 7 others are refused, every time."""
     store = SessionStore(client=client, prefix=prefix)
     sid = store.create({"user_id": 1})
@@ -82,7 +85,7 @@ class FailingStore(NaiveStore):
 
 
 @pytest.mark.parametrize("experiment", [lockstep_updates, concurrent_updates])
-def test_failed_updates_are_counted_and_explained_not_raised(client, prefix, experiment):
+def test_failed_updates_are_counted_and_explained_not_raised(client: Client, prefix: str, experiment) -> None:
     store = FailingStore(client, prefix)
     run = experiment(store, store.create({}), 3, 2)  # neither staging waits for a thread forever
     assert dict(run.failures) == {"ConnectionError": 2, "RetryLimitExceeded": 2}
@@ -96,7 +99,8 @@ def test_failed_updates_are_counted_and_explained_not_raised(client, prefix, exp
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_round_trips_of_the_improved_store(redis_url, prefix, monkeypatch, capsys):
+def test_round_trips_of_the_improved_store(redis_url: str, prefix: str, monkeypatch: MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
     rows = round_trips(lambda client: SessionStore(client=client, prefix=prefix))
     commands = {op: (None if m is None else m.commands) for op, m in rows.items()}
@@ -122,7 +126,7 @@ def test_round_trips_of_the_improved_store(redis_url, prefix, monkeypatch, capsy
     assert out[-1].split() == ["get", "(malformed", "ID)", "—", "0", "(nothing)"]
 
 
-def test_round_trips_marks_missing_operations(redis_url, prefix, monkeypatch):
+def test_round_trips_marks_missing_operations(redis_url: str, prefix: str, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
 
     class NoSlidingGet(SessionStore):

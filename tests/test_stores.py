@@ -13,8 +13,10 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from pytest import FixtureRequest
 
 from lessons import backend, stores
 from lessons.quiz import question
@@ -24,7 +26,7 @@ STORE_PARAMS = ["memory", "file", "sqlite", "redis-embedded", "redis-real"]
 
 
 class FakeClock:
-    def __init__(self, start: float = 1_000_000.0):
+    def __init__(self, start: float = 1_000_000.0) -> None:
         self.now = start
 
     def __call__(self) -> float:
@@ -32,7 +34,7 @@ class FakeClock:
 
 
 @pytest.fixture
-def tmpdir_own():
+def tmpdir_own() -> Iterator[str]:
     """A temporary directory, removed at the end."""
     path = tempfile.mkdtemp(prefix="test-stores-")
     yield path
@@ -42,7 +44,7 @@ def tmpdir_own():
 class Harness:
     """A store under test plus ``advance(seconds)``: fake time for local stores, sleep for Redis."""
 
-    def __init__(self, store, clock: FakeClock | None):
+    def __init__(self, store: stores.Store, clock: FakeClock | None) -> None:
         self.store, self.clock = store, clock
 
     @property
@@ -72,7 +74,7 @@ class Harness:
 
 
 @pytest.fixture(params=STORE_PARAMS)
-def h(request, tmpdir_own):
+def h(request: FixtureRequest, tmpdir_own: str) -> Harness:
     kind = request.param
     clock = None if kind.startswith("redis") else FakeClock()
     if kind == "memory":
@@ -96,7 +98,7 @@ def h(request, tmpdir_own):
 
 
 # -- the shared contract --------------------------------------------------------------------------
-def test_create_then_get(h):
+def test_create_then_get(h: Harness) -> None:
     started = h.now()
     sid = h.store.create({"user_id": 1, "username": "alice"})
     created = (started, h.now())
@@ -108,7 +110,7 @@ def test_create_then_get(h):
     h.assert_ttl(sid, 100, created)
 
 
-def test_unknown_and_malformed_ids(h):
+def test_unknown_and_malformed_ids(h: Harness) -> None:
     unknown = "A" * 43
     for sid in (unknown, "short", "../../etc/passwd", "x" * 44):
         assert h.store.get(sid) is None
@@ -120,7 +122,7 @@ def test_unknown_and_malformed_ids(h):
     assert h.store.stored_count() == 0
 
 
-def test_bad_input_is_refused(h):
+def test_bad_input_is_refused(h: Harness) -> None:
     with pytest.raises(TypeError):
         h.store.create(["not", "a", "dict"])
     with pytest.raises(ValueError, match=r"ttl must be > 0 seconds \(got 0\)"):
@@ -139,14 +141,14 @@ def test_bad_input_is_refused(h):
         h.store.update(sid, "role=admin")
 
 
-def test_update_merges_and_returns_the_new_session(h):
+def test_update_merges_and_returns_the_new_session(h: Harness) -> None:
     sid = h.store.create({"user_id": 1, "username": "alice"})
     updated = h.store.update(sid, {"role": "admin"})
     assert updated["role"] == "admin" and updated["username"] == "alice"
     assert h.store.get(sid)["role"] == "admin"
 
 
-def test_delete_is_final(h):
+def test_delete_is_final(h: Harness) -> None:
     sid = h.store.create({"user_id": 1})
     assert h.store.delete(sid) is True
     assert h.store.get(sid) is None
@@ -157,7 +159,7 @@ def test_delete_is_final(h):
     assert h.store.stored_count() == 0
 
 
-def test_sliding_calls_slide_back_to_the_sessions_own_idle_ttl(h):
+def test_sliding_calls_slide_back_to_the_sessions_own_idle_ttl(h: Harness) -> None:
     """Like SessionStore: a session created with ttl=10 slides back to 10 s, not default_ttl."""
     started = h.now()
     short = h.store.create({"user_id": 1}, ttl=10)
@@ -192,7 +194,7 @@ def test_sliding_calls_slide_back_to_the_sessions_own_idle_ttl(h):
     h.assert_ttl(default, 100, when)
 
 
-def test_expired_session_is_gone_for_every_call(h):
+def test_expired_session_is_gone_for_every_call(h: Harness) -> None:
     short = h.store.create({"user_id": 1}, ttl=1)
     long = h.store.create({"user_id": 2})
     h.advance(1.5)
@@ -205,7 +207,7 @@ def test_expired_session_is_gone_for_every_call(h):
     assert h.store.get(long)["user_id"] == 2
 
 
-def test_what_piles_up_without_a_cleanup_job(h):
+def test_what_piles_up_without_a_cleanup_job(h: Harness) -> None:
     """Redis deletes expired keys itself; the local stores keep them until cleanup() runs."""
     for i in range(3):
         h.store.create({"user_id": i}, ttl=1)
@@ -221,7 +223,7 @@ def test_what_piles_up_without_a_cleanup_job(h):
     assert all(h.store.get(sid) is not None for sid in live)
 
 
-def test_get_deletes_an_expired_entry_lazily(h):
+def test_get_deletes_an_expired_entry_lazily(h: Harness) -> None:
     sid = h.store.create({"user_id": 1}, ttl=1)
     h.advance(1.5)
     assert h.store.get(sid) is None
@@ -230,7 +232,7 @@ def test_get_deletes_an_expired_entry_lazily(h):
 
 
 # -- store-specific -------------------------------------------------------------------------------
-def test_sqlite_update_never_resurrects_a_session_deleted_by_another_connection(tmpdir_own):
+def test_sqlite_update_never_resurrects_a_session_deleted_by_another_connection(tmpdir_own: str) -> None:
     path = os.path.join(tmpdir_own, "shared.db")
     a, b = stores.SqliteStore(path), stores.SqliteStore(path)
     try:
@@ -245,7 +247,7 @@ def test_sqlite_update_never_resurrects_a_session_deleted_by_another_connection(
         b.close()
 
 
-def test_file_store_writes_one_json_file_per_session(tmpdir_own):
+def test_file_store_writes_one_json_file_per_session(tmpdir_own: str) -> None:
     directory = os.path.join(tmpdir_own, "files")
     store = stores.FileStore(directory)
     sid = store.create({"user_id": 1})
@@ -255,7 +257,7 @@ def test_file_store_writes_one_json_file_per_session(tmpdir_own):
     assert stores.FileStore(directory).get(sid)["role"] == "admin"  # another instance reads it
 
 
-def test_redis_store_cleanup_sends_no_command(redis_url, prefix):
+def test_redis_store_cleanup_sends_no_command(redis_url: str, prefix: str) -> None:
     from lessons.roundtrips import counting_client
 
     store = stores.RedisStore(redis_url, prefix=prefix)
@@ -267,7 +269,7 @@ def test_redis_store_cleanup_sends_no_command(redis_url, prefix):
     client.close()
 
 
-def test_open_store_by_spec(tmpdir_own, redis_url, prefix):
+def test_open_store_by_spec(tmpdir_own: str, redis_url: str, prefix: str) -> None:
     assert isinstance(stores.open_store("memory:"), stores.MemoryStore)
     file_store = stores.open_store(f"file:{tmpdir_own}/f")
     assert isinstance(file_store, stores.FileStore)
@@ -283,7 +285,7 @@ def test_open_store_by_spec(tmpdir_own, redis_url, prefix):
 
 # -- the sharing experiment -----------------------------------------------------------------------
 def test_a_second_process_sees_file_sqlite_and_redis_sessions_but_not_the_dict(
-        tmpdir_own, redis_url, prefix):
+        tmpdir_own: str, redis_url: str, prefix: str) -> None:
     local = [stores.MemoryStore(), stores.FileStore(os.path.join(tmpdir_own, "files")),
              stores.SqliteStore(os.path.join(tmpdir_own, "s.db"))]
     redis_store = stores.RedisStore(redis_url, prefix=prefix, default_ttl=60)
@@ -299,7 +301,7 @@ def test_a_second_process_sees_file_sqlite_and_redis_sessions_but_not_the_dict(
     local[2].close()
 
 
-def test_second_process_reports_errors_clearly():
+def test_second_process_reports_errors_clearly() -> None:
     class Bogus:
         kind, spec = "bogus", "nosuch:thing"
 
@@ -308,7 +310,7 @@ def test_second_process_reports_errors_clearly():
 
 
 # -- benchmark helpers ----------------------------------------------------------------------------
-def test_run_workload_times_every_call_and_leaves_the_store_empty():
+def test_run_workload_times_every_call_and_leaves_the_store_empty() -> None:
     store = stores.MemoryStore()
     timings = stores.run_workload(store, n=30, warmup=5)
     assert set(timings) == set(stores.OPS)
@@ -319,7 +321,7 @@ def test_run_workload_times_every_call_and_leaves_the_store_empty():
     assert all(r.median_us <= r.p99_us and r.ops_per_s > 0 for r in rows)
 
 
-def test_percentile_is_nearest_rank():
+def test_percentile_is_nearest_rank() -> None:
     values = [float(i) for i in range(1, 101)]
     assert stores.percentile(values, 50) == 50.0
     assert stores.percentile(values, 99) == 99.0
@@ -329,14 +331,15 @@ def test_percentile_is_nearest_rank():
 
 
 # -- the "Your turn" checker ----------------------------------------------------------------------
-def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(capsys):
+def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(
+        capsys: pytest.CaptureFixture[str]) -> None:
     def right(conn, now):
         return conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
 
     def deletes_everything(conn, now):
         return conn.execute("DELETE FROM sessions").rowcount
 
-    def forgets_to_return(conn, now):
+    def forgets_to_return(conn, now) -> None:
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
 
     def one_row_at_a_time(conn, now):
@@ -375,7 +378,7 @@ def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(capsys)
 
 
 # -- MemoryStore as the web app's in-process store ----------------------------------------------
-def test_memory_store_lists_and_revokes_a_users_sessions_like_session_admin():
+def test_memory_store_lists_and_revokes_a_users_sessions_like_session_admin() -> None:
     clock = FakeClock()
     store = stores.MemoryStore(default_ttl=100, clock=clock)
     alice = [store.create({"user_id": 1, "username": "alice"}, ttl=t) for t in (30, 60)]
@@ -407,7 +410,7 @@ def test_memory_store_lists_and_revokes_a_users_sessions_like_session_admin():
         store.revoke_all_sessions(None)
 
 
-def test_memory_store_prefix_and_ttl_are_checked():
+def test_memory_store_prefix_and_ttl_are_checked() -> None:
     assert stores.MemoryStore().prefix == "memory"
     assert stores.MemoryStore(prefix="web-1").prefix == "web-1"
     with pytest.raises(ValueError, match="glob"):
@@ -418,7 +421,7 @@ def test_memory_store_prefix_and_ttl_are_checked():
         stores.MemoryStore(default_ttl=None)
 
 
-def test_every_store_refuses_a_zero_default_ttl(tmpdir_own, redis_url):
+def test_every_store_refuses_a_zero_default_ttl(tmpdir_own: str, redis_url: str) -> None:
     for make in (lambda: stores.FileStore(os.path.join(tmpdir_own, "f"), default_ttl=0),
                  lambda: stores.SqliteStore(os.path.join(tmpdir_own, "s.db"), default_ttl=0),
                  lambda: stores.RedisStore(redis_url, default_ttl=0)):
@@ -426,7 +429,7 @@ def test_every_store_refuses_a_zero_default_ttl(tmpdir_own, redis_url):
             make()
 
 
-def test_the_package_offers_what_notebook_00_imports():
+def test_the_package_offers_what_notebook_00_imports() -> None:
     from lessons.stores import (  # noqa: F401
         LESSON_TABLE,
         FileStore,
@@ -445,7 +448,7 @@ def test_the_package_offers_what_notebook_00_imports():
 
 
 # -- quiz answer keys, proven ---------------------------------------------------------------------
-def test_quiz_answer_keys_match_the_experiments(tmpdir_own, redis_url, prefix):
+def test_quiz_answer_keys_match_the_experiments(tmpdir_own: str, redis_url: str, prefix: str) -> None:
     # why-redis-shared: only the store reached over the network (D) is seen by another process
     # through a URL; the dict (A) is not seen at all.
     q = question("why-redis-shared")

@@ -17,13 +17,13 @@ def estimates() -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^\| `(\w+)` \|.*\| (\d+) min \|$", out, re.MULTILINE)}
 
 
-def test_every_notebook_is_at_most_an_hour_of_study():
+def test_every_notebook_is_at_most_an_hour_of_study() -> None:
     found = estimates()
     assert len(found) == len(list((ROOT / "notebooks").glob("*.ipynb")))
     assert all(minutes <= 60 for minutes in found.values()), found
 
 
-def test_the_readme_study_times_are_the_tools():
+def test_the_readme_study_times_are_the_tools() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     row = re.compile(r"^\| `(\d\d_\w+)` \|.*?\| (\d+) min \|", re.MULTILINE)
     listed = {m[1]: int(m[2]) for m in row.finditer(readme)}

@@ -13,8 +13,12 @@ import time
 from http.cookies import SimpleCookie
 
 import pytest
+from fastapi import FastAPI
+from starlette.requests import Request
 
 from lessons import web
+from lessons.backend import Client
+from lessons.roundtrips import RoundTrips
 from lessons.store import SessionStore, is_valid_session_id
 from lessons.web import (
     STORE_UNAVAILABLE,
@@ -36,21 +40,21 @@ BOB = {"username": "bob", "password": "builder"}
 
 # -- fixtures and helpers ------------------------------------------------------------------------
 @pytest.fixture
-def store(counted_client, prefix) -> SessionStore:
+def store(counted_client: tuple[Client, RoundTrips], prefix: str) -> SessionStore:
     return SessionStore(client=counted_client[0], prefix=prefix, default_ttl=TTL)
 
 
 @pytest.fixture
-def app(store):
+def app(store: SessionStore) -> FastAPI:
     return create_app(store)
 
 
-def https(app) -> TestClient:
+def https(app: FastAPI) -> TestClient:
     """A client on https://testserver, so the Secure cookie is sent back."""
     return TestClient(app, base_url="https://testserver")
 
 
-def login(app, creds=ALICE) -> TestClient:
+def login(app: FastAPI, creds=ALICE) -> TestClient:
     c = https(app)
     r = c.post("/login", json=creds)
     assert r.status_code == 200, r.text
@@ -66,7 +70,7 @@ def set_cookies(response) -> list[SimpleCookie]:
     return cookies
 
 
-def the_cookie(response, name="session_id"):
+def the_cookie(response, name: str="session_id"):
     (jar,) = set_cookies(response)
     return jar[name]
 
@@ -75,12 +79,13 @@ def cookie_header(value: str, name: str = "session_id") -> dict:
     return {"Cookie": f"{name}={value}"}
 
 
-def session_keys(client, prefix) -> list[str]:
+def session_keys(client: Client, prefix: str) -> list[str]:
     return sorted(client.scan_iter(match=f"{prefix}:*"))
 
 
 # -- login and the cookie -------------------------------------------------------------------------
-def test_login_sets_a_hardened_cookie_and_one_session_in_redis(app, client, prefix):
+def test_login_sets_a_hardened_cookie_and_one_session_in_redis(app: FastAPI, client: Client,
+                                                               prefix: str) -> None:
     c = https(app)
     r = c.post("/login", json=ALICE)
     assert r.status_code == 200
@@ -107,7 +112,8 @@ def test_login_sets_a_hardened_cookie_and_one_session_in_redis(app, client, pref
     {"username": "bob", "password": "wonderland"},
 ])
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_wrong_credentials_get_401_no_cookie_no_session(app, client, prefix, trips, creds):
+def test_wrong_credentials_get_401_no_cookie_no_session(app: FastAPI, client: Client, prefix: str,
+                                                        trips: RoundTrips, creds) -> None:
     c = https(app)
     with trips.measure() as m:
         r = c.post("/login", json=creds)
@@ -128,7 +134,7 @@ def test_wrong_credentials_get_401_no_cookie_no_session(app, client, prefix, tri
     ["alice", "wonderland"],
     "alice:wonderland",
 ])
-def test_malformed_login_bodies_get_422(app, client, prefix, body):
+def test_malformed_login_bodies_get_422(app: FastAPI, client: Client, prefix: str, body) -> None:
     r = https(app).post("/login", json=body)
     assert r.status_code == 422
     assert "set-cookie" not in r.headers
@@ -136,20 +142,20 @@ def test_malformed_login_bodies_get_422(app, client, prefix, body):
 
 
 @pytest.mark.parametrize("content", [b"", b"not json", b"{", b"\xff\xfe"])
-def test_login_bodies_that_are_not_json_get_422(app, content):
+def test_login_bodies_that_are_not_json_get_422(app: FastAPI, content) -> None:
     r = https(app).post("/login", content=content, headers={"Content-Type": "application/json"})
     assert r.status_code == 422
     assert "set-cookie" not in r.headers
 
 
-def test_passwords_are_kept_only_as_salted_scrypt_hashes():
+def test_passwords_are_kept_only_as_salted_scrypt_hashes() -> None:
     a, b = hash_password("wonderland"), hash_password("wonderland")
     assert a.salt != b.salt and a.digest != b.digest  # salted: same password, different hashes
     assert len(a.digest) == 32 and b"wonderland" not in a.digest
     assert verify_password("wonderland", a) and not verify_password("wonderland!", a)
 
 
-def test_users_mapping_plain_and_detailed(store):
+def test_users_mapping_plain_and_detailed(store: SessionStore) -> None:
     app = create_app(store, {"carol": "s3cret", "dave": {"password": "pw", "user_id": 7}})
     c = https(app)
     assert c.post("/login", json={"username": "alice", "password": "wonderland"}).status_code == 401
@@ -161,7 +167,8 @@ def test_users_mapping_plain_and_detailed(store):
 
 
 # -- /me: sliding TTL in one round trip; 401 for everything else ---------------------------------
-def test_me_returns_the_user_and_slides_the_ttl_in_one_round_trip(app, client, prefix, trips):
+def test_me_returns_the_user_and_slides_the_ttl_in_one_round_trip(app: FastAPI, client: Client, prefix: str,
+                                                                  trips: RoundTrips) -> None:
     c = login(app)
     sid = c.cookies["session_id"]
     key = f"{prefix}:{sid}"
@@ -177,7 +184,7 @@ def test_me_returns_the_user_and_slides_the_ttl_in_one_round_trip(app, client, p
     assert morsel.value == sid and morsel["max-age"] == str(TTL)
 
 
-def test_me_without_a_cookie_is_401_without_redis(app, trips):
+def test_me_without_a_cookie_is_401_without_redis(app: FastAPI, trips: RoundTrips) -> None:
     with trips.measure() as m:
         r = https(app).get("/me")
     assert r.status_code == 401
@@ -202,7 +209,8 @@ HOSTILE_COOKIES = {
 
 
 @pytest.mark.parametrize("value", list(HOSTILE_COOKIES.values()), ids=list(HOSTILE_COOKIES))
-def test_hostile_cookie_values_get_401_without_any_redis_command(app, trips, value):
+def test_hostile_cookie_values_get_401_without_any_redis_command(app: FastAPI, trips: RoundTrips,
+                                                                 value) -> None:
     c = https(app)
     with trips.measure() as m:
         for method, path in [("GET", "/me"), ("GET", "/sessions"), ("POST", "/logout-all"),
@@ -213,14 +221,14 @@ def test_hostile_cookie_values_get_401_without_any_redis_command(app, trips, val
     assert m.count == 0
 
 
-def test_unknown_well_formed_id_gets_401_after_one_lookup(app, trips):
+def test_unknown_well_formed_id_gets_401_after_one_lookup(app: FastAPI, trips: RoundTrips) -> None:
     with trips.measure() as m:
         r = https(app).get("/me", headers=cookie_header("A" * 43))
     assert r.status_code == 401
     assert m.count == 1
 
 
-def test_expired_session_gets_401(app, client, prefix):
+def test_expired_session_gets_401(app: FastAPI, client: Client, prefix: str) -> None:
     c = login(app)
     client.pexpire(f"{prefix}:{c.cookies['session_id']}", 1)
     time.sleep(0.05)
@@ -228,7 +236,7 @@ def test_expired_session_gets_401(app, client, prefix):
 
 
 @pytest.mark.parametrize("stored", ["not json", "[1, 2]", '"alice"', '{"username": "x"}', "{"])
-def test_garbage_in_redis_gets_401_not_500(app, client, prefix, stored):
+def test_garbage_in_redis_gets_401_not_500(app: FastAPI, client: Client, prefix: str, stored) -> None:
     sid = "B" * 43
     client.set(f"{prefix}:{sid}", stored, ex=TTL)
     r = https(app).get("/me", headers=cookie_header(sid))
@@ -236,7 +244,7 @@ def test_garbage_in_redis_gets_401_not_500(app, client, prefix, stored):
 
 
 # -- the Secure cookie over http -------------------------------------------------------------------
-def test_http_base_url_never_sends_the_secure_cookie_back(app):
+def test_http_base_url_never_sends_the_secure_cookie_back(app: FastAPI) -> None:
     c = TestClient(app)  # the default base_url is http://testserver
     r = c.post("/login", json=ALICE)
     assert r.status_code == 200 and the_cookie(r)["secure"]
@@ -248,7 +256,7 @@ def test_http_base_url_never_sends_the_secure_cookie_back(app):
 
 
 # -- fixation ------------------------------------------------------------------------------------
-def test_login_never_adopts_a_planted_id(app, client, prefix):
+def test_login_never_adopts_a_planted_id(app: FastAPI, client: Client, prefix: str) -> None:
     planted = "P" * 43  # an ID the server never issued, chosen by an attacker
     victim = https(app)
     r = victim.post("/login", json=ALICE, headers=cookie_header(planted))
@@ -259,7 +267,8 @@ def test_login_never_adopts_a_planted_id(app, client, prefix):
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_login_deletes_the_session_it_arrived_with(app, client, prefix, trips):
+def test_login_deletes_the_session_it_arrived_with(app: FastAPI, client: Client, prefix: str,
+                                                   trips: RoundTrips) -> None:
     attacker = login(app, BOB)  # the attacker's own, real session ...
     planted = attacker.cookies["session_id"]
     victim = https(app)
@@ -273,7 +282,7 @@ def test_login_deletes_the_session_it_arrived_with(app, client, prefix, trips):
     assert https(app).get("/me", headers=cookie_header(issued)).json()["user"]["username"] == "alice"
 
 
-def test_relogin_issues_a_new_id_and_kills_the_old_one(app, client, prefix):
+def test_relogin_issues_a_new_id_and_kills_the_old_one(app: FastAPI, client: Client, prefix: str) -> None:
     c = login(app)
     first = c.cookies["session_id"]
     r = c.post("/login", json=ALICE)
@@ -282,14 +291,15 @@ def test_relogin_issues_a_new_id_and_kills_the_old_one(app, client, prefix):
     assert session_keys(client, prefix) == [f"{prefix}:{second}"]
 
 
-def test_a_failed_login_leaves_the_current_session_alone(app):
+def test_a_failed_login_leaves_the_current_session_alone(app: FastAPI) -> None:
     c = login(app)
     assert c.post("/login", json={"username": "alice", "password": "typo"}).status_code == 401
     assert c.get("/me").status_code == 200
 
 
 # -- logout --------------------------------------------------------------------------------------
-def test_logout_revokes_server_side_and_clears_the_cookie(app, client, prefix, trips):
+def test_logout_revokes_server_side_and_clears_the_cookie(app: FastAPI, client: Client, prefix: str,
+                                                          trips: RoundTrips) -> None:
     c = login(app)
     stolen = c.cookies["session_id"]
     with trips.measure() as m:
@@ -306,7 +316,7 @@ def test_logout_revokes_server_side_and_clears_the_cookie(app, client, prefix, t
         assert thief.request(method, path, headers=cookie_header(stolen)).status_code == 401
 
 
-def test_logout_without_a_session_is_harmless(app, trips):
+def test_logout_without_a_session_is_harmless(app: FastAPI, trips: RoundTrips) -> None:
     with trips.measure() as m:
         r = https(app).post("/logout")
     assert r.status_code == 200 and m.count == 0
@@ -314,7 +324,7 @@ def test_logout_without_a_session_is_harmless(app, trips):
 
 
 # -- /sessions, DELETE /sessions/{id}, /logout-all ------------------------------------------------
-def test_sessions_lists_the_callers_sessions_with_opaque_handles(app, trips):
+def test_sessions_lists_the_callers_sessions_with_opaque_handles(app: FastAPI, trips: RoundTrips) -> None:
     a1, a2, b = login(app), login(app), login(app, BOB)
     tokens = [a1.cookies["session_id"], a2.cookies["session_id"], b.cookies["session_id"]]
     with trips.measure() as m:
@@ -335,7 +345,7 @@ def test_sessions_lists_the_callers_sessions_with_opaque_handles(app, trips):
     assert len(b.get("/sessions").json()["sessions"]) == 1
 
 
-def test_delete_one_of_my_sessions(app, client, prefix):
+def test_delete_one_of_my_sessions(app: FastAPI, client: Client, prefix: str) -> None:
     a1, a2, b = login(app), login(app), login(app, BOB)
     other = session_handle(a2.cookies["session_id"])
     r = a1.delete(f"/sessions/{other}")
@@ -348,7 +358,7 @@ def test_delete_one_of_my_sessions(app, client, prefix):
     assert b.get("/me").status_code == 200
 
 
-def test_someone_elses_or_unknown_handle_is_404(app):
+def test_someone_elses_or_unknown_handle_is_404(app: FastAPI) -> None:
     a, b = login(app), login(app, BOB)
     alices = session_handle(a.cookies["session_id"])
     for handle in [alices, "0" * 16, "nothing", a.cookies["session_id"]]:
@@ -356,7 +366,7 @@ def test_someone_elses_or_unknown_handle_is_404(app):
     assert a.get("/me").status_code == 200  # untouched
 
 
-def test_deleting_my_current_session_clears_my_cookie(app):
+def test_deleting_my_current_session_clears_my_cookie(app: FastAPI) -> None:
     a = login(app)
     r = a.delete(f"/sessions/{session_handle(a.cookies['session_id'])}")
     assert r.status_code == 200 and r.json()["current"] is True
@@ -364,7 +374,7 @@ def test_deleting_my_current_session_clears_my_cookie(app):
     assert a.get("/me").status_code == 401
 
 
-def test_logout_all_ends_every_session_of_the_caller_only(app, client, prefix):
+def test_logout_all_ends_every_session_of_the_caller_only(app: FastAPI, client: Client, prefix: str) -> None:
     alices = [login(app) for _ in range(3)]
     b = login(app, BOB)
     r = alices[0].post("/logout-all")
@@ -380,17 +390,17 @@ def test_logout_all_ends_every_session_of_the_caller_only(app, client, prefix):
 @pytest.mark.parametrize("method,path", [("GET", "/sessions"), ("POST", "/logout-all"),
                                          ("DELETE", "/sessions/0123456789abcdef"),
                                          ("GET", "/me")])
-def test_session_endpoints_need_a_session(app, method, path):
+def test_session_endpoints_need_a_session(app: FastAPI, method, path) -> None:
     assert https(app).request(method, path).status_code == 401
 
 
 # -- signed cookies ------------------------------------------------------------------------------
 @pytest.fixture
-def signed_app(store):
+def signed_app(store: SessionStore) -> FastAPI:
     return create_app(store, secret_key="test-key-1")
 
 
-def test_signed_cookie_round_trip(signed_app, client, prefix):
+def test_signed_cookie_round_trip(signed_app: FastAPI, client: Client, prefix: str) -> None:
     c = login(signed_app)
     value = c.cookies["session_id"]
     sid, sep, sig = value.partition(".")
@@ -400,7 +410,8 @@ def test_signed_cookie_round_trip(signed_app, client, prefix):
     assert c.get("/sessions").json()["sessions"][0]["id"] == session_handle(sid)
 
 
-def test_tampered_or_unsigned_cookies_get_401_with_zero_round_trips(signed_app, store, trips):
+def test_tampered_or_unsigned_cookies_get_401_with_zero_round_trips(signed_app: FastAPI, store: SessionStore,
+                                                                    trips: RoundTrips) -> None:
     c = login(signed_app)
     value = c.cookies["session_id"]
     sid, _, sig = value.partition(".")
@@ -425,7 +436,7 @@ def test_tampered_or_unsigned_cookies_get_401_with_zero_round_trips(signed_app, 
     assert c.get("/me").status_code == 200  # the genuine cookie still works
 
 
-def test_signing_key_rotation(store):
+def test_signing_key_rotation(store: SessionStore) -> None:
     old_app = create_app(store, secret_key="old")
     c = login(old_app)
     rotated = https(create_app(store, secret_key=["new", "old"]))
@@ -441,7 +452,7 @@ def test_signing_key_rotation(store):
 
 # -- Redis down -> 503 ---------------------------------------------------------------------------
 @pytest.fixture
-def down_app():
+def down_app() -> FastAPI:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -458,7 +469,7 @@ def down_app():
     ("POST", "/logout-all", None),
     ("GET", "/health", None),
 ])
-def test_redis_down_gives_503_json_without_traceback(down_app, method, path, body):
+def test_redis_down_gives_503_json_without_traceback(down_app, method, path, body) -> None:
     c = https(down_app)
     r = c.request(method, path, json=body, headers=cookie_header("A" * 43))
     assert r.status_code == 503
@@ -466,7 +477,7 @@ def test_redis_down_gives_503_json_without_traceback(down_app, method, path, bod
     assert "Traceback" not in r.text and "redis" not in r.text.lower()
 
 
-def test_redis_down_still_answers_what_needs_no_redis(down_app):
+def test_redis_down_still_answers_what_needs_no_redis(down_app) -> None:
     c = https(down_app)
     assert c.get("/me").status_code == 401  # no cookie: no Redis needed
     assert c.post("/login", json={}).status_code == 422
@@ -476,7 +487,7 @@ def test_redis_down_still_answers_what_needs_no_redis(down_app):
 
 
 # -- the in-memory store and the module-level app ------------------------------------------------
-def test_in_memory_store_serves_the_same_api():
+def test_in_memory_store_serves_the_same_api() -> None:
     app = create_app(InMemorySessionStore(default_ttl=TTL))
     a1, a2 = login(app), login(app)
     assert a1.get("/me").json()["user"]["username"] == "alice"
@@ -486,7 +497,7 @@ def test_in_memory_store_serves_the_same_api():
     assert a2.get("/me").status_code == 401
 
 
-def test_app_from_env(redis_url, client, prefix):
+def test_app_from_env(redis_url: str, client: Client, prefix: str) -> None:
     app = web.app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
                             "LESSONS_SESSION_TTL": "30", "LESSONS_SERVER_NAME": "server-9"})
     c = https(app)
@@ -499,7 +510,7 @@ def test_app_from_env(redis_url, client, prefix):
     assert c.get("/health").json() == {"status": "ok", "server": "server-9"}
 
 
-def test_module_level_app_is_a_fastapi_app():
+def test_module_level_app_is_a_fastapi_app() -> None:
     from fastapi import FastAPI
 
     assert isinstance(web.app, FastAPI)
@@ -508,7 +519,7 @@ def test_module_level_app_is_a_fastapi_app():
         web.no_such_thing  # noqa: B018
 
 
-def test_host_prefixed_cookie_name(store):
+def test_host_prefixed_cookie_name(store: SessionStore) -> None:
     app = create_app(store, cookie_name=web.HOST_COOKIE_NAME)
     c = https(app)
     r = c.post("/login", json=ALICE)
@@ -518,7 +529,7 @@ def test_host_prefixed_cookie_name(store):
 
 
 # -- notebook 02's quiz: the answer keys, proven ---------------------------------------------------
-def test_quiz_secure_over_http_answer_key(app):
+def test_quiz_secure_over_http_answer_key(app: FastAPI) -> None:
     from lessons.quiz import question
 
     assert "Secure" in (q := question("02-secure-over-http")).choices[q.answer]
@@ -529,7 +540,7 @@ def test_quiz_secure_over_http_answer_key(app):
     assert c.get("/me").status_code == 200  # same jar, https: sent
 
 
-def test_quiz_one_round_trip_answer_key(counted_client, prefix):
+def test_quiz_one_round_trip_answer_key(counted_client: tuple[Client, RoundTrips], prefix: str) -> None:
     from lessons.quiz import question
 
     assert "GETEX" in (q := question("02-one-round-trip")).choices[q.answer]
@@ -541,7 +552,7 @@ def test_quiz_one_round_trip_answer_key(counted_client, prefix):
     assert value == "data" and m.count == 1 and client.ttl(key) > 3590
 
 
-def test_quiz_stolen_after_logout_answer_key(app):
+def test_quiz_stolen_after_logout_answer_key(app: FastAPI) -> None:
     from lessons.quiz import question
 
     assert "401" in (q := question("02-stolen-after-logout")).choices[q.answer]
@@ -552,7 +563,8 @@ def test_quiz_stolen_after_logout_answer_key(app):
 
 
 # -- notebook 02's "Your turn" checker ------------------------------------------------------------
-def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_stub(counted_client, capsys):
+def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_stub(
+        counted_client: tuple[Client, RoundTrips], capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
     from lessons.checks.web import check_get_session
@@ -560,14 +572,14 @@ def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_st
     assert web.check_get_session is check_get_session  # notebook 02 imports it from lessons.web
     client, trips = counted_client
 
-    def fast(request):
+    def fast(request: Request):
         sid = request.cookies.get("session_id")
         if not is_valid_session_id(sid):
             return None
         data = client.getex(f"session:{sid}", ex=3600)
         return json.loads(data) if data else None
 
-    def lessons(request):  # the lesson's get_session: GET then EXPIRE, no shape check
+    def lessons(request: Request):  # the lesson's get_session: GET then EXPIRE, no shape check
         sid = request.cookies.get("session_id")
         if not sid:
             return None
@@ -577,13 +589,13 @@ def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_st
             return json.loads(data)
         return None
 
-    def broken(request):
+    def broken(request: Request):
         raise RuntimeError("oops")
 
-    def stub(request):  # the notebook's "Your turn" cell as committed
+    def stub(request: Request):  # the notebook's "Your turn" cell as committed
         return None
 
-    def get_only(request):  # returns the data in one round trip but does not slide the TTL
+    def get_only(request: Request):  # returns the data in one round trip but does not slide the TTL
         sid = request.cookies.get("session_id")
         data = client.get(f"session:{sid}") if is_valid_session_id(sid) else None
         return json.loads(data) if data else None
@@ -607,13 +619,13 @@ def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_st
     assert "✗ your code raised RuntimeError: oops" in out
 
 
-def test_cleared_cookie_has_a_fixed_past_expiry(app):
+def test_cleared_cookie_has_a_fixed_past_expiry(app: FastAPI) -> None:
     r = login(app).post("/logout")
     assert "expires=Thu, 01 Jan 1970 00:00:00 GMT" in r.headers["set-cookie"]
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_round_trips_of_the_session_management_endpoints(app, trips):
+def test_round_trips_of_the_session_management_endpoints(app: FastAPI, trips: RoundTrips) -> None:
     """The numbers in lessons.web's docstring, counted."""
     a1, a2 = login(app), login(app)
     with trips.measure() as m:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fastapi import FastAPI
 
+from lessons.backend import Client
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app
 from lessons.web.body_limit import DEFAULT_MAX_BODY, BodyLimit
@@ -20,12 +22,12 @@ SECRET = "wonderland-secret-123"
 
 
 @pytest.fixture
-def app(client, prefix):
+def app(client: Client, prefix: str) -> FastAPI:
     return create_app(SessionStore(client=client, prefix=prefix, default_ttl=60),
                       {"alice": SECRET})
 
 
-def https(app) -> TestClient:
+def https(app: FastAPI) -> TestClient:
     return TestClient(app, base_url="https://testserver")
 
 
@@ -40,7 +42,7 @@ def https(app) -> TestClient:
     [SECRET, SECRET],
     f"alice:{SECRET}",
 ], ids=lambda b: type(b).__name__ + str(len(str(b))))
-def test_422_never_echoes_the_submitted_values(app, body):
+def test_422_never_echoes_the_submitted_values(app: FastAPI, body) -> None:
     r = https(app).post("/login", json=body)
     assert r.status_code == 422
     assert SECRET not in r.text
@@ -50,7 +52,7 @@ def test_422_never_echoes_the_submitted_values(app, body):
     assert all(d["loc"][0] == "body" for d in details)
 
 
-def test_422_for_broken_json_says_where_without_echoing(app):
+def test_422_for_broken_json_says_where_without_echoing(app: FastAPI) -> None:
     r = https(app).post("/login", content=f'{{"username": "alice", "password": "{SECRET}"',
                         headers={"Content-Type": "application/json"})
     assert r.status_code == 422
@@ -58,7 +60,7 @@ def test_422_for_broken_json_says_where_without_echoing(app):
     assert r.json()["detail"][0]["type"] == "json_invalid"
 
 
-def test_a_10_mb_body_gets_413_not_an_echo(app):
+def test_a_10_mb_body_gets_413_not_an_echo(app: FastAPI) -> None:
     huge = b'{"username": "alice", "password": "' + b"A" * (10 * 1024 * 1024) + b'"}'
     r = https(app).post("/login", content=huge, headers={"Content-Type": "application/json"})
     assert r.status_code == 413
@@ -66,14 +68,14 @@ def test_a_10_mb_body_gets_413_not_an_echo(app):
     assert len(r.content) < 200 and r.headers["cache-control"] == "no-store"
 
 
-def test_a_body_just_under_the_limit_is_read(app):
+def test_a_body_just_under_the_limit_is_read(app: FastAPI) -> None:
     body = b'{"username": "alice", "password": "' + b"A" * (DEFAULT_MAX_BODY - 100) + b'"}'
     assert len(body) <= DEFAULT_MAX_BODY
     r = https(app).post("/login", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 422  # read and validated: the password is longer than 1024
 
 
-def test_the_limit_is_a_create_app_parameter(client, prefix):
+def test_the_limit_is_a_create_app_parameter(client: Client, prefix: str) -> None:
     app = create_app(SessionStore(client=client, prefix=prefix), max_body_bytes=40)
     r = https(app).post("/login", json={"username": "alice", "password": "wonderland"})
     assert r.status_code == 413
@@ -90,7 +92,7 @@ def _drive(middleware: BodyLimit, messages: list[dict]) -> tuple[list[dict], int
         reads += 1
         return messages[reads - 1]
 
-    async def send(message):
+    async def send(message) -> None:
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/login", "headers": []}
@@ -98,10 +100,10 @@ def _drive(middleware: BodyLimit, messages: list[dict]) -> tuple[list[dict], int
     return sent, reads
 
 
-def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit():
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
     called = []
 
-    async def inner(scope, receive, send):  # the app: must never see this body
+    async def inner(scope, receive, send) -> None:  # the app: must never see this body
         called.append(scope)
 
     chunk = {"type": "http.request", "body": b"A" * 4096, "more_body": True}
@@ -110,10 +112,10 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit():
     assert reads == DEFAULT_MAX_BODY // 4096 + 1  # stopped at the first byte over the limit
 
 
-def test_a_chunked_body_within_the_limit_reaches_the_app_whole():
+def test_a_chunked_body_within_the_limit_reaches_the_app_whole() -> None:
     seen = []
 
-    async def inner(scope, receive, send):
+    async def inner(scope, receive, send) -> None:
         message = await receive()
         seen.append(message["body"])
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -126,7 +128,7 @@ def test_a_chunked_body_within_the_limit_reaches_the_app_whole():
 
 
 # -- issue 16, hole 9: a client that goes away half-way through its body is not an error --------
-def _call_app(app, messages: list[dict]) -> list[dict]:
+def _call_app(app: FastAPI, messages: list[dict]) -> list[dict]:
     """Run the whole app on one POST /login whose body arrives as ``messages``; what it sent.
     An exception (before the fix: "No response returned.", logged by uvicorn with two
     tracebacks) propagates."""
@@ -148,13 +150,13 @@ def _call_app(app, messages: list[dict]) -> list[dict]:
     return sent
 
 
-def test_a_disconnect_in_the_middle_of_the_body_is_quiet(app):
+def test_a_disconnect_in_the_middle_of_the_body_is_quiet(app: FastAPI) -> None:
     sent = _call_app(app, [{"type": "http.request", "body": b'{"username": "al',
                             "more_body": True}, {"type": "http.disconnect"}])
     assert sent == []  # nobody to answer, and no exception
 
 
-def test_a_whole_body_still_gets_its_answer(app):
+def test_a_whole_body_still_gets_its_answer(app: FastAPI) -> None:
     body = b'{"username": "alice", "password": "wrong"}'
     sent = _call_app(app, [{"type": "http.request", "body": body, "more_body": False}])
     start = next(m for m in sent if m["type"] == "http.response.start")

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import pytest
 
+from lessons.backend import Client
 from lessons.web import InMemorySessionStore, app_from_env
 
 
 @pytest.mark.parametrize("ttl", [0, -1, -3600])
-def test_in_memory_store_refuses_a_default_ttl_that_is_not_positive(ttl):
+def test_in_memory_store_refuses_a_default_ttl_that_is_not_positive(ttl) -> None:
     with pytest.raises(ValueError, match=r"default_ttl must be > 0 seconds"):
         InMemorySessionStore(default_ttl=ttl)
 
 
 @pytest.mark.parametrize("ttl", [0, -5])
-def test_in_memory_create_refuses_ttl_zero_instead_of_using_the_default(ttl):
+def test_in_memory_create_refuses_ttl_zero_instead_of_using_the_default(ttl) -> None:
     store = InMemorySessionStore(default_ttl=3600)
     with pytest.raises(ValueError, match=r"ttl must be > 0 seconds"):
         store.create({"user_id": 1}, ttl=ttl)
@@ -27,12 +28,12 @@ def test_in_memory_create_refuses_ttl_zero_instead_of_using_the_default(ttl):
 
 
 @pytest.mark.parametrize("ttl", [1.5, "60", True])
-def test_in_memory_ttl_must_be_a_whole_number(ttl):
+def test_in_memory_ttl_must_be_a_whole_number(ttl) -> None:
     with pytest.raises(TypeError, match="whole number of seconds"):
         InMemorySessionStore(default_ttl=ttl)
 
 
-def test_in_memory_sessions_keep_their_own_ttl():
+def test_in_memory_sessions_keep_their_own_ttl() -> None:
     store = InMemorySessionStore(default_ttl=3600)
     sid = store.create({"user_id": 1}, ttl=30)
     assert store.get(sid, refresh=True) is not None
@@ -41,14 +42,14 @@ def test_in_memory_sessions_keep_their_own_ttl():
 
 @pytest.mark.parametrize("kind", ["redis", "memory"])
 @pytest.mark.parametrize("text", ["0", "-1", "abc", "1.5"])
-def test_lessons_session_ttl_must_be_positive(redis_url, prefix, kind, text):
+def test_lessons_session_ttl_must_be_positive(redis_url: str, prefix: str, kind, text) -> None:
     env = {"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
            "LESSONS_SESSION_STORE": kind, "LESSONS_SESSION_TTL": text}
     with pytest.raises(ValueError, match=rf"LESSONS_SESSION_TTL must be .*{text!r}"):
         app_from_env(env)
 
 
-def test_an_empty_lessons_session_ttl_means_the_default(redis_url, prefix):
+def test_an_empty_lessons_session_ttl_means_the_default(redis_url: str, prefix: str) -> None:
     from lessons.web import TestClient
 
     app = app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
@@ -59,24 +60,25 @@ def test_an_empty_lessons_session_ttl_means_the_default(redis_url, prefix):
 
 
 # -- issue 16, hole 10: every store option the notebooks recommend is reachable from the environment
-def _served(redis_url, prefix, **settings):
+def _served(redis_url: str, prefix: str, **settings):
     from lessons.web import TestClient
 
     env = {"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix, **settings}
     return TestClient(app_from_env(env), base_url="https://testserver")
 
 
-def _login(c, password="wonderland"):
+def _login(c, password: str="wonderland"):
     return c.post("/login", json={"username": "alice", "password": password})
 
 
-def _session_keys(client, prefix):
+def _session_keys(client: Client, prefix: str):
     return [k for k in client.scan_iter(match=f"{prefix}:*") if len(k) > len(prefix) + 40]
 
 
 @pytest.mark.parametrize("setting,hashed", [(None, True), ("1", True), ("yes", True),
                                             ("0", False), ("off", False)])
-def test_lessons_hash_ids_reaches_the_store(redis_url, client, prefix, setting, hashed):
+def test_lessons_hash_ids_reaches_the_store(redis_url: str, client: Client, prefix: str, setting,
+                                            hashed) -> None:
     import hashlib
 
     settings = {} if setting is None else {"LESSONS_HASH_IDS": setting}
@@ -89,7 +91,7 @@ def test_lessons_hash_ids_reaches_the_store(redis_url, client, prefix, setting, 
         assert not any(token in key for key in client.scan_iter(match=f"{prefix}*"))
 
 
-def test_lessons_absolute_ttl_caps_the_ttl(redis_url, client, prefix):
+def test_lessons_absolute_ttl_caps_the_ttl(redis_url: str, client: Client, prefix: str) -> None:
     c = _served(redis_url, prefix, LESSONS_SESSION_TTL="600", LESSONS_ABSOLUTE_TTL="5")
     assert _login(c).status_code == 200
     assert c.get("/me").status_code == 200  # a sliding read: back to the idle TTL, capped
@@ -97,7 +99,8 @@ def test_lessons_absolute_ttl_caps_the_ttl(redis_url, client, prefix):
     assert 0 < client.pttl(key) <= 5000
 
 
-def test_the_served_app_has_an_absolute_timeout_by_default(redis_url, client, prefix):
+def test_the_served_app_has_an_absolute_timeout_by_default(redis_url: str, client: Client,
+                                                           prefix: str) -> None:
     from lessons.web.config import DEFAULT_ABSOLUTE_TTL
 
     c = _served(redis_url, prefix, LESSONS_SESSION_TTL=str(10 * DEFAULT_ABSOLUTE_TTL))
@@ -107,14 +110,14 @@ def test_the_served_app_has_an_absolute_timeout_by_default(redis_url, client, pr
     assert DEFAULT_ABSOLUTE_TTL - 60 < client.ttl(key) <= DEFAULT_ABSOLUTE_TTL
 
 
-def test_lessons_absolute_ttl_none_turns_it_off(redis_url, client, prefix):
+def test_lessons_absolute_ttl_none_turns_it_off(redis_url: str, client: Client, prefix: str) -> None:
     c = _served(redis_url, prefix, LESSONS_SESSION_TTL="40000", LESSONS_ABSOLUTE_TTL="none")
     assert _login(c).status_code == 200
     [key] = _session_keys(client, prefix)
     assert client.ttl(key) > 8 * 3600
 
 
-def test_throttle_settings_reach_the_app(redis_url, client, prefix):
+def test_throttle_settings_reach_the_app(redis_url: str, client: Client, prefix: str) -> None:
     c = _served(redis_url, prefix, LESSONS_MAX_FAILURES_PER_ACCOUNT="2",
                 LESSONS_FAILURE_WINDOW="120")
     assert [_login(c, "guess").status_code for _ in range(3)] == [401, 401, 429]
@@ -126,7 +129,7 @@ def test_throttle_settings_reach_the_app(redis_url, client, prefix):
             for i in range(3)] == [401, 401, 429]  # its keys are under prefix*: cleaned up
 
 
-def test_trusted_proxies_reach_the_app(redis_url, prefix):
+def test_trusted_proxies_reach_the_app(redis_url: str, prefix: str) -> None:
     from lessons.web import TestClient
 
     app = app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
@@ -142,7 +145,7 @@ def test_trusted_proxies_reach_the_app(redis_url, prefix):
     assert again.status_code == 429  # the first of them, at its limit of 1
 
 
-def test_replicas_reach_the_store(redis_url, prefix):
+def test_replicas_reach_the_store(redis_url: str, prefix: str) -> None:
     from lessons.failover import ReplicatedStore
     from lessons.web.config import store_from_env
 
@@ -168,7 +171,8 @@ def test_replicas_reach_the_store(redis_url, prefix):
     ("LESSONS_TRUSTED_PROXIES", "10.0.0.5, nginx", "'nginx' is not an IP address"),
     ("LESSONS_TRUSTED_PROXIES", "*", "'*' is not an IP address"),
 ])
-def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url, prefix, name, value, says):
+def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url: str, prefix: str, name, value,
+                                                             says) -> None:
     from lessons.web.config import ConfigError
 
     with pytest.raises(ConfigError) as caught:
@@ -178,7 +182,7 @@ def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url, prefix, 
 
 
 @pytest.mark.parametrize("name", ["LESSONS_ABSOLUTE_TTL", "LESSONS_REPLICAS"])
-def test_the_memory_store_refuses_redis_only_settings(name):
+def test_the_memory_store_refuses_redis_only_settings(name) -> None:
     from lessons.web.config import ConfigError
 
     with pytest.raises(ConfigError, match=f"{name} needs LESSONS_SESSION_STORE=redis"):

@@ -9,7 +9,10 @@ ending your own session did nothing.
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
+from pytest import FixtureRequest
 
+from lessons.backend import Client
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app, session_handle
 
@@ -19,16 +22,16 @@ BOB = {"username": "bob", "password": "builder"}
 
 
 @pytest.fixture(params=[True, False], ids=["hashed", "plain"])
-def store(request, client, prefix) -> SessionStore:
+def store(request: FixtureRequest, client: Client, prefix: str) -> SessionStore:
     return SessionStore(client=client, prefix=prefix, default_ttl=TTL, hash_ids=request.param)
 
 
 @pytest.fixture
-def app(store):
+def app(store: SessionStore) -> FastAPI:
     return create_app(store)
 
 
-def logged_in(app, creds=ALICE) -> TestClient:
+def logged_in(app: FastAPI, creds=ALICE) -> TestClient:
     c = TestClient(app, base_url="https://testserver")
     assert c.post("/login", json=creds).status_code == 200
     return c
@@ -38,7 +41,7 @@ def handle(store: SessionStore, c: TestClient) -> str:
     return session_handle(store.keys.stored_id(c.cookies["session_id"]))
 
 
-def test_sessions_marks_the_callers_entry_current(app, store):
+def test_sessions_marks_the_callers_entry_current(app: FastAPI, store: SessionStore) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     for me in (laptop, phone):
         items = me.get("/sessions").json()["sessions"]
@@ -46,7 +49,8 @@ def test_sessions_marks_the_callers_entry_current(app, store):
         assert [i["id"] for i in items if i["current"]] == [handle(store, me)]
 
 
-def test_ending_the_other_devices_session_logs_it_out(app, store, client):
+def test_ending_the_other_devices_session_logs_it_out(app: FastAPI, store: SessionStore,
+                                                      client: Client) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     bob = logged_in(app, BOB)
     r = laptop.delete(f"/sessions/{handle(store, phone)}")
@@ -57,7 +61,7 @@ def test_ending_the_other_devices_session_logs_it_out(app, store, client):
     assert [i["current"] for i in laptop.get("/sessions").json()["sessions"]] == [True]
 
 
-def test_ending_my_own_session_logs_me_out(app, store, client):
+def test_ending_my_own_session_logs_me_out(app: FastAPI, store: SessionStore, client: Client) -> None:
     laptop = logged_in(app)
     token = laptop.cookies["session_id"]
     r = laptop.delete(f"/sessions/{handle(store, laptop)}")
@@ -68,7 +72,7 @@ def test_ending_my_own_session_logs_me_out(app, store, client):
         "/me", headers={"Cookie": f"session_id={token}"}).status_code == 401
 
 
-def test_logout_all_and_no_token_or_stored_id_in_answers(app, store):
+def test_logout_all_and_no_token_or_stored_id_in_answers(app: FastAPI, store: SessionStore) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     secrets_ = [laptop.cookies["session_id"], phone.cookies["session_id"]]
     secrets_ += [store.keys.stored_id(t) for t in secrets_]
@@ -80,7 +84,7 @@ def test_logout_all_and_no_token_or_stored_id_in_answers(app, store):
     assert laptop.get("/me").status_code == 401 and phone.get("/me").status_code == 401
 
 
-def test_a_token_or_a_stored_id_is_not_a_handle(app, store):
+def test_a_token_or_a_stored_id_is_not_a_handle(app: FastAPI, store: SessionStore) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     token = phone.cookies["session_id"]
     for guess in [token, store.keys.stored_id(token), session_handle(token)

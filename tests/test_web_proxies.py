@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi import FastAPI
 
+from lessons.backend import Client
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app
 from lessons.web.client_address import TrustedProxies, forwarded_hops
@@ -22,11 +24,11 @@ PROXY = ("10.0.0.5", 40000)  # the reverse proxy, as the app's TCP peer
 
 
 @pytest.fixture
-def store(client, prefix) -> SessionStore:
+def store(client: Client, prefix: str) -> SessionStore:
     return SessionStore(client=client, prefix=prefix, default_ttl=60)
 
 
-def via(app, peer: tuple[str, int] = PROXY) -> TestClient:
+def via(app: FastAPI, peer: tuple[str, int] = PROXY) -> TestClient:
     return TestClient(app, base_url="https://testserver", client=peer)
 
 
@@ -40,7 +42,7 @@ USERS = {"alice": "wonderland", "bob": "builder"}
 
 
 # -- (a) behind a trusted proxy, one client's failures do not lock out the others -------------
-def test_behind_a_trusted_proxy_each_client_has_its_own_counter(store):
+def test_behind_a_trusted_proxy_each_client_has_its_own_counter(store: SessionStore) -> None:
     app = create_app(store, USERS, max_failures_per_client=4, trusted_proxies="10.0.0.0/24")
     c = via(app)
     attacker = [login(c, f"user{i}", "guess", "198.51.100.9") for i in range(6)]
@@ -49,7 +51,7 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_counter(store):
     assert login(c, "bob", "builder", "203.0.113.2") == 200
 
 
-def test_an_unknown_proxy_is_one_client_for_everyone(store):
+def test_an_unknown_proxy_is_one_client_for_everyone(store: SessionStore) -> None:
     """What (a) was: without ``trusted_proxies`` the proxy's address is the client."""
     app = create_app(store, USERS, max_failures_per_client=4)
     c = via(app)
@@ -57,7 +59,7 @@ def test_an_unknown_proxy_is_one_client_for_everyone(store):
     assert login(c, "alice", "wonderland", "203.0.113.1") == 429
 
 
-def test_a_chain_of_trusted_proxies_is_skipped_from_the_right(store):
+def test_a_chain_of_trusted_proxies_is_skipped_from_the_right(store: SessionStore) -> None:
     app = create_app(store, USERS, max_failures_per_client=2,
                      trusted_proxies=["10.0.0.5", "10.0.1.0/24"])
     c = via(app)
@@ -67,7 +69,7 @@ def test_a_chain_of_trusted_proxies_is_skipped_from_the_right(store):
 
 
 # -- (b) a forged header from an untrusted peer is ignored --------------------------------------
-def test_a_forged_forwarded_for_from_an_untrusted_peer_is_ignored(store):
+def test_a_forged_forwarded_for_from_an_untrusted_peer_is_ignored(store: SessionStore) -> None:
     app = create_app(store, USERS, max_failures_per_client=4, trusted_proxies="10.0.0.5")
     c = via(app, ("192.0.2.50", 5555))  # not a proxy: talks to the app directly
     codes = [login(c, f"user{i}", "guess", f"198.51.100.{i}") for i in range(6)]
@@ -76,7 +78,7 @@ def test_a_forged_forwarded_for_from_an_untrusted_peer_is_ignored(store):
     assert login(bob, "bob", "builder", None) == 200
 
 
-def test_the_left_most_address_is_never_believed(store):
+def test_the_left_most_address_is_never_believed(store: SessionStore) -> None:
     """A client behind the trusted proxy writes bob's address first; the proxy appends the real
     one. Counting the left-most address would charge bob and free the attacker."""
     app = create_app(store, USERS, max_failures_per_client=3, trusted_proxies="10.0.0.5")
@@ -86,7 +88,7 @@ def test_the_left_most_address_is_never_believed(store):
     assert login(c, "bob", "builder", "203.0.113.7") == 200
 
 
-def test_the_per_account_limit_still_holds_behind_a_proxy(store):
+def test_the_per_account_limit_still_holds_behind_a_proxy(store: SessionStore) -> None:
     """The trade-off kept on purpose: 5 failures on alice's name, from anywhere, lock her out."""
     app = create_app(store, USERS, trusted_proxies="10.0.0.5")
     c = via(app)
@@ -95,7 +97,7 @@ def test_the_per_account_limit_still_holds_behind_a_proxy(store):
 
 
 # -- the address rules, without Redis ------------------------------------------------------------
-def test_client_rules():
+def test_client_rules() -> None:
     proxies = TrustedProxies("10.0.0.5, 10.1.0.0/16, 2001:db8::/32")
     assert proxies.client("192.0.2.1", ["203.0.113.7"]) == "192.0.2.1"  # untrusted peer
     assert proxies.client("10.0.0.5", []) == "10.0.0.5"  # a proxy's own request
@@ -113,11 +115,11 @@ def test_client_rules():
 
 
 @pytest.mark.parametrize("spec", ["nginx", "*", "10.0.0.1/8", "10.0.0.300", "::1/129"])
-def test_trusted_proxies_are_ip_addresses_or_networks(spec):
+def test_trusted_proxies_are_ip_addresses_or_networks(spec) -> None:
     with pytest.raises(ValueError, match=re.escape(f"trusted proxies: {spec!r} is not an IP")):
         TrustedProxies(f"10.0.0.5, {spec}")
 
 
-def test_create_app_refuses_a_malformed_proxy(store):
+def test_create_app_refuses_a_malformed_proxy(store: SessionStore) -> None:
     with pytest.raises(ValueError, match=r"'proxy\.internal' is not an IP address"):
         create_app(store, trusted_proxies=["proxy.internal"])

@@ -124,12 +124,12 @@ def served(redis_url: str, prefix: str, options: list[str], **env_update: str) -
         log.unlink(missing_ok=True)
 
 
-def test_the_readme_serves_without_uvicorn_proxy_headers():
+def test_the_readme_serves_without_uvicorn_proxy_headers() -> None:
     assert "--no-proxy-headers" in readme_command()
 
 
 # -- 6b: a forged X-Forwarded-For from an untrusted peer is ignored ------------------------------
-def test_forged_forwarded_for_does_not_escape_the_per_client_limit(redis_url, prefix):
+def test_forged_forwarded_for_does_not_escape_the_per_client_limit(redis_url: str, prefix: str) -> None:
     with served(redis_url, prefix, readme_command(),
                 LESSONS_MAX_FAILURES_PER_CLIENT="5") as server:
         codes = []
@@ -148,7 +148,7 @@ def test_forged_forwarded_for_does_not_escape_the_per_client_limit(redis_url, pr
     assert WARNING not in log
 
 
-def test_uvicorn_with_proxy_headers_is_named_in_one_warning_line(redis_url, prefix):
+def test_uvicorn_with_proxy_headers_is_named_in_one_warning_line(redis_url: str, prefix: str) -> None:
     options = [word for word in readme_command() if word != "--no-proxy-headers"]
     with served(redis_url, prefix, options) as server:
         log = server.stop()
@@ -158,7 +158,7 @@ def test_uvicorn_with_proxy_headers_is_named_in_one_warning_line(redis_url, pref
     assert "Traceback" not in log
 
 
-def test_a_trusted_proxy_behind_uvicorn_names_the_client(redis_url, prefix):
+def test_a_trusted_proxy_behind_uvicorn_names_the_client(redis_url: str, prefix: str) -> None:
     """127.0.0.1 is the proxy: its X-Forwarded-For counts, right-most untrusted address first."""
     with served(redis_url, prefix, readme_command(), LESSONS_TRUSTED_PROXIES="127.0.0.1",
                 LESSONS_MAX_FAILURES_PER_CLIENT="3") as server:
@@ -190,7 +190,7 @@ def abort_upload(port: int, chunked: bool) -> None:
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_aborted_uploads_leave_no_error_in_the_log(redis_url, prefix, chunked):
+def test_aborted_uploads_leave_no_error_in_the_log(redis_url: str, prefix: str, chunked) -> None:
     with served(redis_url, prefix, readme_command()) as server:
         for _ in range(ABORTS):
             abort_upload(server.port, chunked)
@@ -206,7 +206,7 @@ def test_aborted_uploads_leave_no_error_in_the_log(redis_url, prefix, chunked):
 # -- 10: a malformed setting stops the server with one line ------------------------------------
 @pytest.mark.parametrize("name,value", [("LESSONS_HASH_IDS", "maybe"),
                                         ("LESSONS_TRUSTED_PROXIES", "proxy.internal")])
-def test_a_malformed_setting_stops_uvicorn_with_one_line(redis_url, name, value):
+def test_a_malformed_setting_stops_uvicorn_with_one_line(redis_url: str, name, value) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LESSONS_")}
     env.update(REDIS_URL=redis_url, PYTHONUNBUFFERED="1", **{name: value})
     done = subprocess.run(

@@ -85,7 +85,7 @@ def wait_ready(process: subprocess.Popen, port: int, log: Path) -> None:
     ({}, "refusing to run 2 workers without REDIS_URL"),
     ({"LESSONS_SESSION_STORE": "memory"}, "refusing to run 2 workers with LESSONS_SESSION_STORE=memory"),
 ])
-def test_two_workers_without_a_shared_store_refuse_to_start(env, reason):
+def test_two_workers_without_a_shared_store_refuse_to_start(env, reason) -> None:
     with uvicorn(env) as (process, _, log):
         try:
             process.wait(timeout=DEADLINE)
@@ -100,7 +100,7 @@ def test_two_workers_without_a_shared_store_refuse_to_start(env, reason):
     assert "Traceback" not in output
 
 
-def test_two_workers_with_a_shared_redis_serve(redis_url, prefix):
+def test_two_workers_with_a_shared_redis_serve(redis_url: str, prefix: str) -> None:
     with uvicorn({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix}) as (process, port, log):
         wait_ready(process, port, log)
         base = f"http://127.0.0.1:{port}"
@@ -122,7 +122,7 @@ def test_two_workers_with_a_shared_redis_serve(redis_url, prefix):
         assert answer.startswith(b"HTTP/1.1 413"), answer
 
 
-def test_how_many_workers_serve():
+def test_how_many_workers_serve() -> None:
     assert uvicorn_workers({}) == 1  # this test process is no uvicorn worker
     uv = ["python", "-m", "uvicorn", "lessons.web:app"]
     assert uvicorn_workers({}, uv) == 1
@@ -133,7 +133,7 @@ def test_how_many_workers_serve():
     assert uvicorn_workers({"WEB_CONCURRENCY": "3"}, [*uv, "--reload"]) == 1
 
 
-def test_which_settings_need_a_shared_store():
+def test_which_settings_need_a_shared_store() -> None:
     check_shared_store({}, workers=1)
     check_shared_store({"REDIS_URL": "redis://127.0.0.1:6379/0"}, workers=4)
     for env in ({}, {"REDIS_URL": ""}, {"LESSONS_SESSION_STORE": "memory", "REDIS_URL": "x"}):

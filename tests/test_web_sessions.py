@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi import FastAPI
 
 from lessons import bench
 from lessons.admin import SessionAdmin
+from lessons.backend import Client
+from lessons.roundtrips import RoundTrips
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app, session_handle
 
@@ -27,16 +30,16 @@ BOB = {"username": "bob", "password": "builder"}  # user_id 2
 
 
 @pytest.fixture
-def store(counted_client, prefix) -> SessionStore:
+def store(counted_client: tuple[Client, RoundTrips], prefix: str) -> SessionStore:
     return SessionStore(client=counted_client[0], prefix=prefix, default_ttl=TTL)
 
 
 @pytest.fixture
-def app(store):
+def app(store: SessionStore) -> FastAPI:
     return create_app(store)
 
 
-def logged_in(app, creds=ALICE) -> TestClient:
+def logged_in(app: FastAPI, creds=ALICE) -> TestClient:
     c = TestClient(app, base_url="https://testserver")
     r = c.post("/login", json=creds)
     assert r.status_code == 200, r.text
@@ -62,7 +65,7 @@ def assert_no_token(response, tokens) -> None:
 
 
 # -- two clients, one user -------------------------------------------------------------------------
-def test_two_clients_see_the_same_sessions_each_marked_current_on_its_own(app):
+def test_two_clients_see_the_same_sessions_each_marked_current_on_its_own(app: FastAPI) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     seen_by_laptop, seen_by_phone = my_sessions(laptop), my_sessions(phone)
     handles = {session_handle(token(laptop)), session_handle(token(phone))}
@@ -74,7 +77,8 @@ def test_two_clients_see_the_same_sessions_each_marked_current_on_its_own(app):
         assert s["created_at"] and s["last_accessed"] and 0 < s["expires_in"] <= TTL
 
 
-def test_the_laptop_ends_the_phone_session_then_the_phone_ends_everything(app, client, prefix):
+def test_the_laptop_ends_the_phone_session_then_the_phone_ends_everything(app: FastAPI, client: Client,
+                                                                          prefix: str) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     bob = logged_in(app, BOB)
     phone_token = token(phone)
@@ -94,7 +98,7 @@ def test_the_laptop_ends_the_phone_session_then_the_phone_ends_everything(app, c
     assert SessionAdmin(client, prefix).list_sessions(1) == []
 
 
-def test_nobody_can_end_someone_elses_session(app):
+def test_nobody_can_end_someone_elses_session(app: FastAPI) -> None:
     alice, bob = logged_in(app), logged_in(app, BOB)
     for handle in [session_handle(token(alice)), token(alice), token(alice)[:16]]:
         r = bob.delete(f"/sessions/{handle}")
@@ -105,7 +109,7 @@ def test_nobody_can_end_someone_elses_session(app):
 
 
 # -- never a token -----------------------------------------------------------------------------------
-def test_no_session_endpoint_response_contains_a_token(app, store):
+def test_no_session_endpoint_response_contains_a_token(app: FastAPI, store: SessionStore) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     bob = logged_in(app, BOB)
     tokens = [token(laptop), token(phone), token(bob)]
@@ -127,7 +131,8 @@ def test_no_session_endpoint_response_contains_a_token(app, store):
 
 
 # -- expiry and the index ------------------------------------------------------------------------------
-def test_expired_sessions_are_not_listed_and_their_index_entries_go(app, store, client, prefix):
+def test_expired_sessions_are_not_listed_and_their_index_entries_go(app: FastAPI, store: SessionStore,
+                                                                    client: Client, prefix: str) -> None:
     import time
 
     laptop = logged_in(app)
@@ -149,7 +154,8 @@ def test_expired_sessions_are_not_listed_and_their_index_entries_go(app, store, 
 
 # -- cost does not grow with other users' sessions ---------------------------------------------------------
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_round_trips_do_not_grow_with_other_sessions(app, store, trips, client, prefix):
+def test_round_trips_do_not_grow_with_other_sessions(app: FastAPI, store: SessionStore, trips: RoundTrips,
+                                                     client: Client, prefix: str) -> None:
     counts = []
     for population in (0, 2000):
         bench.populate(client, prefix, population, ttl=TTL)
@@ -171,7 +177,7 @@ def test_round_trips_do_not_grow_with_other_sessions(app, store, trips, client, 
 
 @pytest.mark.parametrize("method,path", [("GET", "/sessions"), ("POST", "/logout-all"),
                                          ("DELETE", "/sessions/0123456789abcdef")])
-def test_a_logged_out_client_gets_401(app, method, path):
+def test_a_logged_out_client_gets_401(app: FastAPI, method, path) -> None:
     c = logged_in(app)
     assert c.post("/logout").status_code == 200
     assert c.request(method, path).status_code == 401

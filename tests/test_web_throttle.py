@@ -12,7 +12,11 @@ import hashlib
 import threading
 
 import pytest
+from fastapi import FastAPI
+from pytest import MonkeyPatch
 
+from lessons.backend import Client
+from lessons.roundtrips import RoundTrips
 from lessons.store import SessionStore
 from lessons.web import InMemorySessionStore, TestClient, create_app
 
@@ -25,17 +29,17 @@ WINDOW = 900
 
 
 @pytest.fixture
-def store(counted_client, prefix) -> SessionStore:
+def store(counted_client: tuple[Client, RoundTrips], prefix: str) -> SessionStore:
     return SessionStore(client=counted_client[0], prefix=prefix, default_ttl=60)
 
 
 @pytest.fixture
-def app(store):
+def app(store: SessionStore) -> FastAPI:
     return create_app(store)
 
 
 @pytest.fixture
-def scrypt_calls(monkeypatch):
+def scrypt_calls(monkeypatch: MonkeyPatch):
     """Thread names of the scrypt runs from now on (hashlib.scrypt, counted)."""
     calls: list[str] = []
     real = hashlib.scrypt
@@ -48,7 +52,7 @@ def scrypt_calls(monkeypatch):
     return calls
 
 
-def https(app) -> TestClient:
+def https(app: FastAPI) -> TestClient:
     return TestClient(app, base_url="https://testserver")
 
 
@@ -58,7 +62,7 @@ def fail(c: TestClient, times: int, username: str = "alice") -> None:
         assert r.status_code == 401, r.text
 
 
-def test_the_sixth_failure_gets_429_with_retry_after(app):
+def test_the_sixth_failure_gets_429_with_retry_after(app: FastAPI) -> None:
     c = https(app)
     fail(c, 5)
     r = c.post("/login", json=WRONG)
@@ -72,7 +76,8 @@ def test_the_sixth_failure_gets_429_with_retry_after(app):
                            ).status_code == 200  # another account is not affected
 
 
-def test_counters_are_keys_under_the_prefix_with_ttls(app, store, client, prefix):
+def test_counters_are_keys_under_the_prefix_with_ttls(app: FastAPI, store: SessionStore, client: Client,
+                                                      prefix: str) -> None:
     fail(https(app), 2)
     account = store.keys.login_failures_key("account", "alice")
     by_client = store.keys.login_failures_key("client", "testclient")  # TestClient's address
@@ -84,7 +89,7 @@ def test_counters_are_keys_under_the_prefix_with_ttls(app, store, client, prefix
         [account, by_client])
 
 
-def test_the_window_starts_at_the_first_failure(app, store, client):
+def test_the_window_starts_at_the_first_failure(app: FastAPI, store: SessionStore, client: Client) -> None:
     c = https(app)
     fail(c, 1)
     account = store.keys.login_failures_key("account", "alice")
@@ -96,7 +101,8 @@ def test_the_window_starts_at_the_first_failure(app, store, client):
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_a_correct_password_clears_the_account_counter(app, store, client, trips):
+def test_a_correct_password_clears_the_account_counter(app: FastAPI, store: SessionStore, client: Client,
+                                                       trips: RoundTrips) -> None:
     c = https(app)
     fail(c, 4)
     with trips.measure() as m:
@@ -109,7 +115,7 @@ def test_a_correct_password_clears_the_account_counter(app, store, client, trips
     assert c.post("/login", json=WRONG).status_code == 429
 
 
-def test_the_per_client_limit_spans_accounts(store):
+def test_the_per_client_limit_spans_accounts(store: SessionStore) -> None:
     app = create_app(store, max_failures_per_client=3)
     c = https(app)
     for name in ("alice", "bob", "carol"):
@@ -119,7 +125,8 @@ def test_the_per_client_limit_spans_accounts(store):
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_a_throttled_attempt_costs_no_scrypt_and_one_round_trip(app, scrypt_calls, trips):
+def test_a_throttled_attempt_costs_no_scrypt_and_one_round_trip(app: FastAPI, scrypt_calls,
+                                                                trips: RoundTrips) -> None:
     c = https(app)
     with trips.measure() as m:
         fail(c, 5)
@@ -131,7 +138,7 @@ def test_a_throttled_attempt_costs_no_scrypt_and_one_round_trip(app, scrypt_call
     assert m.count == 10  # one round trip each: the check
 
 
-def test_password_checks_run_in_their_own_small_pool(app, scrypt_calls):
+def test_password_checks_run_in_their_own_small_pool(app: FastAPI, scrypt_calls) -> None:
     c = https(app)
     assert c.post("/login", json=ALICE).status_code == 200
     fail(c, 1)
@@ -139,13 +146,13 @@ def test_password_checks_run_in_their_own_small_pool(app, scrypt_calls):
     assert all(name.startswith("password-check") for name in scrypt_calls), scrypt_calls
 
 
-def test_unknown_accounts_are_throttled_alike(app):
+def test_unknown_accounts_are_throttled_alike(app: FastAPI) -> None:
     c = https(app)
     fail(c, 5, "mallory")
     assert c.post("/login", json={"username": "mallory", "password": "x"}).status_code == 429
 
 
-def test_the_in_memory_store_is_throttled_too():
+def test_the_in_memory_store_is_throttled_too() -> None:
     app = create_app(InMemorySessionStore(default_ttl=60), max_failures_per_account=2)
     c = https(app)
     fail(c, 2)
@@ -158,6 +165,6 @@ def test_the_in_memory_store_is_throttled_too():
                                           ("failure_window", "window"),
                                           ("password_threads", "password_threads")])
 @pytest.mark.parametrize("value", [0, -1, True])
-def test_throttle_options_must_be_positive(option, named, value):
+def test_throttle_options_must_be_positive(option, named, value) -> None:
     with pytest.raises(ValueError, match=named):
         create_app(InMemorySessionStore(), {}, **{option: value})

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import redis
 from redis.cluster import RedisCluster
@@ -34,7 +33,7 @@ def check_user_keys(keys_for: Callable[[str, int], object], cluster_url: str) ->
     """``keys_for(prefix, user_id)`` must return 3 distinct key names under ``prefix`` that one
     MULTI can write on Redis Cluster, different for different users, spread over the nodes."""
     report = Report()
-    client: Any = RedisCluster.from_url(cluster_url, decode_responses=True)
+    client = RedisCluster.from_url(cluster_url, decode_responses=True)
     prefix = namespace("06", f"check-{uuid.uuid4().hex[:8]}")
     try:
         with report.guard():

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ..backend import Client
 from ..keys import KeySchema
 from . import Report
 
@@ -24,7 +25,7 @@ def request_with_cookie(header: str | None) -> Request:
     return Request({"type": "http", "method": "GET", "path": "/me", "headers": headers})
 
 
-def check_get_session(get_session: Callable[[Request], Any], client: Any, trips: Any,
+def check_get_session(get_session: Callable[[Request], Any], client: Client, trips: Any,
                       prefix: str = "session") -> bool:
     """Test a lesson-style ``get_session(request) -> dict | None`` on Redis; print the verdicts.
 

@@ -13,10 +13,10 @@ import math
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 
+from ..backend import Client
 from ..keys import KeySchema
 from ..store import SessionStore
 
@@ -47,7 +47,7 @@ def plant_immortal_sessions(store: SessionStore, n_without_ex: int = 2,
     return ids
 
 
-def find_immortal_keys(client: Any, match: str) -> list[str]:
+def find_immortal_keys(client: Client, match: str) -> list[str]:
     """Keys matching ``match`` whose TTL is -1 (no expiry), sorted: SCAN + one pipelined TTL
     round trip per batch of keys."""
     found: set[str] = set()
@@ -59,7 +59,7 @@ def find_immortal_keys(client: Any, match: str) -> list[str]:
     return sorted(found)
 
 
-def _scan_batches(client: Any, match: str, count: int = 1000) -> list[list[str]]:
+def _scan_batches(client: Client, match: str, count: int = 1000) -> list[list[str]]:
     """The keys matching ``match`` in batches of up to ``count`` (SCAN; on a cluster, every
     primary in turn)."""
     batches: list[list[str]] = [[]]
@@ -70,7 +70,7 @@ def _scan_batches(client: Any, match: str, count: int = 1000) -> list[list[str]]
     return [b for b in batches if b]
 
 
-def count_keys(client: Any, match: str) -> int:
+def count_keys(client: Client, match: str) -> int:
     """How many keys match ``match`` (SCAN, one round trip per 1 000 keys; never KEYS or DBSIZE)."""
     return len(set(client.scan_iter(match=match, count=1000)))
 
@@ -96,7 +96,7 @@ class GrowthRun:
         return self.per_tick * (math.ceil(self.ttl / self.tick) + 1)
 
 
-def growth_experiment(client: Any, prefix: str, *, ticks: int = 25, per_tick: int = 10,
+def growth_experiment(client: Client, prefix: str, *, ticks: int = 25, per_tick: int = 10,
                       tick: float = 0.1, ttl: int = 1) -> GrowthRun:
     """Create ``per_tick`` sessions every ``tick`` seconds under two key schemas, for ``ticks``
     ticks: ``KeySchema(f"{prefix}-ttl")`` with ``SET … EX ttl``, ``KeySchema(f"{prefix}-immortal")``
@@ -134,7 +134,7 @@ def _not_available(command: str, exc: redis.ResponseError) -> str:
     return f"{command} is not available here (this server does not offer {command})"
 
 
-def server_memory_facts(client: Any, sample_key: str | None = None) -> list[str]:
+def server_memory_facts(client: Client, sample_key: str | None = None) -> list[str]:
     """``maxmemory`` / ``maxmemory-policy`` (CONFIG GET, one round trip) and a key's size (MEMORY
     USAGE, one more), each as one line; a backend that lacks the command or forbids it gets a
     fixed one-line explanation (the same words whatever the server's error message says)."""

@@ -59,7 +59,7 @@ def command_log_client(url: str | None = None, **kwargs: Any) -> tuple[backend.C
     return client, CommandLog(trips)
 
 
-def export_snapshot(client: Any, match: str) -> str:
+def export_snapshot(client: backend.Client, match: str) -> str:
     """A JSON backup of the keys matching ``match`` ({key: {"type", "ttl", "value"}}), like the
     dumps that backup scripts and support tickets carry around (an RDB or AOF file holds the same
     names). SCAN, then two pipelined round trips: TYPE + TTL of every key, then its value (GET,

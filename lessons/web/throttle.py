@@ -23,8 +23,9 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from ..backend import Client
 from ..keys import KeySchema
 
 __all__ = ["FailureCounters", "LoginThrottle", "MemoryCounters", "RedisCounters", "Verdict"]
@@ -47,7 +48,7 @@ class RedisCounters:
     """Counters in Redis. ``read``: GET + PTTL of each, pipelined: one round trip (one per node
     on a cluster). ``bump``: INCR + PEXPIRE NX of each, pipelined. ``clear``: one DEL."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Client):
         self.r = client
 
     def read(self, names: list[str]) -> list[tuple[int, int]]:

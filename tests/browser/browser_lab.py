@@ -70,7 +70,7 @@ def cmdline(proc: psutil.Process) -> str:
 class LabServer:
     """One JupyterLab serving ``root`` (a temporary directory the caller owns)."""
 
-    def __init__(self, root: Path, state_dir: Path):
+    def __init__(self, root: Path, state_dir: Path) -> None:
         self.root = Path(root)
         self.state = Path(state_dir)
         self.marker = uuid.uuid4().hex

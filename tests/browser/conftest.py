@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pytest import TempPathFactory
 
 sys.path.insert(0, str(Path(__file__).parent))  # browser_lab, lab_page: helpers beside this file
 
@@ -86,7 +87,7 @@ def browser():
 
 # -- a private JupyterLab ------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def jupyterlab(browser, tmp_path_factory):
+def jupyterlab(browser, tmp_path_factory: TempPathFactory):
     """A JupyterLab of our own (browser_lab.LabServer) serving a temporary copy of notebooks/.
 
     Running cells changes only the copy (``jupyterlab.root / "notebooks"``), never the committed

@@ -82,7 +82,7 @@ def _fn(body: str) -> str:
 class NotebookTab:
     """One browser page showing one notebook in JupyterLab."""
 
-    def __init__(self, page, base_url: str, path: str):
+    def __init__(self, page, base_url: str, path: str) -> None:
         self.page = page
         self.base_url = base_url
         self.path = path
@@ -192,7 +192,7 @@ class TabCache:
     about 10 s on a 2-core machine); ``close`` ends the tab and shuts down its kernel.
     """
 
-    def __init__(self, browser, server, folder: str):
+    def __init__(self, browser, server, folder: str) -> None:
         self.browser = browser
         self.server = server
         self.folder = folder

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pytest import TempPathFactory
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -40,7 +41,7 @@ MEASURE = """() => {
 
 
 @pytest.fixture(scope="module")
-def decks(tmp_path_factory) -> Path:
+def decks(tmp_path_factory: TempPathFactory) -> Path:
     """The decks, built from a snapshot of notebooks/ into a temporary directory."""
     from lessons.slides import build_all
 
@@ -53,7 +54,7 @@ def decks(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_deck_works_offline_from_file_url(browser, decks, notebook):
+def test_deck_works_offline_from_file_url(browser, decks, notebook) -> None:
     deck = decks / f"{notebook.stem}.slides.html"
     assert deck.is_file(), f"no deck for {notebook.name}"
     context = browser.new_context(viewport=VIEWPORT)
@@ -62,7 +63,7 @@ def test_deck_works_offline_from_file_url(browser, decks, notebook):
     failed: list[str] = []
     errors: list[str] = []
 
-    def route(r):
+    def route(r) -> None:
         url = r.request.url
         if url.startswith(("file:", "data:")):
             r.continue_()

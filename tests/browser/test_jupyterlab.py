@@ -73,7 +73,7 @@ def screenshot_cells(tab, name: str, nb: dict, hidden: list[tuple[int, dict]]) -
 
 # -- (a) what a learner sees before running anything ----------------------------------------
 @pytest.mark.parametrize("name", NOTEBOOK_FILES)
-def test_opened_notebook_hides_answers(name, notebook_tabs):
+def test_opened_notebook_hides_answers(name, notebook_tabs) -> None:
     """No solution code, no quiz verdict, no raw widget repr visible; hidden cells are collapsed."""
     started = time.monotonic()
     nb = notebook_tabs.notebook(name)
@@ -145,7 +145,7 @@ def committed_images(nb: dict) -> dict[int, int]:
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_FILES)
-def test_restart_and_run_all(name, jupyterlab, notebook_tabs):
+def test_restart_and_run_all(name, jupyterlab, notebook_tabs) -> None:
     """Kernel > Restart Kernel and Run All Cells: every cell runs, no error or stderr, figures render."""
     try:
         check_restart_and_run_all(jupyterlab, notebook_tabs, name)
@@ -222,7 +222,7 @@ def live_quiz(tab, index: int):
     return radios
 
 
-def test_quiz_ttl_reset_has_one_correct_answer(notebook_tabs):
+def test_quiz_ttl_reset_has_one_correct_answer(notebook_tabs) -> None:
     """Clicking each option, then Check: exactly one "Correct:" verdict, for EXPIRE."""
     started = time.monotonic()
     nb = notebook_tabs.notebook(QUIZ_NOTEBOOK)
@@ -260,7 +260,7 @@ def uvicorns(jupyterlab) -> list:
     return [p for p in jupyterlab.processes() if "uvicorn" in cmdline(p)]
 
 
-def test_kernel_shutdown_leaves_no_uvicorn(jupyterlab, notebook_tabs):
+def test_kernel_shutdown_leaves_no_uvicorn(jupyterlab, notebook_tabs) -> None:
     """Run 02's cell that starts uvicorn servers; Kernel > Shut Down Kernel; none is left.
 
     In the kernel (b) left (every cell ran), only that cell runs again; alone, everything up to it.

@@ -10,11 +10,12 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 from redis.cluster import RedisCluster
 
-from lessons import bench
+from lessons import backend, bench
 from lessons.admin import LastSeen, SessionAdmin
 from lessons.backend import Client
 from lessons.quiz import question
@@ -49,15 +50,15 @@ def counted(redis_url: str, prefix: str) -> Iterator[tuple[SessionAdmin, RoundTr
     client.close()
 
 
-def ids(sessions) -> list[str]:
+def ids(sessions: list[dict[str, Any]]) -> list[str]:
     return sorted(s["session_id"] for s in sessions)
 
 
-def index_members(client: Client, store: SessionStore, user) -> list[str]:
-    return sorted(client.zrange(store.keys.index_key(user), 0, -1))
+def index_members(client: Client, store: SessionStore, user: int | str) -> list[str]:
+    return sorted(cast("list[str]", client.zrange(store.keys.index_key(user), 0, -1)))
 
 
-def wait_until_gone(client: Client, keys) -> None:
+def wait_until_gone(client: Client, keys: list[str]) -> None:
     """Wait until keys with a short TTL have expired (Redis expires them: no time limit needed;
     each round sleeps as long as the longest TTL left)."""
     while client.exists(*keys):
@@ -144,7 +145,8 @@ def test_index_disappears_with_the_last_deleted_session(store: SessionStore, cli
 
 
 @pytest.mark.parametrize("touch", ["refresh", "get_refresh", "update", "regenerate"])
-def test_index_always_outlives_its_sessions(store: SessionStore, client: Client, prefix: str, touch) -> None:
+def test_index_always_outlives_its_sessions(store: SessionStore, client: Client, prefix: str,
+                                            touch: str) -> None:
     short = SessionStore(client=client, prefix=prefix, default_ttl=300)
     sid = store.create({"user_id": 1}, ttl=20)
     if touch == "refresh":
@@ -162,7 +164,8 @@ def test_index_always_outlives_its_sessions(store: SessionStore, client: Client,
     index_pttl = client.pttl(store.keys.index_key(1))
     assert session_pttl > 0 and index_pttl >= session_pttl
     # the entry's score is a time (epoch ms) after the session's expiry, by a margin
-    assert client.zscore(store.keys.index_key(1), sid) >= read_at_ms + session_pttl
+    score = client.zscore(store.keys.index_key(1), sid)
+    assert score is not None and score >= read_at_ms + session_pttl
 
 
 def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(store: SessionStore,
@@ -171,12 +174,13 @@ def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(sto
     sid = store.create({"user_id": 1}, ttl=20)
     after = int(time.time() * 1000)
     index = store.keys.index_key(1)
-    assert before + 40_000 <= client.zscore(index, sid) <= after + 40_000
     first = client.zscore(index, sid)
+    assert first is not None and before + 40_000 <= first <= after + 40_000
     other_server = SessionStore(client=client, prefix=store.prefix, default_ttl=TTL)
     before = int(time.time() * 1000)
     other_server.get(sid, refresh=True)  # it has not met this session: it extends the index
-    assert client.zscore(index, sid) >= max(first, before + 40_000)
+    score = client.zscore(index, sid)
+    assert score is not None and score >= max(first, before + 40_000)
     store.r.zadd(index, {sid: first + 10**9})  # a higher score is never lowered (ZADD GT)
     SessionStore(client=client, prefix=store.prefix).get(sid, refresh=True)
     assert client.zscore(index, sid) == first + 10**9
@@ -197,7 +201,9 @@ def test_expired_sessions_are_neither_listed_nor_counted(store: SessionStore, ad
     assert admin.get_active_users_count() == 2
     # an entry goes once its score, the time by which its session has surely expired, has passed
     # (until then, a missing session could be one that a login is writing right now)
-    wait_until_passed(max(client.zscore(store.keys.index_key(1), brief),
+    brief_score = client.zscore(store.keys.index_key(1), brief)
+    assert brief_score is not None
+    wait_until_passed(max(brief_score,
                           client.zscore(store.keys.index_key(3), gone_user) or 0))
     assert ids(admin.list_sessions(1)) == [alice_stays] and admin.list_sessions(3) == []
     assert index_members(client, store, 1) == [alice_stays]  # pruned
@@ -211,22 +217,22 @@ def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store: SessionSto
 
     class Pipe:
         def __init__(self) -> None:
-            self.keys = []
+            self.keys: list[str] = []
 
-        def get(self, key) -> None:
+        def get(self, key: str) -> None:
             self.keys.append(key)
 
-        def ttl(self, key) -> None:
+        def ttl(self, key: str) -> None:
             pass
 
-        def execute(self):
+        def execute(self) -> list[object]:
             return [json.dumps({"user_id": 1}), -2] * len(self.keys)
 
     class Client:
-        def pipeline(self, transaction: bool=True):
+        def pipeline(self, transaction: bool=True) -> Pipe:
             return Pipe()
 
-    admin = SessionAdmin(Client(), prefix)
+    admin = SessionAdmin(cast(backend.Client, Client()), prefix)
     found, gone = admin._load([f"{prefix}:{'a' * 43}"])
     assert found == [] and gone == [f"{prefix}:{'a' * 43}"]
 
@@ -264,7 +270,7 @@ def test_revoke_touches_only_that_user(store: SessionStore, admin: SessionAdmin,
 @pytest.mark.parametrize("mine", [0, 1, 5, 50])
 def test_revoke_takes_three_round_trips_whatever_the_numbers(store: SessionStore,
                                                              counted: tuple[SessionAdmin, RoundTrips],
-                                                             client: Client, prefix: str, mine) -> None:
+                                                             client: Client, prefix: str, mine: int) -> None:
     counted_admin, trips = counted
     sids = [store.create({"user_id": 1}) for _ in range(mine)]
     bench.populate(client, prefix, 500, ttl=TTL)
@@ -286,13 +292,13 @@ def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store: Se
     raced: list[str] = []
 
     class RacingClient(bench._Wrapper):
-        def zrange(self, *args, **kwargs):
+        def zrange(self, *args: Any, **kwargs: Any) -> Any:
             result = client.zrange(*args, **kwargs)
             if not raced:  # another server logs the user in right now
                 raced.append(store.create({"user_id": 1}))
             return result
 
-    assert SessionAdmin(RacingClient(client), prefix).revoke_all_sessions(1) == 1
+    assert SessionAdmin(cast(Client, RacingClient(client)), prefix).revoke_all_sessions(1) == 1
     assert store.get(first) is None and store.get(raced[0]) is not None
     assert index_members(client, store, 1) == [raced[0]]
     assert SessionAdmin(client, prefix).revoke_all_sessions(1) == 1
@@ -300,7 +306,7 @@ def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store: Se
 
 @pytest.mark.parametrize("session", ["live", "missing, score ahead", "missing, score passed"])
 def test_an_entry_goes_only_when_its_session_surely_has(store: SessionStore, admin: SessionAdmin,
-                                                        client: Client, session) -> None:
+                                                        client: Client, session: str) -> None:
     """Revoke and listing remove an index entry when that revoke deleted the session, or when
     the session is missing and the entry's score has passed; an entry whose session is missing
     but whose score is ahead (a login between its ZADD and its SET) stays."""
@@ -377,13 +383,13 @@ def test_revoke_by_scan_finds_unindexed_sessions(store: SessionStore, admin: Ses
 
 
 @pytest.mark.parametrize("bad", [None, True, 1.5, ["1"]])
-def test_bad_user_ids_are_type_errors(admin: SessionAdmin, bad) -> None:
+def test_bad_user_ids_are_type_errors(admin: SessionAdmin, bad: Any) -> None:
     with pytest.raises(TypeError):
         admin.revoke_all_sessions(bad)
 
 
 @pytest.mark.parametrize("bad", ["", "a*", "x?", "[x]", None, 5])
-def test_bad_prefixes_are_refused(client: Client, bad) -> None:
+def test_bad_prefixes_are_refused(client: Client, bad: Any) -> None:
     with pytest.raises(ValueError):
         SessionAdmin(client, bad)
 
@@ -413,7 +419,7 @@ def test_scan_duplicates_are_removed(store: SessionStore, client: Client, prefix
         cursor, more = dup.scan(cursor, match=f"{prefix}:*", count=1000)
         keys += more
     assert len(keys) == 2 * len(set(keys))  # the wrapper really does duplicate
-    admin = SessionAdmin(dup, prefix)
+    admin = SessionAdmin(cast(Client, dup), prefix)
     assert ids(admin.list_sessions()) == sorted([*a, b])
     assert admin.get_active_users_count() == 2
     assert admin.count_users_by_index() == 2
@@ -466,7 +472,7 @@ def test_last_seen_rejects_bad_arguments(client: Client, prefix: str) -> None:
     with pytest.raises(ValueError):
         LastSeen(client, prefix, window=0)
     with pytest.raises(TypeError):
-        LastSeen(client, prefix).touch(None)
+        LastSeen(client, prefix).touch(None)  # type: ignore[arg-type]  # wrong on purpose
 
 
 # -- audit_ttl -----------------------------------------------------------------------------------
@@ -551,6 +557,6 @@ def test_quiz_index_round_trips_answer_key(store: SessionStore, counted: tuple[S
 def test_quiz_duplicates_answer_key(store: SessionStore, client: Client, prefix: str) -> None:
     q = question("admin-scan-duplicates")
     store.create({"user_id": 1})
-    admin = SessionAdmin(bench.DuplicatingScan(client), prefix)
+    admin = SessionAdmin(cast(Client, bench.DuplicatingScan(client)), prefix)
     assert len(admin.list_sessions()) == 1
     assert "de-duplicate" in q.choices[q.answer].lower()

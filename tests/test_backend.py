@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from typing import cast
 
 import pytest
 import redis
@@ -20,6 +21,7 @@ from pytest import MonkeyPatch
 
 from lessons import backend
 from lessons.backend import Client
+from lessons.errors import CourseError
 
 
 def test_redis_url_prefers_the_environment(monkeypatch: MonkeyPatch) -> None:
@@ -40,7 +42,7 @@ def test_embedded_server_is_started_once_on_loopback(monkeypatch: MonkeyPatch) -
 def test_embedded_server_sockets_have_tcp_nodelay() -> None:
     """Without TCP_NODELAY every pipelined reply stalls ~40 ms (Nagle + delayed ACK)."""
     server = backend.embedded_server()
-    port = server.server_address[1]
+    port = cast("tuple[str, int]", server.server_address)[1]
     client = backend.connect(backend.embedded_url())
     pipe = client.pipeline()
     pipe.ping()
@@ -104,7 +106,7 @@ def _server_ms(client: Client) -> int:
 
 
 @pytest.mark.parametrize("command", ["GETEX PX", "GETEX EX", "GETEX PXAT", "PSETEX", "SETEX", "SET PX"])
-def test_expiry_is_set_to_the_millisecond(client: Client, prefix: str, command) -> None:
+def test_expiry_is_set_to_the_millisecond(client: Client, prefix: str, command: str) -> None:
     """fakeredis 2.41 rounded the expiry of GETEX, PSETEX and SETEX down to a whole second of the
     clock (a GETEX PX 1500 could leave 501 ms); the embedded server sets it as Redis does.
 
@@ -129,7 +131,7 @@ def test_expiry_is_set_to_the_millisecond(client: Client, prefix: str, command) 
         elif command == "PSETEX":
             client.psetex(key, 1500, "v")
         elif command == "SETEX":
-            client.execute_command("SETEX", key, 2, "v")
+            client.execute_command("SETEX", key, 2, "v")  # type: ignore[no-untyped-call]  # unannotated in redis-py
         else:
             client.set(key, "v", px=1500)
         after = _server_ms(client)
@@ -153,7 +155,7 @@ def test_delete_prefix_deletes_only_that_prefix(client: Client, prefix: str) -> 
 
 
 @pytest.mark.parametrize("bad", ["", "*", "session:*", "a?b", "[x]"])
-def test_delete_prefix_refuses_globs(client: Client, bad) -> None:
+def test_delete_prefix_refuses_globs(client: Client, bad: str) -> None:
     with pytest.raises(ValueError):
         backend.delete_prefix(client, bad)
 
@@ -165,6 +167,7 @@ def test_unreachable_redis_raises_connection_error_quickly() -> None:
     c = backend.connect(f"redis://127.0.0.1:{port}/0")
     with pytest.raises(redis.ConnectionError):  # raised, not a hang: connect() sets timeouts
         c.ping()
+    assert isinstance(c, redis.Redis)  # an unreachable URL is never taken for a cluster
     kwargs = c.connection_pool.connection_kwargs
     assert kwargs["socket_connect_timeout"] == backend.CONNECT_TIMEOUT
     assert kwargs["socket_timeout"] == backend.SOCKET_TIMEOUT
@@ -172,8 +175,13 @@ def test_unreachable_redis_raises_connection_error_quickly() -> None:
 
 def test_the_embedded_server_is_never_a_cluster(monkeypatch: MonkeyPatch) -> None:
     """No round trip: connect() to the embedded server returns a plain client at once."""
-    calls: list[tuple] = []
-    monkeypatch.setattr(redis.Redis, "info", lambda self, *a, **k: calls.append(a) or {})
+    calls: list[tuple[object, ...]] = []
+
+    def info(self: redis.Redis, *a: object, **k: object) -> dict[str, object]:
+        calls.append(a)
+        return {}
+
+    monkeypatch.setattr(redis.Redis, "info", info)
     url = backend.embedded_url()
     assert backend.is_cluster(url) is False
     client = backend.connect(url)
@@ -218,7 +226,7 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("url", list(MALFORMED))
-def test_a_malformed_url_is_refused_in_one_line(url, monkeypatch: MonkeyPatch) -> None:
+def test_a_malformed_url_is_refused_in_one_line(url: str, monkeypatch: MonkeyPatch) -> None:
     password_url = url.replace("127.0.0.1", "user:secret@127.0.0.1", 1)
     for given in (url, password_url):
         with pytest.raises(backend.InvalidRedisUrl) as info:
@@ -234,14 +242,14 @@ def test_a_malformed_url_is_refused_in_one_line(url, monkeypatch: MonkeyPatch) -
         backend.connect()
     with pytest.raises(backend.InvalidRedisUrl):  # never prints the URL as typed
         backend.describe()
-    assert isinstance(info.value, backend.CourseError) and isinstance(info.value, ValueError)
+    assert isinstance(info.value, CourseError) and isinstance(info.value, ValueError)
 
 
 @pytest.mark.parametrize("url", ["redis://localhost", "redis://localhost:6379", "redis://h:6379/",
                                  "redis://h:6379/3", "redis://h:6379?db=4", "rediss://u:p@h:6380/0",
                                  "redis://[::1]:6379/0", "unix:///run/redis.sock?db=2",
                                  "REDIS://h:6379/0", "redis://h/0?socket_timeout=1.5"])
-def test_a_well_formed_url_is_accepted_unchanged(url) -> None:
+def test_a_well_formed_url_is_accepted_unchanged(url: str) -> None:
     assert backend.check_url(url) == url
 
 

@@ -3,9 +3,11 @@ real sleeping: the clock and the sleep are driven by hand)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from lessons.backoff import Backoff
+from lessons.backoff import Attempt, Backoff
 from lessons.errors import CourseError, RetryLimitExceeded
 
 
@@ -13,18 +15,19 @@ class Clock:
     """A clock that moves only when someone sleeps."""
 
     def __init__(self) -> None:
-        self.now, self.sleeps = 0.0, []
+        self.now = 0.0
+        self.sleeps: list[float] = []
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
 
 
-def policy(clock: Clock, **kwargs) -> Backoff:
+def policy(clock: Clock, **kwargs: Any) -> Backoff:
     return Backoff(clock=lambda: clock.now, sleep=clock.sleep, **kwargs)
 
 
-def run(backoff: Backoff, conflicts: int):
+def run(backoff: Backoff, conflicts: int) -> Attempt:
     """Pretend an operation conflicts ``conflicts`` times, then succeeds; its Attempt."""
     for attempt in backoff.attempts("test"):
         if attempt.retries == conflicts:
@@ -78,6 +81,6 @@ def test_max_retries_caps_the_count_too() -> None:
     {"seconds": 0}, {"seconds": -1}, {"max_retries": -1}, {"max_retries": 1.5},
     {"max_retries": True}, {"base": 0}, {"base": 0.1, "cap": 0.01},
 ])
-def test_bad_settings_are_refused(kwargs) -> None:
+def test_bad_settings_are_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Backoff(**kwargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from typing import cast
 
 import pytest
 from pytest import MonkeyPatch
@@ -34,7 +35,8 @@ def test_populate_writes_sessions_like_the_store(client: Client, prefix: str) ->
     store = SessionStore(client=client, prefix=prefix, default_ttl=TTL)
     admin = SessionAdmin(client, prefix)
     first = bench.FIRST_BULK_USER
-    assert store.get(sids[0])["user_id"] == first
+    session = store.get(sids[0])
+    assert session is not None and session["user_id"] == first
     assert [len(admin.list_sessions(first + n)) for n in range(3)] == [10, 10, 5]
     assert admin.get_active_users_count() == 3 == with_last_seen.count()
     assert all(0 < client.ttl(k) <= TTL for k in client.scan_iter(match=f"{prefix}:*"))
@@ -55,10 +57,10 @@ def test_populate_uses_one_round_trip_per_batch(redis_url: str, prefix: str) -> 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
 def test_revoke_scaling_measures_and_checks(redis_url: str, prefix: str) -> None:
-    def by_index(c, p, u):
+    def by_index(c: Client, p: str, u: int | str) -> int:
         return SessionAdmin(c, p).revoke_all_sessions(u)
 
-    def by_scan(c, p, u):
+    def by_scan(c: Client, p: str, u: int | str) -> int:
         return SessionAdmin(c, p).revoke_by_scan(u)
 
     rows = bench.revoke_scaling({"per-user index": by_index, "SCAN + pipeline": by_scan},
@@ -73,7 +75,7 @@ def test_revoke_scaling_measures_and_checks(redis_url: str, prefix: str) -> None
 
 def test_revoke_scaling_prints_one_progress_line_per_size(redis_url: str, prefix: str,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    def by_index(c, p, u):
+    def by_index(c: Client, p: str, u: int | str) -> int:
         return SessionAdmin(c, p).revoke_all_sessions(u)
 
     bench.revoke_scaling({"per-user index": by_index}, [10, 30], prefix, url=redis_url,
@@ -114,7 +116,7 @@ def test_round_trip_time_measures_the_wait_for_a_reply(redis_url: str) -> None:
     (0.001, (500, 1_000, 2_000)),                             # a remote Redis, 1 ms away
     (0.05, (500, 1_000, 2_000)),                              # the minimum, however slow
 ])
-def test_choose_sizes_fits_the_budget(round_trip, sizes) -> None:
+def test_choose_sizes_fits_the_budget(round_trip: float, sizes: tuple[int, ...]) -> None:
     chosen = bench.choose_sizes(round_trip, 6.0)
     assert chosen == sizes
     assert len(chosen) == 3 or 2 * round_trip * sum(chosen) <= 6.0
@@ -127,7 +129,7 @@ def test_choose_sizes_keeps_a_remote_redis_under_a_minute() -> None:
 
 def test_revoke_scaling_stops_before_a_size_that_would_overrun_its_budget(
         redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]) -> None:
-    def slow_index(c, p, u):
+    def slow_index(c: Client, p: str, u: int | str) -> int:
         time.sleep(0.05)
         return SessionAdmin(c, p).revoke_all_sessions(u)
 
@@ -152,8 +154,8 @@ def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url: st
                                                                    learner: str) -> None:
     monkeypatch.setattr("lessons.backend.redis_url", lambda: redis_url)
 
-    def solution(client: Client, prefix: str, user_id):
-        members = client.zrange(f"{prefix}-by-user:{user_id}", 0, -1)
+    def solution(client: Client, prefix: str, user_id: int | str) -> list[str]:
+        members = cast("list[str]", client.zrange(f"{prefix}-by-user:{user_id}", 0, -1))
         if not members:
             return []
         pipe = client.pipeline(transaction=False)
@@ -161,7 +163,7 @@ def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url: st
             pipe.exists(f"{prefix}:{sid}")
         return [sid for sid, alive in zip(members, pipe.execute()) if alive]
 
-    def lesson_style(client: Client, prefix: str, user_id):
+    def lesson_style(client: Client, prefix: str, user_id: int | str) -> list[str]:
         return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
                 if json.loads(client.get(k) or "{}").get("user_id") == user_id]
 

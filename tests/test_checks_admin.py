@@ -4,6 +4,8 @@ mistake (no re-check after the create; revoking before disabling)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from pytest import MonkeyPatch
 
@@ -18,23 +20,23 @@ RACE_INSIDE_LOGIN = "race 1, lock_out runs while a login is between its check an
 RACE_INSIDE_LOCK_OUT = "race 2, a login runs in the middle of lock_out"
 
 
-def disable(store: SessionStore, user_id, ttl=LOCK_SECONDS) -> None:
+def disable(store: SessionStore, user_id: int, ttl: int | None = LOCK_SECONDS) -> None:
     if ttl is None:
         store.r.set(disabled_key(store.prefix, user_id), 1)
     else:
         store.r.set(disabled_key(store.prefix, user_id), 1, ex=ttl)
 
 
-def revoke(store: SessionStore, user_id) -> None:
+def revoke(store: SessionStore, user_id: int) -> None:
     SessionAdmin.for_store(store).revoke_all_sessions(user_id)
 
 
-def lock_out(store: SessionStore, user_id) -> None:
+def lock_out(store: SessionStore, user_id: int) -> None:
     disable(store, user_id)
     revoke(store, user_id)
 
 
-def login(store: SessionStore, user_id):
+def login(store: SessionStore, user_id: int) -> str | None:
     key = disabled_key(store.prefix, user_id)
     if store.r.exists(key):
         return None
@@ -45,13 +47,13 @@ def login(store: SessionStore, user_id):
     return sid
 
 
-def login_without_recheck(store: SessionStore, user_id):
+def login_without_recheck(store: SessionStore, user_id: int) -> str | None:
     if store.r.exists(disabled_key(store.prefix, user_id)):
         return None
     return store.create({"user_id": user_id})
 
 
-def revoke_then_disable(store: SessionStore, user_id) -> None:
+def revoke_then_disable(store: SessionStore, user_id: int) -> None:
     revoke(store, user_id)
     disable(store, user_id)
 
@@ -61,7 +63,7 @@ def lines(out: str) -> list[str]:
 
 
 @pytest.fixture
-def checking(redis_url: str, client: Client, monkeypatch: MonkeyPatch, learner: str):
+def checking(redis_url: str, client: Client, monkeypatch: MonkeyPatch, learner: str) -> Iterator[None]:
     """The check pointed at the backend under test; asserts it leaves no key behind."""
     monkeypatch.setattr("lessons.backend.redis_url", lambda: redis_url)
     before = set(client.scan_iter(match=f"{namespace('03')}:check-*"))
@@ -104,7 +106,7 @@ def test_revoking_before_disabling_lets_a_login_through(checking: None,
 
 def test_a_disabled_mark_without_ttl_fails_and_is_cleaned_up(checking: None,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    def lock_out_forever(store: SessionStore, user_id) -> None:
+    def lock_out_forever(store: SessionStore, user_id: int) -> None:
         disable(store, user_id, ttl=None)
         revoke(store, user_id)
 

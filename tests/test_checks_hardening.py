@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from lessons.backend import Client
 from lessons.checks.hardening import check_login_throttle
 
 
@@ -17,13 +18,13 @@ def on_backend(checks_on: Callable[[str], object]) -> object:
     return checks_on("05")
 
 
-def incr_expire_nx(r, key, window):
+def incr_expire_nx(r: Client, key: str, window: int) -> int:
     count = r.incr(key)
     r.expire(key, window, nx=True)
     return count
 
 
-def at_limit(r, key, limit):
+def at_limit(r: Client, key: str, limit: int) -> bool:
     return int(r.get(key) or 0) >= limit
 
 
@@ -40,7 +41,7 @@ def test_fixed_window_solution_passes(on_backend: object, capsys: pytest.Capture
 
 
 def test_set_nx_then_incr_passes_too(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
-    def set_nx_then_incr(r, key, window):
+    def set_nx_then_incr(r: Client, key: str, window: int) -> int:
         r.set(key, 0, ex=window, nx=True)
         return r.incr(key)
 
@@ -59,7 +60,7 @@ def test_stub_earns_no_tick(on_backend: object, capsys: pytest.CaptureFixture[st
 
 def test_expire_without_nx_extends_the_window_and_fails(on_backend: object,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    def incr_expire(r, key, window):
+    def incr_expire(r: Client, key: str, window: int) -> int:
         count = r.incr(key)
         r.expire(key, window)  # every failure restarts the window
         return count
@@ -89,7 +90,7 @@ def test_off_by_one_lock_fails(on_backend: object, capsys: pytest.CaptureFixture
 
 
 def test_is_locked_that_writes_fails(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
-    def incr_to_read(r, key, limit):
+    def incr_to_read(r: Client, key: str, limit: int) -> bool:
         return r.incr(key) > limit  # counts a failure on every look
 
     assert check_login_throttle(incr_expire_nx, incr_to_read) is False
@@ -99,7 +100,7 @@ def test_is_locked_that_writes_fails(on_backend: object, capsys: pytest.CaptureF
 
 def test_sorted_set_counter_is_a_line_not_a_traceback(on_backend: object,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    def zadd(r, key, window):
+    def zadd(r: Client, key: str, window: int) -> int:
         r.zadd(key, {str(r.zcard(key)): 0})
         r.expire(key, window, nx=True)
         return r.zcard(key)
@@ -111,7 +112,7 @@ def test_sorted_set_counter_is_a_line_not_a_traceback(on_backend: object,
 
 
 def test_exception_is_a_line_not_a_traceback(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
-    def broken(r, key, window):
+    def broken(r: Client, key: str, window: int) -> int:
         raise RuntimeError("oops")
 
     assert check_login_throttle(broken, at_limit) is False

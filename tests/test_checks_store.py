@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from lessons.backend import Client
 from lessons.checks.store import check_refresh, check_update_keep_ttl
 
 
@@ -45,7 +46,7 @@ def test_refresh_that_only_answers_true_earns_the_trivial_lines_too(
 
 
 def test_refresh_with_two_commands_fails(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
-    def exists_then_expire(r, key, ttl):
+    def exists_then_expire(r: Client, key: str, ttl: int) -> bool:
         return bool(r.exists(key)) and bool(r.expire(key, ttl))
 
     assert check_refresh(exists_then_expire) is False
@@ -54,7 +55,7 @@ def test_refresh_with_two_commands_fails(on_backend: object, capsys: pytest.Capt
 
 def test_refresh_that_creates_the_missing_session_fails(on_backend: object,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    def setex(r, key, ttl):
+    def setex(r: Client, key: str, ttl: int) -> bool:
         return bool(r.set(key, "data", ex=ttl))
 
     assert check_refresh(setex) is False
@@ -65,7 +66,7 @@ def test_refresh_that_creates_the_missing_session_fails(on_backend: object,
 
 def test_refresh_exception_is_a_line_not_a_traceback(on_backend: object,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    def broken(r, key, ttl):
+    def broken(r: Client, key: str, ttl: int) -> bool:
         raise RuntimeError("oops")
 
     assert check_refresh(broken) is False
@@ -96,7 +97,7 @@ def test_update_that_drops_the_ttl_fails(on_backend: object, capsys: pytest.Capt
 
 
 def test_update_that_reads_the_ttl_fails(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
-    def ttl_then_set(r, key, value) -> None:
+    def ttl_then_set(r: Client, key: str, value: str) -> None:
         r.set(key, value, ex=r.ttl(key))
 
     assert check_update_keep_ttl(ttl_then_set) is False

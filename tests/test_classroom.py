@@ -35,13 +35,15 @@ NAMES = sorted({name for pair in COLLIDED for name in pair})
 def sanitized(text: str) -> str:
     """``text`` with the sanitize file's [learner-namespace] rule applied, as nbval does."""
     section = SANITIZE.read_text().split("[learner-namespace]", 1)[1]
-    regex = re.search(r"^regex: (.*)$", section, re.MULTILINE).group(1)
-    replace = re.search(r"^replace: (.*)$", section, re.MULTILINE).group(1)
-    return re.sub(regex, replace, text)
+    regex = re.search(r"^regex: (.*)$", section, re.MULTILINE)
+    replace = re.search(r"^replace: (.*)$", section, re.MULTILINE)
+    assert regex and replace, "the [learner-namespace] rule lacks its regex: or replace: line"
+    return re.sub(regex.group(1), replace.group(1), text)
 
 
 @pytest.mark.parametrize(("first", "second"), COLLIDED, ids=lambda n: n.encode("unicode_escape").decode())
-def test_names_that_collided_get_their_own_namespaces(first, second, monkeypatch: MonkeyPatch) -> None:
+def test_names_that_collided_get_their_own_namespaces(first: str, second: str,
+                                                      monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_LEARNER", first)
     one = namespace("01")
     monkeypatch.setenv("COURSE_LEARNER", second)
@@ -92,14 +94,14 @@ def test_the_english_namespace_is_unchanged_and_editions_are_apart(monkeypatch: 
 
 
 @pytest.mark.parametrize("part", ["", "*", "0?", "[01]", "a\\b", "01:x", "0 1"])
-def test_a_part_cannot_widen_a_pattern(part, monkeypatch: MonkeyPatch) -> None:
+def test_a_part_cannot_widen_a_pattern(part: str, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_LEARNER", "alice")
     with pytest.raises(ValueError):
         namespace(part)
 
 
 @pytest.mark.parametrize("edition", ["*", "j", "JA", "ja-01", ""])
-def test_an_edition_is_a_language_code(edition) -> None:
+def test_an_edition_is_a_language_code(edition: str) -> None:
     with pytest.raises(ValueError):
         namespace("01", edition=edition)
     with pytest.raises(ValueError):
@@ -124,8 +126,8 @@ def tag() -> str:
 
 @pytest.mark.parametrize(("first", "second"), [("たろう", "はなこ"), ("アリス", "🐱"), ("*", "?"),
                                                ("Alice", "alice"), ("José", "jos")])
-def test_one_learners_reset_leaves_anothers_keys(client: Client, monkeypatch: MonkeyPatch, tag, first,
-                                                 second) -> None:
+def test_one_learners_reset_leaves_anothers_keys(client: Client, monkeypatch: MonkeyPatch, tag: str,
+                                                 first: str, second: str) -> None:
     """はなこ's reset("01") deleted たろう's keys: both were course:learner:01:…"""
     theirs = _write(client, monkeypatch, f"{first}{tag}", "01")
     mine = _write(client, monkeypatch, f"{second}{tag}", "01")
@@ -139,7 +141,7 @@ def test_one_learners_reset_leaves_anothers_keys(client: Client, monkeypatch: Mo
             client.delete(key)
 
 
-def test_a_glob_name_cannot_widen_the_reset(client: Client, monkeypatch: MonkeyPatch, tag) -> None:
+def test_a_glob_name_cannot_widen_the_reset(client: Client, monkeypatch: MonkeyPatch, tag: str) -> None:
     """A learner called '*' resets only '*': its namespace holds no glob character."""
     others = _write(client, monkeypatch, f"bob{tag}", "01") + _write(client, monkeypatch, f"?{tag}", "01")
     mine = _write(client, monkeypatch, f"*{tag}", "01")
@@ -152,7 +154,7 @@ def test_a_glob_name_cannot_widen_the_reset(client: Client, monkeypatch: MonkeyP
             client.delete(key)
 
 
-def test_reset_of_one_edition_leaves_the_other(client: Client, monkeypatch: MonkeyPatch, tag) -> None:
+def test_reset_of_one_edition_leaves_the_other(client: Client, monkeypatch: MonkeyPatch, tag: str) -> None:
     english = _write(client, monkeypatch, f"たろう{tag}", "01")
     japanese = _write(client, monkeypatch, f"たろう{tag}", "01", edition="ja")
     try:
@@ -170,7 +172,7 @@ MALFORMED = ["redis://127.0.0.1:6379/13x", "redis://127.0.0.1:6379/three",
 
 
 @pytest.mark.parametrize("url", MALFORMED)
-def test_clean_refuses_a_malformed_url_in_one_line(url, monkeypatch: MonkeyPatch,
+def test_clean_refuses_a_malformed_url_in_one_line(url: str, monkeypatch: MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("REDIS_URL", url)
     assert classroom.main(["clean"]) == 2

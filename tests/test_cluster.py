@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -37,7 +38,7 @@ def uvicorn_children() -> set[int]:
 
 
 @pytest.fixture(autouse=True)
-def no_uvicorn_of_ours_is_left():
+def no_uvicorn_of_ours_is_left() -> Iterator[None]:
     """After each test, every uvicorn it started (a child of this process) is gone."""
     before = uvicorn_children()
     yield
@@ -102,7 +103,7 @@ def test_in_memory_sessions_work_on_one_server_in_three() -> None:
 
 
 # The life-cycle tests need no Redis: they use the in-memory store.
-def test_processes_are_stopped_when_the_block_fails():
+def test_processes_are_stopped_when_the_block_fails() -> None:
     with pytest.raises(ZeroDivisionError):
         with Cluster(2, store="memory") as cluster:
             raise ZeroDivisionError

@@ -63,7 +63,7 @@ OUTCOMES = {
 
 
 @pytest.mark.parametrize("outcome", OUTCOMES)
-def test_every_outcome_is_described_and_the_invariants_read_the_same(outcome) -> None:
+def test_every_outcome_is_described_and_the_invariants_read_the_same(outcome: str) -> None:
     run = LoadRun(OUTCOMES[outcome], 3.0, {"0": 0.9, "0 done": 2.9})
     assert invariants(run) == [
         "requests answered 500 (an error the app did not handle): 0",
@@ -186,7 +186,7 @@ def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(ha_cluster: Loca
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from lessons.checks.cluster import check_user_keys
 
-    def tagged(p, u):
+    def tagged(p: str, u: int) -> list[str]:
         return [f"{p}:{{user:{u}}}:{n}" for n in ("index", "cart", "profile")]
 
     assert check_user_keys(tagged, ha_cluster.url) is True
@@ -208,7 +208,7 @@ def test_wait_acknowledges_then_a_cut_replica_refuses(ha_cluster: LocalRedisClus
     # a linked replica acknowledges at once; the generous timeout only matters on a busy machine
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=2000)
     sids = [store.create({"user_id": 1}) for _ in range(10)]  # every replica acknowledges
-    assert all(store.get(s)["user_id"] == 1 for s in sids)
+    assert all((session := store.get(s)) is not None and session["user_id"] == 1 for s in sids)
     cut_replication(ha_cluster, 0)  # master 0's replica stops following (it is killed later)
     store.timeout_ms = 300  # a cut replica never acknowledges: this is how long each refusal takes
     master_0 = next(n for n in ha_cluster.nodes if n.role == "master").port
@@ -270,7 +270,7 @@ def test_without_redis_server_the_notebook_says_how_to_install_it(monkeypatch: M
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from lessons import cluster_demo
 
-    monkeypatch.setattr(cluster_demo.shutil, "which", lambda name: None)
+    monkeypatch.setattr("lessons.cluster_demo.shutil.which", lambda name: None)
     assert cluster_demo.start_or_skip() is None
     out = capsys.readouterr().out
     assert "apt-get install redis-server" in out and "brew install redis" in out

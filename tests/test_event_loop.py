@@ -75,7 +75,7 @@ def test_failed_requests_raise_instead_of_being_timed() -> None:
 
 
 @pytest.mark.parametrize("bad", [0, -1, 6])
-def test_demo_delay_is_bounded(bad) -> None:
+def test_demo_delay_is_bounded(bad: int) -> None:
     with pytest.raises(ValueError, match="delay must be between 0 and 5 seconds"):
         blocking_demo_app(bad)
 
@@ -112,7 +112,8 @@ def test_the_lessons_web_me_overlaps_on_a_slow_redis(redis_url: str, prefix: str
     far_app = create_app(SessionStore(client=far, prefix=prefix))
     time_concurrent_requests(far_app, "/me", N, {"Cookie": f"session_id={sid}"}, warmup=0)
     assert meeting.most == N  # every /me was waiting for Redis at once: none waited for another
-    assert json.loads(store.r.get(store.key(sid)))["username"] == "alice"
+    raw = store.r.get(store.key(sid))
+    assert raw is not None and json.loads(raw)["username"] == "alice"
     far.close()
 
 

@@ -20,7 +20,7 @@ from redis.cluster import RedisCluster
 from lessons import backend
 from lessons.cluster_demo import cut_replication, heal_replication, resurrection_experiment
 from lessons.failover import NotReplicated, ReplicatedAdmin, ReplicatedStore
-from lessons.redis_cluster import LocalRedisCluster
+from lessons.redis_cluster import LocalRedisCluster, Node
 from lessons.store import SessionStore
 from lessons.web.errors import NOT_CONFIRMED
 
@@ -44,11 +44,11 @@ def cut_master_0(ha_cluster: LocalRedisCluster) -> Iterator[None]:
         heal_replication(ha_cluster, 0)
 
 
-def master(cluster, index: int):
+def master(cluster: LocalRedisCluster, index: int) -> Node:
     return [n for n in cluster.nodes if n.role == "master"][index]
 
 
-def on_replica(cluster, index: int, key: str) -> bool:
+def on_replica(cluster: LocalRedisCluster, index: int, key: str) -> bool:
     """Does master ``index``'s replica hold ``key``? (READONLY: a replica answers reads.)"""
     replica = next(n for n in cluster.nodes if n.master == master(cluster, index).index)
     with replica.connect() as r:
@@ -56,9 +56,12 @@ def on_replica(cluster, index: int, key: str) -> bool:
         return bool(r.exists(key))
 
 
-def sessions_on(store: SessionStore, cluster, index: int, n: int, user_id: object = 1) -> list[str]:
+def sessions_on(store: SessionStore, cluster: LocalRedisCluster, index: int, n: int,
+                user_id: object = 1) -> list[str]:
     """``n`` sessions of ``user_id`` whose keys live on master ``index`` (others are deleted)."""
-    port, sids = master(cluster, index).port, []
+    port = master(cluster, index).port
+    sids: list[str] = []
+    assert isinstance(store.r, RedisCluster)
     while len(sids) < n:
         sid = store.create({"user_id": user_id})
         if int(store.r.get_node_from_key(store.key(sid)).port) == port:
@@ -78,7 +81,8 @@ def test_with_the_replicas_linked_every_end_is_confirmed(ha_cluster: LocalRedisC
     assert store.delete_stored(store.keys.stored_id(logout[1])) is True
     assert store.admin().revoke_all_sessions("u2") == 3
     new_id = store.regenerate(fixed)
-    assert store.get(new_id)["user_id"] == "u3" and store.get(fixed) is None
+    session = store.get(new_id)
+    assert session is not None and session["user_id"] == "u3" and store.get(fixed) is None
     assert not any(on_replica(ha_cluster, 0, store.key(s)) for s in logout + revoked + [fixed])
     assert [s["session_id"] for s in store.admin().list_sessions("u3")] == [new_id]
 

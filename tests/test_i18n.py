@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def english(monkeypatch: MonkeyPatch):
+def english(monkeypatch: MonkeyPatch) -> Iterator[None]:
     """Every test starts in English with no gaps counted, and leaves the language as it was."""
     monkeypatch.delenv("COURSE_LANG", raising=False)
     set_language(None)
@@ -41,7 +42,8 @@ def english(monkeypatch: MonkeyPatch):
     runtime._missing.clear()
 
 
-def report_output(capsys: pytest.CaptureFixture[str], lines, *, crash: bool = False) -> str:
+def report_output(capsys: pytest.CaptureFixture[str], lines: list[tuple[bool, str, object, bool]], *,
+                  crash: bool = False) -> str:
     report = Report()
     for passed, text, seen, trivial in lines:
         report.check(passed, text, seen, trivial=trivial)

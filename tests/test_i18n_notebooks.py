@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -60,14 +61,14 @@ def _notebook(tmp_path: Path, cells: list[nbformat.NotebookNode], name: str = "0
 
 
 def _md(cell_id: str, text: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_markdown_cell(text)
+    cell: nbformat.NotebookNode = nbformat.v4.new_markdown_cell(text)
     cell.id = cell_id
     cell.metadata = {"slideshow": {"slide_type": "slide"}}
     return cell
 
 
 def _code(cell_id: str, text: str, **metadata: object) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(text)
+    cell: nbformat.NotebookNode = nbformat.v4.new_code_cell(text)
     cell.id = cell_id
     cell.metadata = dict(metadata)
     return cell
@@ -81,7 +82,7 @@ def _catalogue(tmp_path: Path, name: str) -> Path:
     return tmp_path / "locale" / "ja" / "notebooks" / f"{name}.po"
 
 
-def _translate_all(po_path: Path, how=lambda e: e.msgid) -> None:
+def _translate_all(po_path: Path, how: Callable[[polib.POEntry], str] = lambda e: e.msgid) -> None:
     po = polib.pofile(str(po_path), wrapwidth=0)
     for e in po:
         e.msgstr = how(e)

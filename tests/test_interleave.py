@@ -8,6 +8,8 @@ the test waits, no time window).
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 import redis
 
@@ -75,7 +77,8 @@ def test_pause_after_works_inside_a_watched_pipeline(client: Client, prefix: str
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
-def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(client: Client, prefix: str, when) -> None:
+def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(client: Client, prefix: str,
+                                                                 when: str) -> None:
     """Redis may run other clients' commands between those of a pipeline without MULTI: a pause
     at a queued command happens there, with the commands before it already applied."""
     first, second, third = (f"{prefix}:{n}" for n in ("a", "b", "c"))
@@ -87,7 +90,7 @@ def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(client: Client,
     pause = pause_before if when == "before" else pause_after
     stand_in = pause(client, "set", look, skip=1)   # at the 2nd SET
     pipe = stand_in.pipeline(transaction=False)
-    assert pipe.set(first, "1", ex=30) is pipe      # queued commands chain on the stand-in
+    assert cast(object, pipe.set(first, "1", ex=30)) is pipe  # queued commands chain on the stand-in
     pipe.set(second, "2", ex=30)
     pipe.get(first)
     pipe.set(third, "3", ex=30)
@@ -112,4 +115,5 @@ def test_a_pause_before_execute_sends_nothing_early(client: Client, prefix: str)
 
 @pytest.mark.cluster_unsupported("it reads client.connection_pool, which a RedisCluster client does not have")
 def test_non_callable_attributes_pass_through(client: Client) -> None:
+    assert isinstance(client, redis.Redis)
     assert recording(client).connection_pool is client.connection_pool

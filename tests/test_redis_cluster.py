@@ -20,6 +20,7 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -128,6 +129,7 @@ def test_the_shared_cluster_is_ready(ha_cluster: LocalRedisCluster) -> None:
         with node.connect() as one:
             repl = one.info("replication")
             assert repl["role"] == "slave" and repl["master_link_status"] == "up"
+            assert node.master is not None  # a replica knows its master
             assert repl["master_port"] == ha_cluster.nodes[node.master].port
 
 
@@ -154,10 +156,10 @@ def test_connect_returns_a_cluster_client_for_any_node(ha_cluster: LocalRedisClu
 
 def test_cluster_detection_costs_one_round_trip_per_url(ha_cluster: LocalRedisCluster,
                                                         monkeypatch: MonkeyPatch) -> None:
-    calls: list[str] = []
+    calls: list[str | None] = []
     real_info = redis.Redis.info
 
-    def counting_info(self, section=None, *args, **kwargs):
+    def counting_info(self: redis.Redis, section: str | None = None, *args: Any, **kwargs: Any) -> Any:
         calls.append(section)
         return real_info(self, section, *args, **kwargs)
 
@@ -253,6 +255,7 @@ def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path: Pat
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                              cwd=os.path.dirname(os.path.dirname(__file__)))
     try:
+        assert child.stdout is not None
         line = child.stdout.readline()
         assert line, "the child did not start its cluster"
         started = json.loads(line)

@@ -92,7 +92,7 @@ def points(login: Callable[[Any], object], client: Any) -> int:
 @pytest.mark.parametrize("operation", ["create", "regenerate"])
 @pytest.mark.parametrize("racer", ["revoke", "list"])
 def test_a_login_at_any_point_of_a_revoke_or_listing_stays_listed_and_revocable(
-        target, kind, operation, racer) -> None:
+        target: tuple[str, Any, str], kind: str, operation: str, racer: str) -> None:
     where, client, prefix = target
     plain = make_store(kind, where, client, prefix)
     admin = SessionAdmin.for_store(plain)

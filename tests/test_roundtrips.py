@@ -30,7 +30,7 @@ def tagged(prefix: str, name: str) -> str:
 
 @pytest.mark.parametrize("value", [FAKE_TTL, FAKE_TTL_ALIGNED])
 def test_stored_value_that_looks_like_a_command_is_not_one(counted_client: tuple[Client, RoundTrips],
-                                                           prefix: str, value) -> None:
+                                                           prefix: str, value: str) -> None:
     client, trips = counted_client
     key = tagged(prefix, "v")
     with trips.measure() as m:
@@ -80,7 +80,7 @@ def test_arguments_are_recorded_and_rendered_as_log_lines(counted_client: tuple[
     key = tagged(prefix, "k")
     with trips.measure() as m:
         client.set(key, 'a b\r\n"c"', ex=10)
-        client.execute_command("ttl", key.encode())  # lower-case name, bytes argument
+        client.execute_command("ttl", key.encode())  # type: ignore[no-untyped-call]  # lower-case name, bytes argument
     assert m.requests == [[("SET", key, 'a b\r\n"c"', "EX", "10")], [("TTL", key)]]
     assert m.commands == ["SET", "TTL"]
     assert m.log_lines() == [f'"SET" "{key}" "a b\\r\\n\\"c\\"" "EX" "10"', f'"TTL" "{key}"']
@@ -118,7 +118,7 @@ def test_a_command_that_fails_to_pack_leaves_nothing_behind(counted_client: tupl
     client, trips = counted_client
     key = tagged(prefix, "k")
     with pytest.raises(redis.DataError):
-        client.set(key, True, ex=30)  # type: ignore[arg-type]
+        client.set(key, True, ex=30)
     assert client.get(key) is None
     assert trips.commands == ["GET"] and trips.requests == [[("GET", key)]]
 
@@ -176,7 +176,7 @@ def test_update_check_is_not_fooled_by_a_stored_value(redis_url: str, monkeypatc
                                                       learner: str) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
 
-    def keep_ttl_and_note(r, key, value) -> None:
+    def keep_ttl_and_note(r: Client, key: str, value: str) -> None:
         pipe = r.pipeline(transaction=False)
         pipe.set(key, value, keepttl=True)
         pipe.set(f"{key}:{{{key}}}", FAKE_TTL_ALIGNED, ex=5)  # same hash slot as key, on a cluster
@@ -185,7 +185,7 @@ def test_update_check_is_not_fooled_by_a_stored_value(redis_url: str, monkeypatc
     assert exercises.check_update_keep_ttl(keep_ttl_and_note) is True
     assert "✗" not in capsys.readouterr().out
 
-    def reads_the_ttl(r, key, value) -> None:
+    def reads_the_ttl(r: Client, key: str, value: str) -> None:
         r.set(key, value, px=r.pttl(key))
 
     assert exercises.check_update_keep_ttl(reads_the_ttl) is False

@@ -58,7 +58,7 @@ def test_an_empty_table_gives_up_after_ten_times_count_buckets() -> None:
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5])
 @pytest.mark.parametrize("at_call", [1, 2, 3, 5])
-def test_reverse_binary_never_misses_a_key_when_the_table_resizes(count, at_call) -> None:
+def test_reverse_binary_never_misses_a_key_when_the_table_resizes(count: int, at_call: int) -> None:
     grown = resize_during_scan(KEYS, 8, 16, at_call=at_call, count=count)
     shrunk = resize_during_scan(KEYS, 16, 8, at_call=at_call, count=count)
     assert grown.missed == 0 and grown.repeated == 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import pytest
 import redis
@@ -43,6 +45,9 @@ from lessons.security import (
 from lessons.store import SessionNotFound, SessionStore, is_valid_session_id
 from lessons.web import HOST_COOKIE_NAME, create_app
 
+if TYPE_CHECKING:
+    from lessons.web import TestClient
+
 USERS = {"alice": {"password": "wonderland", "user_id": "alice"},
          "mallory": {"password": "evil-but-registered", "user_id": "mallory"}}
 ALICE = {"username": "alice", "password": "wonderland"}
@@ -56,7 +61,7 @@ def app(store: SessionStore) -> FastAPI:
 
 
 @pytest.fixture
-def checks_on_backend(redis_url: str, monkeypatch: MonkeyPatch, learner: str):
+def checks_on_backend(redis_url: str, monkeypatch: MonkeyPatch, learner: str) -> Iterator[Client]:
     """Run notebook 04's checks against the backend under test, as a learner of this test's own
     (a second test run on the same Redis has another); afterwards no check key is left."""
     monkeypatch.setenv("REDIS_URL", redis_url)
@@ -68,16 +73,17 @@ def checks_on_backend(redis_url: str, monkeypatch: MonkeyPatch, learner: str):
     assert not left, f"a check left keys behind: {left}"
 
 
-def login(app: FastAPI, creds=ALICE, **kwargs):
-    http = test_client(app, **kwargs)
+def login(app: FastAPI, creds: dict[str, str] = ALICE, **kwargs: Any) -> TestClient:
+    http: TestClient = test_client(app, **kwargs)
     response = http.post("/login", json=creds)
     assert response.status_code == 200, response.text
     return http
 
 
-def stolen_copy(app: FastAPI, http, cookie_name: str="session_id"):
+def stolen_copy(app: FastAPI, http: TestClient, cookie_name: str="session_id") -> TestClient:
     """The attacker's client, replaying a copy of ``http``'s session cookie on every request."""
-    return replay_client(app, http.cookies[cookie_name], cookie_name)
+    thief: TestClient = replay_client(app, http.cookies[cookie_name], cookie_name)
+    return thief
 
 
 # ------------------------------------------------------------------------------------------------
@@ -125,23 +131,25 @@ def test_regenerate_keeps_the_data_and_kills_the_old_id(store: SessionStore) -> 
     old = store.create({"cart": ["book"]})
     new = store.regenerate(old)
     assert new != old and store.get(old) is None
-    assert store.get(new)["cart"] == ["book"]
+    session = store.get(new)
+    assert session is not None and session["cart"] == ["book"]
 
 
 def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(
         checks_on_backend: Client, capsys: pytest.CaptureFixture[str]) -> None:
-    def safe(store: SessionStore, incoming, user):
+    def safe(store: SessionStore, incoming: str | None, user: dict[str, Any]) -> str:
         if incoming:
             store.delete(incoming)
         return store.create(user)
 
-    def keeps(store: SessionStore, incoming, user):  # the vulnerable login: upgrades the session in place
+    def keeps(store: SessionStore, incoming: str | None,
+              user: dict[str, Any]) -> str:  # the vulnerable login: upgrades the session in place
         if incoming and store.get(incoming) is not None:
             store.r.set(store.key(incoming), json.dumps(user), ex=60)
             return incoming
         return store.create(user)
 
-    def raises(store: SessionStore, incoming, user):
+    def raises(store: SessionStore, incoming: str | None, user: dict[str, Any]) -> str:
         raise RuntimeError("oops")
 
     assert security.check_safe_login(safe) is True
@@ -265,13 +273,16 @@ def test_browser_model_httponly_hides_the_cookie_from_scripts(app: FastAPI) -> N
     ("None", True, True, True, True),
     (None, True, True, False, False),  # no attribute: browsers default to Lax
 ])
-def test_browser_model_samesite_rules(samesite, same_site_post, cross_get_nav, cross_post,
-                                      cross_fetch) -> None:
+def test_browser_model_samesite_rules(samesite: str | None, same_site_post: bool, cross_get_nav: bool,
+                                      cross_post: bool, cross_fetch: bool) -> None:
     browser = BrowserModel()
     attr = f"; SameSite={samesite}" if samesite else ""
     assert browser.store(f"sid=x; Path=/; Secure; HttpOnly{attr}", "https://app.example.com/") is None
     url = "https://app.example.com/logout-all"
-    sent = lambda **kw: "sid" in browser.cookies_for(url, **kw)  # noqa: E731
+
+    def sent(**kw: Any) -> bool:
+        return "sid" in browser.cookies_for(url, **kw)
+
     assert sent(initiator="https://app.example.com/page", method="POST") is same_site_post
     assert sent(initiator="https://evil.test/", method="GET") is cross_get_nav
     assert sent(initiator="https://evil.test/", method="POST") is cross_post
@@ -301,9 +312,9 @@ def test_cross_site_post_reaches_the_app_without_the_cookie(app: FastAPI) -> Non
     ("sid=x; Domain=other.org", "https://app.example.com/", "cannot set"),
     ("sid=x; Domain=example.com; Path=/", "https://evil.example.com/", None),  # cookie tossing
 ])
-def test_browser_model_prefix_rules(header, set_by, reason) -> None:
+def test_browser_model_prefix_rules(header: str, set_by: str, reason: str | None) -> None:
     got = BrowserModel.rejection(parse_set_cookie(header), set_by)
-    assert (got is None) if reason is None else (reason in got)
+    assert (got is None) if reason is None else (got is not None and reason in got)
 
 
 def test_host_prefix_blocks_a_sibling_subdomain_planting_a_session(store: SessionStore) -> None:
@@ -389,7 +400,7 @@ TAMPERED = [
 
 @pytest.mark.parametrize("tamper", TAMPERED)
 def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(
-        counted_client: tuple[Client, RoundTrips], prefix: str, tamper) -> None:
+        counted_client: tuple[Client, RoundTrips], prefix: str, tamper: Callable[[str], str]) -> None:
     client, trips = counted_client
     app = create_app(SessionStore(client=client, prefix=prefix, default_ttl=60), USERS,
                      secret_key="course04-test-key")
@@ -444,7 +455,7 @@ def test_guessing_time_matches_owasp_example() -> None:
 
 
 def test_check_touch(checks_on_backend: Client, capsys: pytest.CaptureFixture[str]) -> None:
-    def good(client: Client, key, now_ms):
+    def good(client: Client, key: str, now_ms: int) -> bool:
         raw = client.get(key)
         if raw is None:
             return False
@@ -455,11 +466,12 @@ def test_check_touch(checks_on_backend: Client, capsys: pytest.CaptureFixture[st
             return False
         return client.pexpire(key, left)
 
-    def idle_only(client: Client, key, now_ms):  # slides, never looks at the deadline
+    def idle_only(client: Client, key: str, now_ms: int) -> bool:  # slides, never looks at the deadline
         raw = client.get(key)
         return raw is not None and bool(client.expire(key, json.loads(raw)["idle_ttl"]))
 
-    def no_delete(client: Client, key, now_ms):  # refuses a session past its deadline but leaves it in Redis
+    def no_delete(client: Client, key: str,
+                  now_ms: int) -> bool:  # refuses a session past its deadline but leaves it in Redis
         raw = client.get(key)
         if raw is None:
             return False
@@ -535,13 +547,13 @@ def test_server_memory_facts_never_raises(client: Client, prefix: str) -> None:
 class _Refusing:
     """A client whose CONFIG GET and MEMORY USAGE fail with ``error`` (a server's own words)."""
 
-    def __init__(self, error) -> None:
+    def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def config_get(self, pattern):
+    def config_get(self, pattern: str) -> NoReturn:
         raise self.error
 
-    def memory_usage(self, key):
+    def memory_usage(self, key: str) -> NoReturn:
         raise self.error
 
 
@@ -553,8 +565,9 @@ class _Refusing:
     (redis.exceptions.NoPermissionError("this user has no permissions to run the 'config|get' "
                                         "command"), "this server does not allow it to this user"),
 ], ids=["fakeredis-wording", "redis-wording", "acl-refusal"])
-def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error, reason) -> None:
-    lines = security.server_memory_facts(_Refusing(error), "k")
+def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error: Exception,
+                                                                         reason: str) -> None:
+    lines = security.server_memory_facts(cast(Client, _Refusing(error)), "k")
     assert lines == [
         f"CONFIG GET is not available here ({reason.format('CONFIG GET')}): "
         "ask whoever runs the Redis what maxmemory-policy it uses.",
@@ -563,14 +576,15 @@ def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error, 
 
 
 def test_check_find_immortal(checks_on_backend: Client, capsys: pytest.CaptureFixture[str]) -> None:
-    def good(client: Client, prefix: str):
+    def good(client: Client, prefix: str) -> list[str]:
         return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
                 if client.ttl(k) == -1]
 
-    def keys_not_ids(client: Client, prefix: str):
+    def keys_not_ids(client: Client, prefix: str) -> list[str]:
         return [k for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
-    def lesson_split(client: Client, prefix: str):  # key.split(":")[1] breaks on a prefix with a colon
+    def lesson_split(client: Client,
+                     prefix: str) -> list[str]:  # key.split(":")[1] breaks on a prefix with a colon
         return [k.split(":")[1] for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
     assert security.check_find_immortal(good) is True
@@ -623,7 +637,7 @@ def test_hashed_keys_leak_nothing_usable(redis_url: str, client: Client, prefix:
         keys = list(client.scan_iter(match=f"{prefix}*"))
         everything = " ".join(keys) + " ".join(log.lines) + export_snapshot(client, f"{prefix}*")
         everything += " ".join(m for k in keys if k.startswith(store.keys.index_prefix)
-                               for m in client.zrange(k, 0, -1))
+                               for m in cast("list[str]", client.zrange(k, 0, -1)))
         assert token not in everything
         assert store.key(token) == store.keys.key_of(token_handle(token)) in keys
         thief = test_client(app)
@@ -655,7 +669,8 @@ def test_hashed_store_contract(counted_client: tuple[Client, RoundTrips], prefix
         with trips.measure() as m:
             call()
         assert m.count == expected, m.commands
-    assert store.get(token)["role"] == "admin"
+    session = store.get(token)
+    assert session is not None and session["role"] == "admin"
 
     # the handle (what SCAN, admin listings and logs show) is not a token
     assert store.get(handle) is None and store.refresh(handle) is False
@@ -672,7 +687,8 @@ def test_hashed_store_contract(counted_client: tuple[Client, RoundTrips], prefix
     with trips.measure() as m:
         new = store.regenerate(token)
     assert m.count == 3, m.commands
-    assert store.get(token) is None and store.get(new)["role"] == "admin"
+    session = store.get(new)
+    assert store.get(token) is None and session is not None and session["role"] == "admin"
     assert client.zrange(store.keys.index_key(7), 0, -1) == [token_handle(new)]
 
     admin = SessionAdmin.for_store(store)

@@ -11,6 +11,7 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any, cast
 
 import nbformat
 import pytest
@@ -42,7 +43,7 @@ class DeckParser(HTMLParser):
         self.loads: list[str] = []
         self.css: list[str] = []
         self.leaves: list[str] = []
-        self._stack: list[dict] = []  # open sections: {"html": [...], "nested": bool}
+        self._stack: list[dict[str, Any]] = []  # open sections: {"html": [...], "nested": bool}
         self._in_style = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -195,7 +196,7 @@ def test_mermaid_diagrams_are_inlined(built: tuple[Path, list[Path], Path]) -> N
         assert "```mermaid" not in text
 
 
-def _deck_for(cells: list, tmp_path: Path) -> str:
+def _deck_for(cells: list[nbformat.NotebookNode], tmp_path: Path) -> str:
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"}})
     src = tmp_path / "nbs"
@@ -298,8 +299,8 @@ def test_text_outputs_figures_and_tables_are_shown(built: tuple[Path, list[Path]
 
 
 # -- the tagger ---------------------------------------------------------------------------------
-def _without_slideshow(nb: dict) -> dict:
-    nb = json.loads(json.dumps(nb))
+def _without_slideshow(nb: dict[str, Any]) -> dict[str, Any]:
+    nb = cast("dict[str, Any]", json.loads(json.dumps(nb)))
     for cell in nb["cells"]:
         cell.get("metadata", {}).pop("slideshow", None)
     return nb

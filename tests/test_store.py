@@ -7,7 +7,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Any, cast
 
 import pytest
 import redis
@@ -16,7 +17,7 @@ from lessons import backend
 from lessons.backend import Client
 from lessons.backoff import Backoff
 from lessons.errors import RetryLimitExceeded
-from lessons.interleave import pause_after
+from lessons.interleave import StandIn, pause_after
 from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionNotFound, SessionStore, is_valid_session_id
 
@@ -50,10 +51,12 @@ def test_create_writes_json_with_ttl_and_utc_timestamps(store: SessionStore, cli
     sid = store.create({"user_id": 1, "username": "alice"})
     assert is_valid_session_id(sid) and len(sid) == 43
     assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
-    saved = json.loads(client.get(f"{prefix}:{sid}"))
+    raw = client.get(f"{prefix}:{sid}")
+    assert raw is not None
+    saved = json.loads(raw)
     assert saved["username"] == "alice" and saved["user_id"] == 1
     created = datetime.fromisoformat(saved["created_at"])
-    assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
+    assert created.tzinfo is not None and created.utcoffset() == timedelta(0)
     assert abs((datetime.now(timezone.utc) - created).total_seconds()) < 60
     assert saved["last_accessed"] == saved["created_at"]
 
@@ -65,7 +68,8 @@ def test_create_with_explicit_ttl(store: SessionStore, client: Client, prefix: s
 
 @pytest.mark.parametrize("ttl, error", [(0, ValueError), (-1, ValueError), ("5", TypeError),
                                         (True, TypeError), (1.5, TypeError)])
-def test_create_rejects_bad_ttls(store: SessionStore, client: Client, prefix: str, ttl, error) -> None:
+def test_create_rejects_bad_ttls(store: SessionStore, client: Client, prefix: str, ttl: Any,
+                                 error: type[Exception]) -> None:
     with pytest.raises(error):
         store.create({"user_id": 1}, ttl=ttl)
     assert list(client.scan_iter(match=f"{prefix}*")) == []
@@ -73,7 +77,7 @@ def test_create_rejects_bad_ttls(store: SessionStore, client: Client, prefix: st
 
 @pytest.mark.parametrize("data", [None, "alice", [1, 2], {"when": datetime.now()},
                                   {"x": float("nan")}, {"user_id": 1.5}, {"user_id": True}])
-def test_create_rejects_bad_data(store: SessionStore, client: Client, prefix: str, data) -> None:
+def test_create_rejects_bad_data(store: SessionStore, client: Client, prefix: str, data: Any) -> None:
     with pytest.raises((TypeError, ValueError)):
         store.create(data)
     assert list(client.scan_iter(match=f"{prefix}*")) == []
@@ -99,12 +103,14 @@ def test_ids_are_unique_and_43_urlsafe_characters(store: SessionStore) -> None:
 # -- get ---------------------------------------------------------------------------------------
 def test_get_returns_the_data_or_none(store: SessionStore) -> None:
     sid = store.create({"user_id": 1, "role": "admin"})
-    assert store.get(sid)["role"] == "admin"
+    session = store.get(sid)
+    assert session is not None and session["role"] == "admin"
     assert store.get("A" * 43) is None
 
 
 @pytest.mark.parametrize("stored", ["not json", "[1, 2]", '"text"', "{broken", ""])
-def test_get_treats_garbage_as_no_session(store: SessionStore, client: Client, prefix: str, stored) -> None:
+def test_get_treats_garbage_as_no_session(store: SessionStore, client: Client, prefix: str,
+                                          stored: str) -> None:
     sid = "B" * 43
     client.set(f"{prefix}:{sid}", stored, ex=10)
     assert store.get(sid) is None
@@ -118,7 +124,7 @@ def test_get_refresh_slides_the_ttl_in_one_getex(counted: tuple[SessionStore, Ro
     store.r.expire(f"{store.prefix}:{sid}", 2)
     with trips.measure() as m:
         session = store.get(sid, refresh=True)
-    assert session["user_id"] == 1 and m.commands == ["GETEX"]
+    assert session is not None and session["user_id"] == 1 and m.commands == ["GETEX"]
     assert 4 <= store.r.ttl(f"{store.prefix}:{sid}") <= 5  # its own TTL, not default_ttl
 
 
@@ -129,7 +135,8 @@ def test_get_refresh_slides_the_ttl_in_one_getex(counted: tuple[SessionStore, Ro
     (7, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE PEXPIRE"]),
 ])
 def test_another_server_learns_a_session_on_its_first_read(redis_url: str, store: SessionStore,
-                                                           client: Client, ttl, data, first) -> None:
+                                                           client: Client, ttl: int | None,
+                                                           data: dict[str, Any], first: list[str]) -> None:
     """Server B never saw the session: its first sliding read sends GETEX with B's default TTL,
     then (one pipelined round trip, only if needed) corrects the TTL to the session's own and
     extends the user's index. From then on B slides it with one GETEX, to the right TTL."""
@@ -176,7 +183,7 @@ def test_get_without_refresh_keeps_the_ttl(counted: tuple[SessionStore, RoundTri
 
 # -- malformed IDs -------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", MALFORMED_IDS, ids=repr)
-def test_malformed_ids_cost_no_round_trip(counted: tuple[SessionStore, RoundTrips], bad) -> None:
+def test_malformed_ids_cost_no_round_trip(counted: tuple[SessionStore, RoundTrips], bad: str) -> None:
     store, trips = counted
     with trips.measure() as m:
         assert store.get(bad) is None
@@ -209,7 +216,8 @@ def test_update_without_refresh_keeps_the_ttl(store: SessionStore, client: Clien
     sid = store.create({"user_id": 1}, ttl=50)
     store.update(sid, {"step": 2}, refresh=False)
     assert 45 <= client.ttl(f"{prefix}:{sid}") <= 50
-    assert store.get(sid)["step"] == 2
+    session = store.get(sid)
+    assert session is not None and session["step"] == 2
 
 
 def test_update_without_refresh_gives_an_immortal_session_a_ttl(store: SessionStore, client: Client,
@@ -242,7 +250,7 @@ def test_update_never_resurrects_an_expired_session(store: SessionStore, client:
 @pytest.mark.parametrize("field", ["created_at", "last_accessed", "absolute_deadline_ms",
                                    "idle_ttl"])
 def test_create_and_update_cannot_touch_store_fields(store: SessionStore, client: Client, prefix: str,
-                                                     field) -> None:
+                                                     field: str) -> None:
     sid = store.create({"user_id": 1})
     with pytest.raises(ValueError):
         store.update(sid, {field: "x"})
@@ -294,20 +302,23 @@ def test_16_threads_on_one_session_lose_nothing_and_never_give_up(redis_url: str
         t.join()
     assert [type(e).__name__ for e in errors] == []
     session = store.get(sid)
+    assert session is not None
     assert {k: v for k, v in session.items() if k.startswith("w")} == {
         f"w{w}_{i}": i for w in range(16) for i in range(25)}
     assert slow.log.count("EXEC (refused: WatchError)") > 0  # the threads did conflict
     client.close()
 
 
-def conflicting(client: Client, prefix: str, times, **backoff):
+def conflicting(client: Client, prefix: str, times: int,
+                **backoff: Any) -> tuple[SessionStore, SessionStore, str, list[float]]:
     """(store, other, sid, sleeps): ``store``'s next ``times`` update attempts each meet a write
     by ``other`` between their GET and their EXEC. Its back-off runs on a clock that moves only
     when it sleeps; the sleeps are recorded, not slept, and random() is 1 (the longest waits)."""
     other = SessionStore(client=client, prefix=prefix)
     sid = other.create({"user_id": 1})
     n = iter(range(sys.maxsize))
-    clock, sleeps = [0.0], []
+    clock = [0.0]
+    sleeps: list[float] = []
 
     def sleep(seconds: float) -> None:
         sleeps.append(seconds)
@@ -327,7 +338,7 @@ def test_an_update_runs_again_on_fresh_data_after_each_conflict(client: Client, 
     assert other.get(sid) == updated
     refused = ["WATCH", "GET", "(paused after GET: someone else acts)", "MULTI", "SET",
                "EXEC (refused: WatchError)"]
-    assert store.r.log[:23] == refused * 3 + ["WATCH", "GET", "MULTI", "SET", "EXEC"]
+    assert cast(StandIn, store.r).log[:23] == refused * 3 + ["WATCH", "GET", "MULTI", "SET", "EXEC"]
     assert sleeps == [0.001, 0.002, 0.004]  # full jitter: up to 1, 2, 4 ms (random() = 1 here)
 
 
@@ -335,9 +346,10 @@ def test_an_update_that_meets_60_conflicts_still_lands(client: Client, prefix: s
     """The old store gave up after 50 conflicts, however fast the others progressed."""
     store, other, sid, sleeps = conflicting(client, prefix, times=60)
     assert store.update(sid, {"mine": 1})["mine"] == 1
-    assert store.r.log.count("EXEC (refused: WatchError)") == 60
+    assert cast(StandIn, store.r).log.count("EXEC (refused: WatchError)") == 60
     assert sleeps[:7] == [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.05] and set(sleeps[6:]) == {0.05}
-    assert len(other.get(sid)) > 60  # all 60 fields of the other writer, and ours
+    session = other.get(sid)
+    assert session is not None and len(session) > 60  # all 60 fields of the other writer, and ours
 
 
 def test_an_update_gives_up_when_its_time_budget_is_spent(client: Client, prefix: str) -> None:
@@ -346,16 +358,18 @@ def test_an_update_gives_up_when_its_time_budget_is_spent(client: Client, prefix
     with pytest.raises(RetryLimitExceeded, match=r"update gave up after 4 conflicting writes in 1\.0 s"):
         store.update(sid, {"mine": 1})
     assert sleeps == [0.25, 0.5, 0.25]  # 0.25 + 0.5, then only what is left of the second
-    assert store.r.log.count("EXEC (refused: WatchError)") == 4
-    assert "mine" not in other.get(sid) and "other3" in other.get(sid)
+    assert cast(StandIn, store.r).log.count("EXEC (refused: WatchError)") == 4
+    session = other.get(sid)
+    assert session is not None and "mine" not in session and "other3" in session
 
 
 def test_an_update_gives_up_after_max_retries_if_given(client: Client, prefix: str) -> None:
     store, other, sid, sleeps = conflicting(client, prefix, times=sys.maxsize, max_retries=2)
     with pytest.raises(RetryLimitExceeded, match="after 3 conflicting writes"):
         store.update(sid, {"mine": 1})
-    assert len(sleeps) == 2 and store.r.log.count("EXEC (refused: WatchError)") == 3
-    assert "mine" not in other.get(sid)
+    assert len(sleeps) == 2 and cast(StandIn, store.r).log.count("EXEC (refused: WatchError)") == 3
+    session = other.get(sid)
+    assert session is not None and "mine" not in session
 
 
 # -- delete / refresh ------------------------------------------------------------------------------
@@ -440,10 +454,11 @@ def test_a_session_written_by_other_code_slides_to_the_default(store: SessionSto
 
 @pytest.mark.parametrize("trap", ['{"idle_ttl": 1, "absolute_deadline_ms": 1',
                                   '", "idle_ttl": 1, "absolute_deadline_ms": 1}'])
-def test_session_data_cannot_fool_the_sliding_read(store: SessionStore, client: Client, trap) -> None:
+def test_session_data_cannot_fool_the_sliding_read(store: SessionStore, client: Client, trap: str) -> None:
     sid = store.create({"note": trap, trap: trap}, ttl=50)
     client.expire(store.key(sid), 5)
-    assert store.get(sid, refresh=True)["note"] == trap
+    session = store.get(sid, refresh=True)
+    assert session is not None and session["note"] == trap
     assert 45 <= client.ttl(store.key(sid)) <= 50
 
 
@@ -479,7 +494,8 @@ def test_regenerate_moves_data_and_ttl_to_a_new_id(store: SessionStore, client: 
     new = store.regenerate(sid)
     assert new != sid and is_valid_session_id(new)
     assert store.get(sid) is None and client.exists(f"{prefix}:{sid}") == 0
-    assert store.get(new)["cart"] == [1]
+    session = store.get(new)
+    assert session is not None and session["cart"] == [1]
     assert 35 <= client.ttl(f"{prefix}:{new}") <= 40
     assert client.zrange(store.keys.index_key(5), 0, -1) == [new]
 
@@ -518,7 +534,7 @@ def test_absolute_ttl_must_be_positive(client: Client, prefix: str) -> None:
 
 
 @pytest.mark.parametrize("bad", ["", "a*", "s?", "[x]", "{tag}", "a{b"])
-def test_prefix_cannot_be_a_glob_or_a_hash_tag(client: Client, bad) -> None:
+def test_prefix_cannot_be_a_glob_or_a_hash_tag(client: Client, bad: str) -> None:
     with pytest.raises(ValueError):
         SessionStore(client=client, prefix=bad)
 

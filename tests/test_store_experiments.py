@@ -6,6 +6,8 @@ exact counts below hold whatever the machine's load; nothing here waits for a ra
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis
@@ -14,7 +16,13 @@ from pytest import MonkeyPatch
 from lessons.backend import Client
 from lessons.errors import RetryLimitExceeded
 from lessons.store import SessionStore
-from lessons.store_experiments import concurrent_updates, lockstep_updates, print_round_trips, round_trips
+from lessons.store_experiments import (
+    UpdateRun,
+    concurrent_updates,
+    lockstep_updates,
+    print_round_trips,
+    round_trips,
+)
 
 PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, "
             "so single-server round-trip counts differ (tests/test_cluster_store.py checks the cluster's)")
@@ -26,15 +34,18 @@ class NaiveStore:
     def __init__(self, client: Client, prefix: str) -> None:
         self.r, self.prefix = client, prefix
 
-    def create(self, data) -> str:
+    def create(self, data: dict[str, Any]) -> str:
         self.r.set(f"{self.prefix}:s", "{}", ex=60)
         return "s"
 
-    def get(self, sid):
+    def get(self, sid: str) -> dict[str, Any]:
         import json
-        return json.loads(self.r.get(f"{self.prefix}:{sid}"))
+        raw = self.r.get(f"{self.prefix}:{sid}")
+        assert raw is not None
+        session: dict[str, Any] = json.loads(raw)
+        return session
 
-    def update(self, sid, data) -> None:
+    def update(self, sid: str, data: dict[str, Any]) -> None:
         import json
         current = self.get(sid)
         self.r.set(f"{self.prefix}:{sid}", json.dumps({**current, **data}), ex=60)
@@ -46,7 +57,8 @@ def test_concurrent_updates_counts_every_write_of_an_atomic_store(redis_url: str
     run = concurrent_updates(store, sid, threads=4, updates=10)
     assert (run.kept, run.lost, dict(run.failures)) == (40, 0, {})
     assert run.report() == "40 of 40 writes survived, 0 lost"
-    assert store.r is not None and store.get(sid)["w3_9"] == 9
+    session = store.get(sid)
+    assert store.r is not None and session is not None and session["w3_9"] == 9
 
 
 def test_lockstep_loses_all_but_one_write_per_round_of_a_read_merge_write_store(client: Client,
@@ -74,7 +86,7 @@ def test_lockstep_keeps_every_write_of_the_improved_store(client: Client, prefix
 class FailingStore(NaiveStore):
     """Thread 0's updates raise before reading anything; thread 1's give up after reading."""
 
-    def update(self, sid, data):
+    def update(self, sid: str, data: dict[str, Any]) -> None:
         (name,) = data
         if name.startswith("w0_"):
             raise redis.ConnectionError("Redis is down")
@@ -85,7 +97,8 @@ class FailingStore(NaiveStore):
 
 
 @pytest.mark.parametrize("experiment", [lockstep_updates, concurrent_updates])
-def test_failed_updates_are_counted_and_explained_not_raised(client: Client, prefix: str, experiment) -> None:
+def test_failed_updates_are_counted_and_explained_not_raised(client: Client, prefix: str,
+                                                             experiment: Callable[..., UpdateRun]) -> None:
     store = FailingStore(client, prefix)
     run = experiment(store, store.create({}), 3, 2)  # neither staging waits for a thread forever
     assert dict(run.failures) == {"ConnectionError": 2, "RetryLimitExceeded": 2}
@@ -130,10 +143,11 @@ def test_round_trips_marks_missing_operations(redis_url: str, prefix: str, monke
     monkeypatch.setenv("REDIS_URL", redis_url)
 
     class NoSlidingGet(SessionStore):
-        def get(self, session_id):  # no refresh= parameter, like the lesson's store
+        def get(self, session_id: str) -> dict[str, Any] | None:  # type: ignore[override]  # no refresh=, like the lesson's store
             return super().get(session_id)
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rows = round_trips(lambda client: NoSlidingGet(client=client, prefix=prefix))
-    assert rows["get(refresh=True)"] is None and rows["get"].count == 1
+    get = rows["get"]
+    assert rows["get(refresh=True)"] is None and get is not None and get.count == 1

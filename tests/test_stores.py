@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import pytest
 from pytest import FixtureRequest
@@ -74,9 +76,10 @@ class Harness:
 
 
 @pytest.fixture(params=STORE_PARAMS)
-def h(request: FixtureRequest, tmpdir_own: str) -> Harness:
+def h(request: FixtureRequest, tmpdir_own: str) -> Iterator[Harness]:
     kind = request.param
-    clock = None if kind.startswith("redis") else FakeClock()
+    clock = FakeClock()  # for the local stores; Redis keeps its own time
+    store: stores.Store
     if kind == "memory":
         store = stores.MemoryStore(default_ttl=100, clock=clock)
     elif kind == "file":
@@ -87,8 +90,8 @@ def h(request: FixtureRequest, tmpdir_own: str) -> Harness:
         url = request.getfixturevalue("real_redis_url") if kind == "redis-real" else backend.embedded_url()
         prefix = f"test-{uuid.uuid4().hex[:10]}"
         store = stores.RedisStore(url, prefix=prefix, default_ttl=100)
-    yield Harness(store, clock)
-    if store.kind == "redis":
+    yield Harness(store, None if kind.startswith("redis") else clock)
+    if isinstance(store, stores.RedisStore):
         r = backend.connect(store.url)
         immortal = [k for k in r.scan_iter(match=f"{store.prefix}*") if r.ttl(k) == -1]
         backend.delete_prefix(r, store.prefix)
@@ -104,6 +107,7 @@ def test_create_then_get(h: Harness) -> None:
     created = (started, h.now())
     assert is_valid_session_id(sid)
     session = h.store.get(sid)
+    assert session is not None
     assert session["user_id"] == 1 and session["username"] == "alice"
     assert session["created_at"] == session["last_accessed"]
     assert h.store.stored_count() == 1
@@ -124,11 +128,11 @@ def test_unknown_and_malformed_ids(h: Harness) -> None:
 
 def test_bad_input_is_refused(h: Harness) -> None:
     with pytest.raises(TypeError):
-        h.store.create(["not", "a", "dict"])
+        h.store.create(["not", "a", "dict"])  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ValueError, match=r"ttl must be > 0 seconds \(got 0\)"):
         h.store.create({"user_id": 1}, ttl=0)  # 0 is an error, not "use the default"
     with pytest.raises(TypeError, match="whole number of seconds"):
-        h.store.create({"user_id": 1}, ttl=1.5)
+        h.store.create({"user_id": 1}, ttl=1.5)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError, match="user_id must be an int or a str"):
         h.store.create({"user_id": 1.5})
     with pytest.raises(ValueError, match="managed by the store"):
@@ -138,14 +142,15 @@ def test_bad_input_is_refused(h: Harness) -> None:
     with pytest.raises(ValueError):
         h.store.update(sid, {"created_at": "yesterday"})
     with pytest.raises(TypeError):
-        h.store.update(sid, "role=admin")
+        h.store.update(sid, "role=admin")  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_update_merges_and_returns_the_new_session(h: Harness) -> None:
     sid = h.store.create({"user_id": 1, "username": "alice"})
     updated = h.store.update(sid, {"role": "admin"})
     assert updated["role"] == "admin" and updated["username"] == "alice"
-    assert h.store.get(sid)["role"] == "admin"
+    session = h.store.get(sid)
+    assert session is not None and session["role"] == "admin"
 
 
 def test_delete_is_final(h: Harness) -> None:
@@ -169,12 +174,14 @@ def test_sliding_calls_slide_back_to_the_sessions_own_idle_ttl(h: Harness) -> No
     created = (started, h.now())
     h.assert_ttl(short, 10, created)
     h.assert_ttl(default, 100, created)
-    assert h.store.get(short)["idle_ttl"] == 10 and h.store.get(default)["idle_ttl"] == 100
+    short_session, default_session = h.store.get(short), h.store.get(default)
+    assert short_session is not None and short_session["idle_ttl"] == 10
+    assert default_session is not None and default_session["idle_ttl"] == 100
     h.advance(1.5)
     h.store.update(short, {"step": 1}, refresh=False)
     h.assert_ttl(short, 10, created)  # kept: still counting down from its creation (<= 8.5 s)
 
-    def slid(call):
+    def slid(call: Callable[[], Any]) -> tuple[Any, tuple[float, float]]:
         """``call()``'s result, and when it ran (it sets a TTL within that time)."""
         before = h.now()
         result = call()
@@ -188,7 +195,8 @@ def test_sliding_calls_slide_back_to_the_sessions_own_idle_ttl(h: Harness) -> No
     session, when = slid(lambda: h.store.get(read, refresh=True))
     assert session["user_id"] == 3
     h.assert_ttl(read, 10, when)
-    assert h.store.get(read)["idle_ttl"] == 10
+    session = h.store.get(read)
+    assert session is not None and session["idle_ttl"] == 10
     session, when = slid(lambda: h.store.get(default, refresh=True))
     assert session is not None
     h.assert_ttl(default, 100, when)
@@ -204,7 +212,8 @@ def test_expired_session_is_gone_for_every_call(h: Harness) -> None:
     with pytest.raises(SessionNotFound):
         h.store.update(short, {"role": "admin"})
     assert h.store.get(short) is None  # the failed update did not bring it back
-    assert h.store.get(long)["user_id"] == 2
+    session = h.store.get(long)
+    assert session is not None and session["user_id"] == 2
 
 
 def test_what_piles_up_without_a_cleanup_job(h: Harness) -> None:
@@ -237,7 +246,8 @@ def test_sqlite_update_never_resurrects_a_session_deleted_by_another_connection(
     a, b = stores.SqliteStore(path), stores.SqliteStore(path)
     try:
         sid = a.create({"user_id": 1})
-        assert b.get(sid)["user_id"] == 1
+        session = b.get(sid)
+        assert session is not None and session["user_id"] == 1
         assert b.delete(sid) is True
         with pytest.raises(SessionNotFound):
             a.update(sid, {"role": "admin"})
@@ -254,7 +264,8 @@ def test_file_store_writes_one_json_file_per_session(tmpdir_own: str) -> None:
     assert sorted(os.listdir(directory)) == [f"{sid}.json"]  # no temporary files left over
     store.update(sid, {"role": "admin"})
     assert sorted(os.listdir(directory)) == [f"{sid}.json"]
-    assert stores.FileStore(directory).get(sid)["role"] == "admin"  # another instance reads it
+    session = stores.FileStore(directory).get(sid)  # another instance reads it
+    assert session is not None and session["role"] == "admin"
 
 
 def test_redis_store_cleanup_sends_no_command(redis_url: str, prefix: str) -> None:
@@ -286,16 +297,17 @@ def test_open_store_by_spec(tmpdir_own: str, redis_url: str, prefix: str) -> Non
 # -- the sharing experiment -----------------------------------------------------------------------
 def test_a_second_process_sees_file_sqlite_and_redis_sessions_but_not_the_dict(
         tmpdir_own: str, redis_url: str, prefix: str) -> None:
-    local = [stores.MemoryStore(), stores.FileStore(os.path.join(tmpdir_own, "files")),
+    local: list[stores.Store] = [stores.MemoryStore(), stores.FileStore(os.path.join(tmpdir_own, "files")),
              stores.SqliteStore(os.path.join(tmpdir_own, "s.db"))]
     redis_store = stores.RedisStore(redis_url, prefix=prefix, default_ttl=60)
-    lookups = [(s, s.create({"user_id": 7, "username": "alice"}))
+    lookups: list[tuple[stores.Store, str]] = [(s, s.create({"user_id": 7, "username": "alice"}))
                for s in [*local, redis_store]]
     pid, seen = stores.other_process_sees(lookups)
     assert pid != os.getpid()
     assert seen["memory"] is None
     for kind in ("file", "sqlite", "redis"):
-        assert seen[kind]["username"] == "alice", kind
+        session = seen[kind]
+        assert session is not None and session["username"] == "alice", kind
     # The second process only read: every session is still here.
     assert all(s.get(sid) is not None for s, sid in lookups)
     local[2].close()
@@ -306,7 +318,7 @@ def test_second_process_reports_errors_clearly() -> None:
         kind, spec = "bogus", "nosuch:thing"
 
     with pytest.raises(RuntimeError, match="not a store spec"):
-        stores.other_process_sees([(Bogus(), "A" * 43)])
+        stores.other_process_sees([(cast(stores.Store, Bogus()), "A" * 43)])
 
 
 # -- benchmark helpers ----------------------------------------------------------------------------
@@ -333,22 +345,23 @@ def test_percentile_is_nearest_rank() -> None:
 # -- the "Your turn" checker ----------------------------------------------------------------------
 def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(
         capsys: pytest.CaptureFixture[str]) -> None:
-    def right(conn, now):
+    def right(conn: sqlite3.Connection, now: float) -> int:
         return conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
 
-    def deletes_everything(conn, now):
+    def deletes_everything(conn: sqlite3.Connection, now: float) -> int:
         return conn.execute("DELETE FROM sessions").rowcount
 
-    def forgets_to_return(conn, now) -> None:
+    def forgets_to_return(conn: sqlite3.Connection, now: float) -> None:
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
 
-    def one_row_at_a_time(conn, now):
+    def one_row_at_a_time(conn: sqlite3.Connection, now: float) -> int:
         ids = [row[0] for row in conn.execute("SELECT id FROM sessions WHERE expires_at <= ?", (now,))]
         for session_id in ids:
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         return len(ids)
 
-    def stub(conn, now):  # the notebook's "Your turn" cell as the learner finds it
+    def stub(conn: sqlite3.Connection,
+             now: float) -> None:  # the notebook's "Your turn" cell as the learner finds it
         return None
 
     assert stores.check_cleanup_sql(stub) is False
@@ -390,24 +403,26 @@ def test_memory_store_lists_and_revokes_a_users_sessions_like_session_admin() ->
     assert [(s["session_id"], s["ttl"], s["username"]) for s in listed] == [
         (alice[0], 20, "alice"), (alice[1], 50, "alice")]
     listed[0]["username"] = "mallory"  # a listing is a copy
-    assert store.get(alice[0])["username"] == "alice"
+    session = store.get(alice[0])
+    assert session is not None and session["username"] == "alice"
     assert [s["session_id"] for s in store.list_sessions("1")] == [text_one]  # "1" is not 1
     assert [s["session_id"] for s in store.list_sessions()] == [*alice, text_one, bob, anon]
     assert store.list_sessions(99) == []
     clock.now += 25  # alice's 30 s session has expired
     assert [s["session_id"] for s in store.list_sessions(1)] == [alice[1]]
     assert store.revoke_all_sessions(1) == 1
-    assert store.get(alice[1]) is None and store.get(text_one)["username"] == "one"
+    session = store.get(text_one)
+    assert store.get(alice[1]) is None and session is not None and session["username"] == "one"
     assert store.revoke_all_sessions(1) == 0
     # end one session by the ID a listing shows (what DELETE /sessions/{id} does)
     assert store.stored_id(bob) == bob
     assert store.delete_stored(store.list_sessions(2)[0]["session_id"]) is True
     assert store.get(bob) is None and store.delete_stored(bob) is False
-    assert store.ping() is None
+    store.ping()  # answers (a MemoryStore is always up)
     with pytest.raises(TypeError):
-        store.list_sessions(1.5)
+        store.list_sessions(1.5)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError):
-        store.revoke_all_sessions(None)
+        store.revoke_all_sessions(None)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_memory_store_prefix_and_ttl_are_checked() -> None:
@@ -418,7 +433,7 @@ def test_memory_store_prefix_and_ttl_are_checked() -> None:
     with pytest.raises(ValueError, match=r"default_ttl must be > 0 seconds \(got 0\)"):
         stores.MemoryStore(default_ttl=0)
     with pytest.raises(TypeError, match="default_ttl must be a whole number of seconds"):
-        stores.MemoryStore(default_ttl=None)
+        stores.MemoryStore(default_ttl=None)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_every_store_refuses_a_zero_default_ttl(tmpdir_own: str, redis_url: str) -> None:
@@ -456,7 +471,8 @@ def test_quiz_answer_keys_match_the_experiments(tmpdir_own: str, redis_url: str,
     memory, redis_store = stores.MemoryStore(), stores.RedisStore(redis_url, prefix=prefix)
     _, seen = stores.other_process_sees([(memory, memory.create({"user_id": 1})),
                                          (redis_store, redis_store.create({"user_id": 1}))])
-    assert seen["memory"] is None and seen["redis"]["user_id"] == 1
+    redis_session = seen["redis"]
+    assert seen["memory"] is None and redis_session is not None and redis_session["user_id"] == 1
 
     # why-redis-cleanup: an expired session file stays on disk until a cleanup job runs.
     q = question("why-redis-cleanup")

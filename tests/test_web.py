@@ -10,8 +10,10 @@ import hashlib
 import re
 import socket
 import time
-from http.cookies import SimpleCookie
+from http.cookies import Morsel, SimpleCookie
+from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -54,14 +56,14 @@ def https(app: FastAPI) -> TestClient:
     return TestClient(app, base_url="https://testserver")
 
 
-def login(app: FastAPI, creds=ALICE) -> TestClient:
+def login(app: FastAPI, creds: dict[str, str] = ALICE) -> TestClient:
     c = https(app)
     r = c.post("/login", json=creds)
     assert r.status_code == 200, r.text
     return c
 
 
-def set_cookies(response) -> list[SimpleCookie]:
+def set_cookies(response: httpx.Response) -> list[SimpleCookie]:
     cookies = []
     for header in response.headers.get_list("set-cookie"):
         jar = SimpleCookie()
@@ -70,12 +72,12 @@ def set_cookies(response) -> list[SimpleCookie]:
     return cookies
 
 
-def the_cookie(response, name: str="session_id"):
+def the_cookie(response: httpx.Response, name: str="session_id") -> Morsel[str]:
     (jar,) = set_cookies(response)
     return jar[name]
 
 
-def cookie_header(value: str, name: str = "session_id") -> dict:
+def cookie_header(value: str, name: str = "session_id") -> dict[str, str]:
     return {"Cookie": f"{name}={value}"}
 
 
@@ -113,7 +115,7 @@ def test_login_sets_a_hardened_cookie_and_one_session_in_redis(app: FastAPI, cli
 ])
 @pytest.mark.cluster_unsupported(PER_NODE)
 def test_wrong_credentials_get_401_no_cookie_no_session(app: FastAPI, client: Client, prefix: str,
-                                                        trips: RoundTrips, creds) -> None:
+                                                        trips: RoundTrips, creds: dict[str, str]) -> None:
     c = https(app)
     with trips.measure() as m:
         r = c.post("/login", json=creds)
@@ -134,7 +136,7 @@ def test_wrong_credentials_get_401_no_cookie_no_session(app: FastAPI, client: Cl
     ["alice", "wonderland"],
     "alice:wonderland",
 ])
-def test_malformed_login_bodies_get_422(app: FastAPI, client: Client, prefix: str, body) -> None:
+def test_malformed_login_bodies_get_422(app: FastAPI, client: Client, prefix: str, body: Any) -> None:
     r = https(app).post("/login", json=body)
     assert r.status_code == 422
     assert "set-cookie" not in r.headers
@@ -142,7 +144,7 @@ def test_malformed_login_bodies_get_422(app: FastAPI, client: Client, prefix: st
 
 
 @pytest.mark.parametrize("content", [b"", b"not json", b"{", b"\xff\xfe"])
-def test_login_bodies_that_are_not_json_get_422(app: FastAPI, content) -> None:
+def test_login_bodies_that_are_not_json_get_422(app: FastAPI, content: bytes) -> None:
     r = https(app).post("/login", content=content, headers={"Content-Type": "application/json"})
     assert r.status_code == 422
     assert "set-cookie" not in r.headers
@@ -210,7 +212,7 @@ HOSTILE_COOKIES = {
 
 @pytest.mark.parametrize("value", list(HOSTILE_COOKIES.values()), ids=list(HOSTILE_COOKIES))
 def test_hostile_cookie_values_get_401_without_any_redis_command(app: FastAPI, trips: RoundTrips,
-                                                                 value) -> None:
+                                                                 value: str) -> None:
     c = https(app)
     with trips.measure() as m:
         for method, path in [("GET", "/me"), ("GET", "/sessions"), ("POST", "/logout-all"),
@@ -236,7 +238,7 @@ def test_expired_session_gets_401(app: FastAPI, client: Client, prefix: str) -> 
 
 
 @pytest.mark.parametrize("stored", ["not json", "[1, 2]", '"alice"', '{"username": "x"}', "{"])
-def test_garbage_in_redis_gets_401_not_500(app: FastAPI, client: Client, prefix: str, stored) -> None:
+def test_garbage_in_redis_gets_401_not_500(app: FastAPI, client: Client, prefix: str, stored: str) -> None:
     sid = "B" * 43
     client.set(f"{prefix}:{sid}", stored, ex=TTL)
     r = https(app).get("/me", headers=cookie_header(sid))
@@ -390,7 +392,7 @@ def test_logout_all_ends_every_session_of_the_caller_only(app: FastAPI, client: 
 @pytest.mark.parametrize("method,path", [("GET", "/sessions"), ("POST", "/logout-all"),
                                          ("DELETE", "/sessions/0123456789abcdef"),
                                          ("GET", "/me")])
-def test_session_endpoints_need_a_session(app: FastAPI, method, path) -> None:
+def test_session_endpoints_need_a_session(app: FastAPI, method: str, path: str) -> None:
     assert https(app).request(method, path).status_code == 401
 
 
@@ -469,7 +471,8 @@ def down_app() -> FastAPI:
     ("POST", "/logout-all", None),
     ("GET", "/health", None),
 ])
-def test_redis_down_gives_503_json_without_traceback(down_app, method, path, body) -> None:
+def test_redis_down_gives_503_json_without_traceback(down_app: FastAPI, method: str, path: str,
+                                                    body: dict[str, str] | None) -> None:
     c = https(down_app)
     r = c.request(method, path, json=body, headers=cookie_header("A" * 43))
     assert r.status_code == 503
@@ -477,7 +480,7 @@ def test_redis_down_gives_503_json_without_traceback(down_app, method, path, bod
     assert "Traceback" not in r.text and "redis" not in r.text.lower()
 
 
-def test_redis_down_still_answers_what_needs_no_redis(down_app) -> None:
+def test_redis_down_still_answers_what_needs_no_redis(down_app: FastAPI) -> None:
     c = https(down_app)
     assert c.get("/me").status_code == 401  # no cookie: no Redis needed
     assert c.post("/login", json={}).status_code == 422
@@ -572,14 +575,14 @@ def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_st
     assert web.check_get_session is check_get_session  # notebook 02 imports it from lessons.web
     client, trips = counted_client
 
-    def fast(request: Request):
+    def fast(request: Request) -> Any:
         sid = request.cookies.get("session_id")
         if not is_valid_session_id(sid):
             return None
         data = client.getex(f"session:{sid}", ex=3600)
         return json.loads(data) if data else None
 
-    def lessons(request: Request):  # the lesson's get_session: GET then EXPIRE, no shape check
+    def lessons(request: Request) -> Any:  # the lesson's get_session: GET then EXPIRE, no shape check
         sid = request.cookies.get("session_id")
         if not sid:
             return None
@@ -589,13 +592,13 @@ def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_st
             return json.loads(data)
         return None
 
-    def broken(request: Request):
+    def broken(request: Request) -> Any:
         raise RuntimeError("oops")
 
-    def stub(request: Request):  # the notebook's "Your turn" cell as committed
+    def stub(request: Request) -> Any:  # the notebook's "Your turn" cell as committed
         return None
 
-    def get_only(request: Request):  # returns the data in one round trip but does not slide the TTL
+    def get_only(request: Request) -> Any:  # returns the data in one round trip but does not slide the TTL
         sid = request.cookies.get("session_id")
         data = client.get(f"session:{sid}") if is_valid_session_id(sid) else None
         return json.loads(data) if data else None

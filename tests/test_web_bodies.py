@@ -9,9 +9,11 @@ limit (chunked), on both backends.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
 from lessons.backend import Client
 from lessons.store import SessionStore
@@ -42,7 +44,7 @@ def https(app: FastAPI) -> TestClient:
     [SECRET, SECRET],
     f"alice:{SECRET}",
 ], ids=lambda b: type(b).__name__ + str(len(str(b))))
-def test_422_never_echoes_the_submitted_values(app: FastAPI, body) -> None:
+def test_422_never_echoes_the_submitted_values(app: FastAPI, body: Any) -> None:
     r = https(app).post("/login", json=body)
     assert r.status_code == 422
     assert SECRET not in r.text
@@ -81,29 +83,29 @@ def test_the_limit_is_a_create_app_parameter(client: Client, prefix: str) -> Non
     assert r.status_code == 413
 
 
-def _drive(middleware: BodyLimit, messages: list[dict]) -> tuple[list[dict], int]:
+def _drive(middleware: BodyLimit, messages: list[Message]) -> tuple[list[Message], int]:
     """Run ``middleware`` on a POST whose body arrives as ``messages`` (no Content-Length);
     return what it sent and how many messages it read."""
-    sent: list[dict] = []
+    sent: list[Message] = []
     reads = 0
 
-    async def receive():
+    async def receive() -> Message:
         nonlocal reads
         reads += 1
         return messages[reads - 1]
 
-    async def send(message) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/login", "headers": []}
+    scope: Scope = {"type": "http", "method": "POST", "path": "/login", "headers": []}
     asyncio.run(middleware(scope, receive, send))
     return sent, reads
 
 
 def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
-    called = []
+    called: list[Scope] = []
 
-    async def inner(scope, receive, send) -> None:  # the app: must never see this body
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:  # the app: must never see this body
         called.append(scope)
 
     chunk = {"type": "http.request", "body": b"A" * 4096, "more_body": True}
@@ -113,37 +115,37 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
 
 
 def test_a_chunked_body_within_the_limit_reaches_the_app_whole() -> None:
-    seen = []
+    seen: list[bytes] = []
 
-    async def inner(scope, receive, send) -> None:
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()
         seen.append(message["body"])
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    parts = [{"type": "http.request", "body": b"ab", "more_body": True},
+    parts: list[Message] = [{"type": "http.request", "body": b"ab", "more_body": True},
              {"type": "http.request", "body": b"cd", "more_body": False}]
     sent, reads = _drive(BodyLimit(inner, max_bytes=10), parts)
     assert seen == [b"abcd"] and sent[0]["status"] == 200 and reads == 2
 
 
 # -- issue 16, hole 9: a client that goes away half-way through its body is not an error --------
-def _call_app(app: FastAPI, messages: list[dict]) -> list[dict]:
+def _call_app(app: FastAPI, messages: list[Message]) -> list[Message]:
     """Run the whole app on one POST /login whose body arrives as ``messages``; what it sent.
     An exception (before the fix: "No response returned.", logged by uvicorn with two
     tracebacks) propagates."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+    scope: Scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
              "scheme": "https", "path": "/login", "raw_path": b"/login", "query_string": b"",
              "root_path": "", "server": ("testserver", 443), "client": ("127.0.0.1", 5000),
              "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
                          (b"content-length", b"1000")]}
     incoming = iter(messages)
-    sent: list[dict] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict:
+    async def receive() -> Message:
         return next(incoming, {"type": "http.disconnect"})
 
-    async def send(message: dict) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     asyncio.run(app(scope, receive, send))

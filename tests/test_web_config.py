@@ -7,20 +7,26 @@ is checked the same way, naming the variable.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+import httpx
 import pytest
 
 from lessons.backend import Client
 from lessons.web import InMemorySessionStore, app_from_env
 
+if TYPE_CHECKING:
+    from lessons.web import TestClient
+
 
 @pytest.mark.parametrize("ttl", [0, -1, -3600])
-def test_in_memory_store_refuses_a_default_ttl_that_is_not_positive(ttl) -> None:
+def test_in_memory_store_refuses_a_default_ttl_that_is_not_positive(ttl: int) -> None:
     with pytest.raises(ValueError, match=r"default_ttl must be > 0 seconds"):
         InMemorySessionStore(default_ttl=ttl)
 
 
 @pytest.mark.parametrize("ttl", [0, -5])
-def test_in_memory_create_refuses_ttl_zero_instead_of_using_the_default(ttl) -> None:
+def test_in_memory_create_refuses_ttl_zero_instead_of_using_the_default(ttl: int) -> None:
     store = InMemorySessionStore(default_ttl=3600)
     with pytest.raises(ValueError, match=r"ttl must be > 0 seconds"):
         store.create({"user_id": 1}, ttl=ttl)
@@ -28,7 +34,7 @@ def test_in_memory_create_refuses_ttl_zero_instead_of_using_the_default(ttl) -> 
 
 
 @pytest.mark.parametrize("ttl", [1.5, "60", True])
-def test_in_memory_ttl_must_be_a_whole_number(ttl) -> None:
+def test_in_memory_ttl_must_be_a_whole_number(ttl: Any) -> None:
     with pytest.raises(TypeError, match="whole number of seconds"):
         InMemorySessionStore(default_ttl=ttl)
 
@@ -42,7 +48,7 @@ def test_in_memory_sessions_keep_their_own_ttl() -> None:
 
 @pytest.mark.parametrize("kind", ["redis", "memory"])
 @pytest.mark.parametrize("text", ["0", "-1", "abc", "1.5"])
-def test_lessons_session_ttl_must_be_positive(redis_url: str, prefix: str, kind, text) -> None:
+def test_lessons_session_ttl_must_be_positive(redis_url: str, prefix: str, kind: str, text: str) -> None:
     env = {"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
            "LESSONS_SESSION_STORE": kind, "LESSONS_SESSION_TTL": text}
     with pytest.raises(ValueError, match=rf"LESSONS_SESSION_TTL must be .*{text!r}"):
@@ -60,25 +66,26 @@ def test_an_empty_lessons_session_ttl_means_the_default(redis_url: str, prefix: 
 
 
 # -- issue 16, hole 10: every store option the notebooks recommend is reachable from the environment
-def _served(redis_url: str, prefix: str, **settings):
+def _served(redis_url: str, prefix: str, **settings: str) -> TestClient:
     from lessons.web import TestClient
 
     env = {"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix, **settings}
     return TestClient(app_from_env(env), base_url="https://testserver")
 
 
-def _login(c, password: str="wonderland"):
-    return c.post("/login", json={"username": "alice", "password": password})
+def _login(c: TestClient, password: str="wonderland") -> httpx.Response:
+    response: httpx.Response = c.post("/login", json={"username": "alice", "password": password})
+    return response
 
 
-def _session_keys(client: Client, prefix: str):
+def _session_keys(client: Client, prefix: str) -> list[str]:
     return [k for k in client.scan_iter(match=f"{prefix}:*") if len(k) > len(prefix) + 40]
 
 
 @pytest.mark.parametrize("setting,hashed", [(None, True), ("1", True), ("yes", True),
                                             ("0", False), ("off", False)])
-def test_lessons_hash_ids_reaches_the_store(redis_url: str, client: Client, prefix: str, setting,
-                                            hashed) -> None:
+def test_lessons_hash_ids_reaches_the_store(redis_url: str, client: Client, prefix: str, setting: str | None,
+                                            hashed: bool) -> None:
     import hashlib
 
     settings = {} if setting is None else {"LESSONS_HASH_IDS": setting}
@@ -171,8 +178,8 @@ def test_replicas_reach_the_store(redis_url: str, prefix: str) -> None:
     ("LESSONS_TRUSTED_PROXIES", "10.0.0.5, nginx", "'nginx' is not an IP address"),
     ("LESSONS_TRUSTED_PROXIES", "*", "'*' is not an IP address"),
 ])
-def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url: str, prefix: str, name, value,
-                                                             says) -> None:
+def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url: str, prefix: str, name: str,
+                                                             value: str, says: str) -> None:
     from lessons.web.config import ConfigError
 
     with pytest.raises(ConfigError) as caught:
@@ -182,7 +189,7 @@ def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url: str, pre
 
 
 @pytest.mark.parametrize("name", ["LESSONS_ABSOLUTE_TTL", "LESSONS_REPLICAS"])
-def test_the_memory_store_refuses_redis_only_settings(name) -> None:
+def test_the_memory_store_refuses_redis_only_settings(name: str) -> None:
     from lessons.web.config import ConfigError
 
     with pytest.raises(ConfigError, match=f"{name} needs LESSONS_SESSION_STORE=redis"):

@@ -31,7 +31,7 @@ def app(store: SessionStore) -> FastAPI:
     return create_app(store)
 
 
-def logged_in(app: FastAPI, creds=ALICE) -> TestClient:
+def logged_in(app: FastAPI, creds: dict[str, str] = ALICE) -> TestClient:
     c = TestClient(app, base_url="https://testserver")
     assert c.post("/login", json=creds).status_code == 200
     return c

@@ -34,8 +34,9 @@ def via(app: FastAPI, peer: tuple[str, int] = PROXY) -> TestClient:
 
 def login(c: TestClient, username: str, password: str, forwarded_for: str | None) -> int:
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    return c.post("/login", json={"username": username, "password": password},
-                  headers=headers).status_code
+    status: int = c.post("/login", json={"username": username, "password": password},
+                         headers=headers).status_code
+    return status
 
 
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -115,7 +116,7 @@ def test_client_rules() -> None:
 
 
 @pytest.mark.parametrize("spec", ["nginx", "*", "10.0.0.1/8", "10.0.0.300", "::1/129"])
-def test_trusted_proxies_are_ip_addresses_or_networks(spec) -> None:
+def test_trusted_proxies_are_ip_addresses_or_networks(spec: str) -> None:
     with pytest.raises(ValueError, match=re.escape(f"trusted proxies: {spec!r} is not an IP")):
         TrustedProxies(f"10.0.0.5, {spec}")
 

@@ -61,12 +61,13 @@ def readme_command() -> list[str]:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @dataclass
 class Served:
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     port: int
     log: Path
 
@@ -190,7 +191,7 @@ def abort_upload(port: int, chunked: bool) -> None:
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_aborted_uploads_leave_no_error_in_the_log(redis_url: str, prefix: str, chunked) -> None:
+def test_aborted_uploads_leave_no_error_in_the_log(redis_url: str, prefix: str, chunked: bool) -> None:
     with served(redis_url, prefix, readme_command()) as server:
         for _ in range(ABORTS):
             abort_upload(server.port, chunked)
@@ -206,7 +207,7 @@ def test_aborted_uploads_leave_no_error_in_the_log(redis_url: str, prefix: str, 
 # -- 10: a malformed setting stops the server with one line ------------------------------------
 @pytest.mark.parametrize("name,value", [("LESSONS_HASH_IDS", "maybe"),
                                         ("LESSONS_TRUSTED_PROXIES", "proxy.internal")])
-def test_a_malformed_setting_stops_uvicorn_with_one_line(redis_url: str, name, value) -> None:
+def test_a_malformed_setting_stops_uvicorn_with_one_line(redis_url: str, name: str, value: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LESSONS_")}
     env.update(REDIS_URL=redis_url, PYTHONUNBUFFERED="1", **{name: value})
     done = subprocess.run(

@@ -32,11 +32,13 @@ DEADLINE = 40.0  # seconds: two workers import FastAPI on a busy 2-core machine
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @contextmanager
-def uvicorn(env_update: dict[str, str], workers: int = 2) -> Iterator[tuple[subprocess.Popen, int, Path]]:
+def uvicorn(env_update: dict[str, str],
+            workers: int = 2) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     """``python -m uvicorn lessons.web:app --workers N`` on a free port; yields (process, port,
     log path); stops it (SIGTERM, then SIGKILL) by the PID of its process group."""
     env = {k: v for k, v in os.environ.items()
@@ -67,7 +69,7 @@ def uvicorn(env_update: dict[str, str], workers: int = 2) -> Iterator[tuple[subp
         log.unlink(missing_ok=True)
 
 
-def wait_ready(process: subprocess.Popen, port: int, log: Path) -> None:
+def wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -85,7 +87,7 @@ def wait_ready(process: subprocess.Popen, port: int, log: Path) -> None:
     ({}, "refusing to run 2 workers without REDIS_URL"),
     ({"LESSONS_SESSION_STORE": "memory"}, "refusing to run 2 workers with LESSONS_SESSION_STORE=memory"),
 ])
-def test_two_workers_without_a_shared_store_refuse_to_start(env, reason) -> None:
+def test_two_workers_without_a_shared_store_refuse_to_start(env: dict[str, str], reason: str) -> None:
     with uvicorn(env) as (process, _, log):
         try:
             process.wait(timeout=DEADLINE)

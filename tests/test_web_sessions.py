@@ -10,7 +10,10 @@ round trips do not grow with the number of other sessions in Redis.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any, cast
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -39,7 +42,7 @@ def app(store: SessionStore) -> FastAPI:
     return create_app(store)
 
 
-def logged_in(app: FastAPI, creds=ALICE) -> TestClient:
+def logged_in(app: FastAPI, creds: dict[str, str] = ALICE) -> TestClient:
     c = TestClient(app, base_url="https://testserver")
     r = c.post("/login", json=creds)
     assert r.status_code == 200, r.text
@@ -47,16 +50,17 @@ def logged_in(app: FastAPI, creds=ALICE) -> TestClient:
 
 
 def token(c: TestClient) -> str:
-    return c.cookies["session_id"]
+    value: str = c.cookies["session_id"]
+    return value
 
 
-def my_sessions(c: TestClient) -> list[dict]:
+def my_sessions(c: TestClient) -> list[dict[str, Any]]:
     r = c.get("/sessions")
     assert r.status_code == 200, r.text
-    return r.json()["sessions"]
+    return cast("list[dict[str, Any]]", r.json()["sessions"])
 
 
-def assert_no_token(response, tokens) -> None:
+def assert_no_token(response: httpx.Response, tokens: Iterable[str]) -> None:
     """Neither the body nor any header except the caller's own Set-Cookie holds a token."""
     headers = {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"}
     for t in tokens:
@@ -171,13 +175,13 @@ def test_round_trips_do_not_grow_with_other_sessions(app: FastAPI, store: Sessio
         for m in (listing, ending, everything):
             assert not any(c.startswith("SCAN") for c in m.commands), m.commands
     assert counts[0] == counts[1]
-    listing, ending, everything = counts[0]
-    assert listing <= 4 and ending <= 6 and everything == 4  # 1 (touch) + 3 (revoke)
+    listing_trips, ending_trips, everything_trips = counts[0]
+    assert listing_trips <= 4 and ending_trips <= 6 and everything_trips == 4  # 1 (touch) + 3 (revoke)
 
 
 @pytest.mark.parametrize("method,path", [("GET", "/sessions"), ("POST", "/logout-all"),
                                          ("DELETE", "/sessions/0123456789abcdef")])
-def test_a_logged_out_client_gets_401(app: FastAPI, method, path) -> None:
+def test_a_logged_out_client_gets_401(app: FastAPI, method: str, path: str) -> None:
     c = logged_in(app)
     assert c.post("/logout").status_code == 200
     assert c.request(method, path).status_code == 401

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -39,12 +40,12 @@ def app(store: SessionStore) -> FastAPI:
 
 
 @pytest.fixture
-def scrypt_calls(monkeypatch: MonkeyPatch):
+def scrypt_calls(monkeypatch: MonkeyPatch) -> list[str]:
     """Thread names of the scrypt runs from now on (hashlib.scrypt, counted)."""
     calls: list[str] = []
     real = hashlib.scrypt
 
-    def counted(*args, **kwargs):
+    def counted(*args: Any, **kwargs: Any) -> bytes:
         calls.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
@@ -125,7 +126,7 @@ def test_the_per_client_limit_spans_accounts(store: SessionStore) -> None:
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_a_throttled_attempt_costs_no_scrypt_and_one_round_trip(app: FastAPI, scrypt_calls,
+def test_a_throttled_attempt_costs_no_scrypt_and_one_round_trip(app: FastAPI, scrypt_calls: list[str],
                                                                 trips: RoundTrips) -> None:
     c = https(app)
     with trips.measure() as m:
@@ -138,7 +139,7 @@ def test_a_throttled_attempt_costs_no_scrypt_and_one_round_trip(app: FastAPI, sc
     assert m.count == 10  # one round trip each: the check
 
 
-def test_password_checks_run_in_their_own_small_pool(app: FastAPI, scrypt_calls) -> None:
+def test_password_checks_run_in_their_own_small_pool(app: FastAPI, scrypt_calls: list[str]) -> None:
     c = https(app)
     assert c.post("/login", json=ALICE).status_code == 200
     fail(c, 1)
@@ -165,6 +166,6 @@ def test_the_in_memory_store_is_throttled_too() -> None:
                                           ("failure_window", "window"),
                                           ("password_threads", "password_threads")])
 @pytest.mark.parametrize("value", [0, -1, True])
-def test_throttle_options_must_be_positive(option, named, value) -> None:
+def test_throttle_options_must_be_positive(option: str, named: str, value: Any) -> None:
     with pytest.raises(ValueError, match=named):
         create_app(InMemorySessionStore(), {}, **{option: value})

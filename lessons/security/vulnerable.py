@@ -17,10 +17,10 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-import redis
 from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel
 
+from ..backend import Client
 from ..keys import KeySchema
 
 __all__ = ["VULNERABLE_APP_USERS", "client_side_session_app", "forge_client_side_cookie",
@@ -46,7 +46,7 @@ def _check_password(users: Mapping[str, str], username: str, password: str) -> b
 
 
 def vulnerable_app(
-    client: redis.Redis,
+    client: Client,
     prefix: str,
     users: Mapping[str, str] | None = None,
     *,

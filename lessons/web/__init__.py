@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -42,6 +42,9 @@ from .errors import NOT_AUTHENTICATED, STORE_UNAVAILABLE, TOO_MANY_ATTEMPTS
 from .factory import create_app
 from .passwords import DEMO_USERS, hash_password, verify_password
 from .user_sessions import session_handle
+
+if TYPE_CHECKING:  # at run time, imported on first use (see __getattr__)
+    from fastapi.testclient import TestClient
 
 __all__ = [
     "DEMO_USERS",

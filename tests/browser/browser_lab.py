@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any, cast
 
 import psutil
 
@@ -45,7 +46,8 @@ LAB_SETTINGS = {
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def marked_processes(marker_value: str) -> list[psutil.Process]:
@@ -75,7 +77,7 @@ class LabServer:
         self.state = Path(state_dir)
         self.marker = uuid.uuid4().hex
         self.port = 0
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.state / "jupyterlab.log"
 
     @property
@@ -137,6 +139,7 @@ class LabServer:
         raise RuntimeError(f"JupyterLab did not start; log tail:\n{self.log_tail()}")
 
     def _wait_ready(self) -> bool:
+        assert self.process is not None, "start() launches the server first"
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -157,7 +160,7 @@ class LabServer:
             return "(no log)"
 
     # -- REST ----------------------------------------------------------------------------
-    def api(self, method: str, path: str, body: dict | None = None):
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
                                      headers={"Content-Type": "application/json"})
@@ -165,8 +168,8 @@ class LabServer:
             raw = r.read()
         return json.loads(raw) if raw else None
 
-    def kernels(self) -> list[dict]:
-        return self.api("GET", "/api/kernels")
+    def kernels(self) -> list[dict[str, Any]]:
+        return cast("list[dict[str, Any]]", self.api("GET", "/api/kernels"))
 
     def shutdown_sessions(self, path: str) -> None:
         """Shut down the sessions (and so the kernels) of the notebook at ``path``."""

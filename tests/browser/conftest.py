@@ -17,10 +17,17 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 from pytest import TempPathFactory
+
+if TYPE_CHECKING:
+    from browser_lab import LabServer
+    from lab_page import TabCache
+    from playwright.sync_api import Browser
 
 sys.path.insert(0, str(Path(__file__).parent))  # browser_lab, lab_page: helpers beside this file
 
@@ -45,7 +52,7 @@ def browser_required() -> bool:
     return os.environ.get("COURSE_REQUIRE_BROWSER", "") not in ("", "0")
 
 
-def no_browser(reason: str) -> None:
+def no_browser(reason: str) -> NoReturn:
     """Skip the current test (or fail it, when COURSE_REQUIRE_BROWSER=1) with a one-line reason."""
     if browser_required():
         pytest.fail(f"COURSE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
@@ -60,7 +67,7 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser() -> Iterator[Browser]:
     """A headless Chromium (playwright.sync_api.Browser) for the tests of one module. Module
     scope: Playwright's event loop ends with the module, so later tests can run their own."""
     if browser_skipped():
@@ -87,7 +94,7 @@ def browser():
 
 # -- a private JupyterLab ------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def jupyterlab(browser, tmp_path_factory: TempPathFactory):
+def jupyterlab(browser: Browser, tmp_path_factory: TempPathFactory) -> Iterator[LabServer]:
     """A JupyterLab of our own (browser_lab.LabServer) serving a temporary copy of notebooks/.
 
     Running cells changes only the copy (``jupyterlab.root / "notebooks"``), never the committed
@@ -106,7 +113,7 @@ def jupyterlab(browser, tmp_path_factory: TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def notebook_tabs(browser, jupyterlab):
+def notebook_tabs(browser: Browser, jupyterlab: LabServer) -> Iterator[TabCache]:
     """Notebook tabs on the private JupyterLab (lab_page.TabCache); all closed at the end."""
     from lab_page import TabCache
 

@@ -11,6 +11,11 @@ import json
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from browser_lab import LabServer
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
 OPEN_TIMEOUT_MS = 90_000
 RUN_TIMEOUT_S = 150.0
@@ -82,7 +87,7 @@ def _fn(body: str) -> str:
 class NotebookTab:
     """One browser page showing one notebook in JupyterLab."""
 
-    def __init__(self, page, base_url: str, path: str) -> None:
+    def __init__(self, page: Page, base_url: str, path: str) -> None:
         self.page = page
         self.base_url = base_url
         self.path = path
@@ -106,14 +111,14 @@ class NotebookTab:
     def wait_kernel_idle(self, timeout_ms: float = OPEN_TIMEOUT_MS) -> None:
         self.page.wait_for_function(_fn(KERNEL_IDLE_JS), timeout=timeout_ms)
 
-    def cell(self, index: int):
+    def cell(self, index: int) -> Locator:
         return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
 
-    def cells(self) -> list[dict]:
-        return self.page.evaluate(_fn(CELLS_JS))
+    def cells(self) -> list[dict[str, Any]]:
+        return cast("list[dict[str, Any]]", self.page.evaluate(_fn(CELLS_JS)))
 
-    def visible_text(self, needles: list[str]) -> list[dict]:
-        return self.page.evaluate(VISIBLE_TEXT_JS, needles)
+    def visible_text(self, needles: list[str]) -> list[dict[str, Any]]:
+        return cast("list[dict[str, Any]]", self.page.evaluate(VISIBLE_TEXT_JS, needles))
 
     # -- menus and dialogs ---------------------------------------------------------------
     def menu(self, top: str, item: str) -> None:
@@ -192,18 +197,19 @@ class TabCache:
     about 10 s on a 2-core machine); ``close`` ends the tab and shuts down its kernel.
     """
 
-    def __init__(self, browser, server, folder: str) -> None:
+    def __init__(self, browser: Browser, server: LabServer, folder: str) -> None:
         self.browser = browser
         self.server = server
         self.folder = folder
-        self._open: dict[str, tuple] = {}
+        self._open: dict[str, tuple[BrowserContext, NotebookTab]] = {}
 
     def path(self, name: str) -> str:
         return f"{self.folder}/{name}"
 
-    def notebook(self, name: str) -> dict:
+    def notebook(self, name: str) -> dict[str, Any]:
         """The notebook as the server has it on disk (the copy made when the server started)."""
-        return json.loads((Path(self.server.root) / self.path(name)).read_text(encoding="utf-8"))
+        text = (Path(self.server.root) / self.path(name)).read_text(encoding="utf-8")
+        return cast("dict[str, Any]", json.loads(text))
 
     def get(self, name: str, *, fresh: bool = False) -> NotebookTab:
         """The tab showing notebook ``name`` (opened now if needed, or anew with ``fresh``)."""

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest import TempPathFactory
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Route, ViewportSize
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-VIEWPORT = {"width": 1280, "height": 720}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 720}
 MAX_HEIGHT = 1.5 * 720
 
 # Visit every slide; measure its content height (scrollHeight of the 720 px section) and the
@@ -54,7 +58,7 @@ def decks(tmp_path_factory: TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_deck_works_offline_from_file_url(browser, decks, notebook) -> None:
+def test_deck_works_offline_from_file_url(browser: Browser, decks: Path, notebook: Path) -> None:
     deck = decks / f"{notebook.stem}.slides.html"
     assert deck.is_file(), f"no deck for {notebook.name}"
     context = browser.new_context(viewport=VIEWPORT)
@@ -63,7 +67,7 @@ def test_deck_works_offline_from_file_url(browser, decks, notebook) -> None:
     failed: list[str] = []
     errors: list[str] = []
 
-    def route(r) -> None:
+    def route(r: Route) -> None:
         url = r.request.url
         if url.startswith(("file:", "data:")):
             r.continue_()

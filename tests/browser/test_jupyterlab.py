@@ -15,10 +15,15 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from browser_lab import NOTEBOOKS, cmdline
+from browser_lab import NOTEBOOKS, LabServer, cmdline
+
+if TYPE_CHECKING:
+    from lab_page import NotebookTab, TabCache
+    from playwright.sync_api import Locator
 
 NOTEBOOK_FILES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 TIMES_FILE = Path("/tmp/course-browser-times.txt")
@@ -44,24 +49,25 @@ def record_time(what: str, seconds: float) -> None:
         f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
 
 
-def open_tab(tabs, name: str, *, fresh: bool = False):
+def open_tab(tabs: TabCache, name: str, *, fresh: bool = False) -> NotebookTab:
     """The notebook's tab; a fresh one when asked, or when cells already ran in the open one."""
     tab = tabs.get(name, fresh=fresh)
     return tabs.get(name, fresh=True) if tab.ran and not fresh else tab
 
 
-def collapsed_cells(nb: dict) -> list[tuple[int, dict]]:
+def collapsed_cells(nb: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     """(index, cell) for every cell whose metadata says its input is hidden."""
     return [(i, c) for i, c in enumerate(nb["cells"])
             if c.get("metadata", {}).get("jupyter", {}).get("source_hidden")]
 
 
-def first_line(cell: dict) -> str:
+def first_line(cell: dict[str, Any]) -> str:
     source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
     return source.lstrip("\n").split("\n", 1)[0].strip()
 
 
-def screenshot_cells(tab, name: str, nb: dict, hidden: list[tuple[int, dict]]) -> None:
+def screenshot_cells(tab: NotebookTab, name: str, nb: dict[str, Any],
+                     hidden: list[tuple[int, dict[str, Any]]]) -> None:
     """Screenshots of the first collapsed cell and of the first quiz, as a learner scrolls to them."""
     quizzes = [i for i, c in enumerate(nb["cells"]) if any(
         "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c.get("outputs", []))]
@@ -73,7 +79,7 @@ def screenshot_cells(tab, name: str, nb: dict, hidden: list[tuple[int, dict]]) -
 
 # -- (a) what a learner sees before running anything ----------------------------------------
 @pytest.mark.parametrize("name", NOTEBOOK_FILES)
-def test_opened_notebook_hides_answers(name, notebook_tabs) -> None:
+def test_opened_notebook_hides_answers(name: str, notebook_tabs: TabCache) -> None:
     """No solution code, no quiz verdict, no raw widget repr visible; hidden cells are collapsed."""
     started = time.monotonic()
     nb = notebook_tabs.notebook(name)
@@ -122,7 +128,7 @@ def test_opened_notebook_hides_answers(name, notebook_tabs) -> None:
 
 
 # -- (b) Restart Kernel and Run All Cells ---------------------------------------------------
-def bad_outputs(cell: dict) -> list[str]:
+def bad_outputs(cell: dict[str, Any]) -> list[str]:
     found = []
     for out in cell["outputs"]:
         if out.get("output_type") == "error":
@@ -134,7 +140,7 @@ def bad_outputs(cell: dict) -> list[str]:
     return found
 
 
-def committed_images(nb: dict) -> dict[int, int]:
+def committed_images(nb: dict[str, Any]) -> dict[int, int]:
     """{cell index: number of image outputs} in the committed notebook."""
     counts = {}
     for i, cell in enumerate(nb["cells"]):
@@ -145,7 +151,7 @@ def committed_images(nb: dict) -> dict[int, int]:
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_FILES)
-def test_restart_and_run_all(name, jupyterlab, notebook_tabs) -> None:
+def test_restart_and_run_all(name: str, jupyterlab: LabServer, notebook_tabs: TabCache) -> None:
     """Kernel > Restart Kernel and Run All Cells: every cell runs, no error or stderr, figures render."""
     try:
         check_restart_and_run_all(jupyterlab, notebook_tabs, name)
@@ -154,7 +160,7 @@ def test_restart_and_run_all(name, jupyterlab, notebook_tabs) -> None:
             notebook_tabs.close(name)
 
 
-def check_restart_and_run_all(jupyterlab, notebook_tabs, name: str) -> None:
+def check_restart_and_run_all(jupyterlab: LabServer, notebook_tabs: TabCache, name: str) -> None:
     nb = notebook_tabs.notebook(name)
     tab = open_tab(notebook_tabs, name)
     seconds = tab.restart_and_run_all()
@@ -195,7 +201,7 @@ def check_restart_and_run_all(jupyterlab, notebook_tabs, name: str) -> None:
 
 
 # -- (c) notebook 01's quiz in the browser --------------------------------------------------
-def wait_for_verdict(output, key: str, timeout_s: float = 20.0) -> str:
+def wait_for_verdict(output: Locator, key: str, timeout_s: float = 20.0) -> str:
     """The verdict line the quiz shows for option ``key`` ("Correct: B. …" / "Not quite: B. …")."""
     pattern = re.compile(rf"^(Correct|Not quite): {re.escape(key)}\.", re.M)
     deadline = time.monotonic() + timeout_s
@@ -210,7 +216,7 @@ def wait_for_verdict(output, key: str, timeout_s: float = 20.0) -> str:
                          f"the quiz shows {text[-300:]!r}")
 
 
-def live_quiz(tab, index: int):
+def live_quiz(tab: NotebookTab, index: int) -> Locator:
     """The quiz cell's radio buttons, once its widget is live (running the cell if needed)."""
     radios = tab.cell(index).locator(".widget-radio-box")
     if not radios.count():  # (b) did not run this tab: run the quiz cell, or all above it
@@ -222,7 +228,7 @@ def live_quiz(tab, index: int):
     return radios
 
 
-def test_quiz_ttl_reset_has_one_correct_answer(notebook_tabs) -> None:
+def test_quiz_ttl_reset_has_one_correct_answer(notebook_tabs: TabCache) -> None:
     """Clicking each option, then Check: exactly one "Correct:" verdict, for EXPIRE."""
     started = time.monotonic()
     nb = notebook_tabs.notebook(QUIZ_NOTEBOOK)
@@ -256,11 +262,11 @@ def test_quiz_ttl_reset_has_one_correct_answer(notebook_tabs) -> None:
 
 
 # -- (d) notebook 02: shutting the kernel down stops its uvicorn servers --------------------
-def uvicorns(jupyterlab) -> list:
+def uvicorns(jupyterlab: LabServer) -> list[psutil.Process]:
     return [p for p in jupyterlab.processes() if "uvicorn" in cmdline(p)]
 
 
-def test_kernel_shutdown_leaves_no_uvicorn(jupyterlab, notebook_tabs) -> None:
+def test_kernel_shutdown_leaves_no_uvicorn(jupyterlab: LabServer, notebook_tabs: TabCache) -> None:
     """Run 02's cell that starts uvicorn servers; Kernel > Shut Down Kernel; none is left.
 
     In the kernel (b) left (every cell ran), only that cell runs again; alone, everything up to it.

@@ -42,6 +42,7 @@ from redis.cluster import ClusterPipeline, RedisCluster
 from redis.exceptions import RedisClusterException
 
 from .errors import CourseError, InvalidRedisUrl
+from .i18n import _
 
 try:  # fakeredis >= 2.30 moved the TCP server into a private package
     from fakeredis._clients._tcp_server import TCPFakeRequestHandler
@@ -349,14 +350,14 @@ def describe(client: Client | None = None) -> str:
         client = client or connect(url)
         if is_embedded():
             client.ping()
-            return (f"Backend: embedded fakeredis {fakeredis.__version__} (a Python simulation "
-                    f"of Redis) at {url}")
+            return _("Backend: embedded fakeredis {version} (a Python simulation of Redis) at {url}",
+                     version=fakeredis.__version__, url=url)
         if isinstance(client, RedisCluster):
             node = client.get_default_node()
             version = client.info("server", target_nodes=node).get("redis_version", "?")
             masters = len(client.get_primaries())
-            return (f"Backend: Redis Cluster, {masters} masters, Redis {version}, at "
-                    f"{_redacted(url)} (from REDIS_URL)")
+            return _("Backend: Redis Cluster, {masters} masters, Redis {version}, at {url} "
+                     "(from REDIS_URL)", masters=masters, version=version, url=_redacted(url))
         try:
             version = client.info("server").get("redis_version", "?")
         except redis.ResponseError:  # INFO refused (an ACL, or a server that lacks it)
@@ -364,19 +365,20 @@ def describe(client: Client | None = None) -> str:
             version = "?"
     except (redis.ConnectionError, redis.TimeoutError, RedisClusterException) as exc:
         raise BackendUnavailable(
-            f"No Redis answers at {_redacted(url)} ({_why_unreachable(exc)}). Start one, or "
-            "unset REDIS_URL to use the embedded server.") from None
-    return f"Backend: Redis {version} at {_redacted(url)} (from REDIS_URL)"
+            _("No Redis answers at {url} ({why}). Start one, or unset REDIS_URL to use the embedded "
+              "server.", url=_redacted(url), why=_why_unreachable(exc))) from None
+    return _("Backend: Redis {version} at {url} (from REDIS_URL)", version=version, url=_redacted(url))
 
 
 def _why_unreachable(exc: Exception) -> str:
     """What went wrong, from the exception's class alone (never redis-py's or the OS's text)."""
     if isinstance(exc, redis.AuthenticationError):
-        return "it refused the user name or password"
+        return _("it refused the user name or password")
     if isinstance(exc, redis.TimeoutError):
-        return f"no answer within {CONNECT_TIMEOUT:g} s to connect or {SOCKET_TIMEOUT:g} s to reply"
-    return "the connection was refused or closed" if isinstance(exc, redis.ConnectionError) \
-        else "the cluster client reached no node that serves the slots"
+        return _("no answer within {connect:g} s to connect or {reply:g} s to reply",
+                 connect=CONNECT_TIMEOUT, reply=SOCKET_TIMEOUT)
+    return _("the connection was refused or closed") if isinstance(exc, redis.ConnectionError) \
+        else _("the cluster client reached no node that serves the slots")
 
 
 def delete_prefix(client: Client, *prefixes: str) -> int:

@@ -31,6 +31,7 @@ from typing import Any
 from . import backend
 from .admin import LastSeen
 from .backend import Client
+from .i18n import _, pad, width
 from .keys import KeySchema
 from .roundtrips import counting_client
 from .store import SessionStore
@@ -172,8 +173,9 @@ def revoke_scaling(
                 predicted = previous[1] * size / previous[0]
                 if size_started - started + predicted > budget_seconds:
                     if progress:
-                        print(f"{size:>9,} sessions: skipped, about {predicted:.0f} s more would "
-                              f"overrun the {budget_seconds:g} s budget", flush=True)
+                        print(_("{size:>9,} sessions: skipped, about {predicted:.0f} s more would "
+                                "overrun the {budget:g} s budget", size=size, predicted=predicted,
+                                budget=budget_seconds), flush=True)
                     break
             missing = size - user_sessions - len(others)
             if missing < 0:
@@ -183,10 +185,10 @@ def revoke_scaling(
             other_keys = [store.key(sid) for sid in others]
             for name, revoke in methods.items():
                 best: Measurement | None = None
-                for _ in range(repeats.get(name, 1)):
+                for _round in range(repeats.get(name, 1)):
                     client.delete(store.keys.index_key(user_id))  # start from a clean index
                     mine = [store.create({"user_id": user_id, "username": "target"})
-                            for _ in range(user_sessions)]
+                            for _n in range(user_sessions)]
                     seconds, trips, revoked = measure(
                         functools.partial(_run_revoke, revoke, prefix=prefix, user_id=user_id), url)
                     gone = client.exists(*[store.key(sid) for sid in mine]) == 0
@@ -199,8 +201,8 @@ def revoke_scaling(
             client.delete(store.keys.index_key(user_id))
             previous = (size, time.perf_counter() - size_started)
             if progress:
-                print(f"{size:>9,} sessions: measured ({time.perf_counter() - started:.1f} s "
-                      "so far)", flush=True)
+                print(_("{size:>9,} sessions: measured ({seconds:.1f} s so far)", size=size,
+                        seconds=time.perf_counter() - started), flush=True)
     finally:
         client.close()
     return rows
@@ -215,7 +217,7 @@ def round_trip_time(client: Client, pings: int = 50) -> float:
     if pings <= 0:
         raise ValueError("pings must be > 0")
     times = []
-    for _ in range(pings):
+    for _round in range(pings):
         start = time.perf_counter()
         client.ping()
         times.append(time.perf_counter() - start)
@@ -247,12 +249,16 @@ def choose_sizes(round_trip: float, budget_seconds: float = 6.0, *, minimum: int
 
 
 def format_table(rows: Iterable[Measurement]) -> str:
-    """The measurements as an aligned text table (times in ms)."""
-    lines = [f"{'method':<22}{'sessions':>10}{'time (ms)':>12}{'round trips':>13}"
-             f"{'revoked':>9}{'only that user':>16}"]
+    """The measurements as an aligned text table (times in ms). Headers in the course's language;
+    a column widens when its header needs it (display width: ``lessons.i18n.pad``)."""
+    headers = [_("method"), _("sessions"), _("time (ms)"), _("round trips"), _("revoked"),
+               _("only that user")]
+    w = [max(least, width(h) + 1) for least, h in zip((21, 10, 12, 13, 9, 16), headers)]
+    w[0] += 1  # the method column is left-aligned: its space is after the name
+    lines = [pad(headers[0], w[0]) + "".join(pad(h, n, ">") for h, n in zip(headers[1:], w[1:]))]
     for r in rows:
-        lines.append(f"{r.method:<22}{r.sessions:>10,}{r.seconds * 1000:>12.2f}"
-                     f"{r.round_trips:>13,}{r.revoked:>9}{r.only_that_user!s:>16}")
+        lines.append(f"{r.method:<{w[0]}}{r.sessions:>{w[1]},}{r.seconds * 1000:>{w[2]}.2f}"
+                     f"{r.round_trips:>{w[3]},}{r.revoked:>{w[4]}}{r.only_that_user!s:>{w[5]}}")
     return "\n".join(lines)
 
 

@@ -30,7 +30,7 @@ from redis.exceptions import RedisClusterException
 from . import classroom
 from .admin import SessionAdmin
 from .backend import Client
-from .i18n import set_language
+from .i18n import _, pad, set_language
 from .redis_cluster import INSTALL_HINT, SLOTS, LocalRedisCluster, Node
 from .replicated import NotReplicated
 from .store import SessionStore
@@ -62,12 +62,13 @@ def start_or_skip(masters: int = 3, replicas: int = 1) -> LocalRedisCluster | No
         print(f"{INSTALL_HINT}, then restart the kernel.")
         _skip_every_later_cell()
         return None
-    print(f"Starting {masters * (1 + replicas)} redis-server processes (a few seconds)…")
+    print(_("Starting {n} redis-server processes (a few seconds)…", n=masters * (1 + replicas)))
     cluster = LocalRedisCluster(masters, replicas, progress=False).start()
     with cluster.nodes[0].connect() as node:
         version = node.info("server")["redis_version"]
-    print(f"Backend: a local Redis Cluster, {masters} masters + {masters * replicas} replicas, "
-          f"Redis {version}, started by this notebook at {cluster.url}")
+    print(_("Backend: a local Redis Cluster, {masters} masters + {replicas} replicas, Redis {version}, "
+            "started by this notebook at {url}", masters=masters, replicas=masters * replicas,
+            version=version, url=cluster.url))
     return cluster
 
 
@@ -85,7 +86,7 @@ def start(notebook: str, *, masters: int = 3, replicas: int = 1,
         return None, None, ns
     client = cluster.client()
     classroom.reset(notebook, client=client, edition=edition)
-    print(f"This notebook's keys live under {ns}: (on its own cluster; stopped in the last cell)")
+    print(_("This notebook's keys live under {ns}: (on its own cluster; stopped in the last cell)", ns=ns))
     return cluster, client, ns
 
 
@@ -97,8 +98,8 @@ def finish(cluster: LocalRedisCluster, *clients: Client) -> None:
         client.close()
     cluster.stop()
     left = sum(os.path.exists(f"/proc/{pid}") for pid in pids)
-    print(f"Stopped this notebook's cluster: {left} of its {len(pids)} redis-server processes "
-          "still running.")
+    print(_("Stopped this notebook's cluster: {left} of its {n} redis-server processes still running.",
+            left=left, n=len(pids)))
 
 
 def master_of(cluster: LocalRedisCluster, key: str) -> int:
@@ -116,19 +117,19 @@ def login_keys(cluster: LocalRedisCluster, store: SessionStore, users: Mapping[s
     per user the account's counter and the user's index. The new session lands on any master."""
     keys = store.keys
     shared = keys.login_failures_key("client", client_address)
-    parts = [f"client counter → master {master_of(cluster, shared)}"]
+    parts = [_("client counter → master {m}", m=master_of(cluster, shared))]
     for user in users:
-        parts.append(f"{user}: counter → master "
-                     f"{master_of(cluster, keys.login_failures_key('account', user))}, "
-                     f"index → master {master_of(cluster, keys.index_key(user))}")
-    return "keys every login reads or writes besides its new session: " + "; ".join(parts)
+        parts.append(_("{user}: counter → master {counter}, index → master {index}", user=user,
+                       counter=master_of(cluster, keys.login_failures_key("account", user)),
+                       index=master_of(cluster, keys.index_key(user))))
+    return _("keys every login reads or writes besides its new session: ") + "; ".join(parts)
 
 
 def slot_ranges(cluster: LocalRedisCluster) -> list[str]:
     """One line per master: its slot range (CLUSTER SLOTS on one node)."""
     with cluster.nodes[0].connect() as node:
         slots = node.execute_command("CLUSTER SLOTS")
-    return [f"master {n}: slots {start:>5} – {end:>5}"
+    return [_("master {n}: slots {start:>5} – {end:>5}", n=n, start=start, end=end)
             for n, (start, end, *_rest) in enumerate(sorted(slots))]
 
 
@@ -155,14 +156,14 @@ def refusal(exc: BaseException) -> str:
     (redis-py's messages, and the server's, may be reworded by any release)."""
     name = type(exc).__name__
     if isinstance(exc, redis.exceptions.MovedError):
-        return "Redis answered MOVED: another node serves the key's slot"
+        return _("Redis answered MOVED: another node serves the key's slot")
     if isinstance(exc, redis.exceptions.ClusterCrossSlotError):
-        return "Redis refused it (CROSSSLOT: its keys are in more than one slot)"
+        return _("Redis refused it (CROSSSLOT: its keys are in more than one slot)")
     if isinstance(exc, redis.ResponseError):
-        return f"Redis refused it (an error reply: {name})"
+        return _("Redis refused it (an error reply: {error})", error=name)
     if isinstance(exc, RedisClusterException):
-        return f"redis-py refused to send it ({name})"
-    return f"it failed ({name})"
+        return _("redis-py refused to send it ({error})", error=name)
+    return _("it failed ({error})", error=name)
 
 
 def scan_one_node(cluster: LocalRedisCluster, match: str) -> int:
@@ -289,8 +290,9 @@ class Resurrections:
 
     def lines(self) -> list[str]:
         """A table: one row per store and way of ending (stable text: counts, no timings)."""
-        out = [f"{'ended by':<11}{'store':<17}{'answered OK':>12}{'back':>6}"
-               f"{'not replicated':>16}{'back':>6}{'still listed':>14}"]
+        out = [pad(_("ended by"), 11) + pad(_("store"), 17) + pad(_("answered OK"), 12, ">")
+               + pad(_("back"), 6, ">") + pad(_("not replicated"), 16, ">") + pad(_("back"), 6, ">")
+               + pad(_("still listed"), 14, ">")]
         for (label, how), r in self.results.items():
             out.append(f"{how:<11}{label:<17}{r.answered_ok:>12}{r.back_after_ok:>6}"
                        f"{r.not_replicated:>16}{r.back_after_refused:>6}{r.listed:>14}")

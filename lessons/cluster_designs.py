@@ -25,6 +25,7 @@ from redis.cluster import RedisCluster
 
 from .admin import SessionAdmin
 from .backend import Client
+from .i18n import _, pad
 from .roundtrips import RoundTrips, counting_client
 from .store import SessionStore
 
@@ -161,7 +162,8 @@ def measure(cluster_url: str, prefix: str, users: int = 200, per_user: int = 3,
 
 def format_rows(rows: list[DesignRow]) -> str:
     """A text table of ``rows``."""
-    lines = [f"{'design':<14} {'create':>7} {'revoke':>7}  {'keys per node':<18} very active user"]
+    lines = [pad(_("design"), 14) + f" {'create':>7} {'revoke':>7}  " + pad(_("keys per node"), 18) + " "
+             + _("very active user")]
     for r in rows:
         low, high = r.create_trips
         create = str(high) if low == high else f"{low}-{high}"

@@ -16,6 +16,7 @@ wait for a replica (``ReplicatedStore``, ``ReplicatedAdmin``, ``NotReplicated``)
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
+from .i18n import _
 from .replicated import NotReplicated, ReplicatedAdmin, ReplicatedStore
 from .store import SessionStore
 
@@ -194,11 +196,20 @@ def invariants(run: LoadRun) -> list[str]:
     """What must hold in every run, whatever the failover did (the same text every time unless
     the app has a bug): no 500, no answer naming another user, no status but 200, 401 and 503."""
     others = sorted({o.status for o in run.outcomes} - {200, 401, 503})
-    return [f"requests answered 500 (an error the app did not handle): "
-            f"{sum(o.status == 500 for o in run.outcomes)}",
-            f"answers that named another user than the one who asked: {len(run.foreign())}",
-            f"answers other than 200, 401 (no session) and 503 (try again): "
-            f"{', '.join(map(str, others)) or 'none'}"]
+    return [_("requests answered 500 (an error the app did not handle): {n}",
+              n=sum(o.status == 500 for o in run.outcomes)),
+            _("answers that named another user than the one who asked: {n}", n=len(run.foreign())),
+            _("answers other than 200, 401 (no session) and 503 (try again): {statuses}",
+              statuses=", ".join(map(str, others)) or _("none"))]
+
+
+def group_label(group: str) -> str:
+    """A group of requests as the course prints it, in the current language (``""``: the
+    login workers; ``/me, session on master i``: a reader, as ``cluster_demo.readers`` names it)."""
+    if not group or group == LOGIN_GROUP:
+        return _("log in, then /me")
+    reader = re.fullmatch(r"/me, session on master (\d+)", group)
+    return _("/me, session on master {i}", i=reader[1]) if reader else group
 
 
 def _counts(statuses: Mapping[int, int]) -> str:
@@ -211,27 +222,31 @@ def describe_run(run: LoadRun, lost: int | None = None, master: str = "master 0"
     kill are gone now (``lost_sessions``)."""
     lines = []
     if "0" in run.marks and "0 done" in run.marks:
-        lines.append(f"{master} was killed {run.marks['0']:.2f} s into the load; the event "
-                     f"ended (replica serving its slots) {run.marks['0 done'] - run.marks['0']:.2f} s later")
+        lines.append(_("{master} was killed {at:.2f} s into the load; the event ended (replica "
+                       "serving its slots) {took:.2f} s later", master=master, at=run.marks["0"],
+                       took=run.marks["0 done"] - run.marks["0"]))
     for group, statuses in run.by_group().items():
         slowest = max(o.ms for o in run.outcomes if o.group == group)
-        lines.append(f"{group or LOGIN_GROUP}: {_counts(statuses)}; slowest {slowest / 1000:.2f} s")
+        lines.append(_("{group}: {counts}; slowest {seconds:.2f} s", group=group_label(group),
+                               counts=_counts(statuses), seconds=slowest / 1000))
     unavailable = [o for o in run.outcomes if o.status == 503]
     no_session = [o for o in run.outcomes if o.status == 401]
     if not run.failures():
-        lines.append(f"No request failed in this run: requests that needed {master} waited "
-                     "(the cluster client retries, pausing longer each time) until its replica "
-                     "answered; see the slowest times.")
+        lines.append(_("No request failed in this run: requests that needed {master} waited "
+                       "(the cluster client retries, pausing longer each time) until its replica "
+                       "answered; see the slowest times.", master=master))
     if unavailable:
-        lines.append(f"{len(unavailable)} requests were answered 503 (try again shortly), from "
-                     f"{unavailable[0].t:.2f} s to {max(o.t + o.ms / 1000 for o in unavailable):.2f} s: "
-                     "the client's retries ran out before the replica took over.")
+        lines.append(_("{n} requests were answered 503 (try again shortly), from {start:.2f} s to "
+                       "{end:.2f} s: the client's retries ran out before the replica took over.",
+                       n=len(unavailable), start=unavailable[0].t,
+                       end=max(o.t + o.ms / 1000 for o in unavailable)))
     if no_session:
-        lines.append(f"{len(no_session)} calls of /me were answered 401: their session was not "
-                     f"on the replica that took over (written to {master}, not yet copied: "
-                     "see the next section), so that user is logged out.")
+        lines.append(_("{n} calls of /me were answered 401: their session was not on the replica "
+                       "that took over (written to {master}, not yet copied: see the next section), "
+                       "so that user is logged out.", n=len(no_session), master=master))
     if lost is not None:
-        lines.append(f"sessions of logins answered 200 before the kill that are gone now: {lost}")
+        lines.append(_("sessions of logins answered 200 before the kill that are gone now: {lost}",
+                       lost=lost))
     return lines
 
 
@@ -246,7 +261,7 @@ def create_latencies(*stores: SessionStore, n: int = 200, user_id: int = 1) -> l
     sessions are deleted afterwards (one GETDEL + ZREM each)."""
     times: list[list[float]] = [[] for _ in stores]
     created: list[tuple[SessionStore, str]] = []
-    for _ in range(n):
+    for _round in range(n):
         for store, record in zip(stores, times):
             begin = time.perf_counter()
             created.append((store, store.create({"user_id": user_id})))
@@ -264,8 +279,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def latency_line(label: str, values: list[float]) -> str:
     """``label: median X ms, 95th percentile Y ms (n calls)``."""
-    return (f"{label}: median {median(values):.2f} ms, 95th percentile "
-            f"{percentile(values, 0.95):.2f} ms ({len(values)} calls)")
+    return _("{label}: median {median:.2f} ms, 95th percentile {p95:.2f} ms ({n} calls)",
+             label=label, median=median(values), p95=percentile(values, 0.95), n=len(values))
 
 
 def plot_timeline(run: LoadRun, title: str, bin_s: float = 0.25,
@@ -290,9 +305,9 @@ def plot_timeline(run: LoadRun, title: str, bin_s: float = 0.25,
         for o in run.outcomes:
             if o.group == group:
                 (ok if o.status == 200 else failed)[min(bins - 1, int(o.t / bin_s))] += 1
-        ax.bar(x, ok, width=bin_s, align="edge", color="#2a9d8f", label="answered 200")
+        ax.bar(x, ok, width=bin_s, align="edge", color="#2a9d8f", label=_("answered 200"))
         ax.bar(x, failed, width=bin_s, align="edge", bottom=ok, color="#e63946",
-               label="not 200 (503 or 401)")
+               label=_("not 200 (503 or 401)"))
         if len(at) >= 2:
             ax.axvspan(at[0], at[1], color="#e63946", alpha=0.08)
         for key, label in (marks or {}).items():
@@ -304,13 +319,13 @@ def plot_timeline(run: LoadRun, title: str, bin_s: float = 0.25,
                             transform=ax.get_xaxis_transform(), ha="left" if right else "right",
                             va="top", fontsize=11)
         ax.set_ylim(0, max(a + b for a, b in zip(ok, failed)) * 1.3 + 1)
-        ax.set_ylabel("requests", fontsize=10)
-        ax.set_title(group or LOGIN_GROUP, loc="left", fontsize=11)
+        ax.set_ylabel(_("requests"), fontsize=10)
+        ax.set_title(group_label(group), loc="left", fontsize=11)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower right", ncol=2, fontsize=10, frameon=False)
     axes[-1, 0].set_xlim(0, run.seconds)
-    axes[-1, 0].set_xlabel(f"time since the load started (s); bars: requests started per "
-                           f"{bin_s * 1000:.0f} ms")
+    axes[-1, 0].set_xlabel(_("time since the load started (s); bars: requests started per {ms:.0f} ms",
+                             ms=bin_s * 1000))
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.04, 1, 1))  # room for the legend under the x axis
     return fig

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from .backend import Client
 
+from .i18n import _
+
 __all__ = ["StandIn", "pause_after", "pause_before", "recording"]
 
 #: Pipeline methods that are not queued Redis commands (a pause there sends nothing early).
@@ -59,6 +61,7 @@ class _Shared:
         self.command, self.when, self.action, self.left = command, when, action, times
         self.skip = skip  # matching calls to let through before the first pause
         self.log: list[str] = []
+        self.pauses = 0  # pauses done so far (the log says where, in the course's language)
         self.calls: list[tuple[str, object]] = []  # (command, reply), in order
 
     def due(self, name: str, when: str) -> bool:
@@ -75,7 +78,10 @@ class _Shared:
     def pause(self, name: str, when: str) -> None:
         assert self.action is not None
         self.left -= 1
-        self.log.append(f"(paused {when} {name.upper()}: someone else acts)")
+        self.pauses += 1
+        self.log.append(_("(paused after {command}: someone else acts)", command=name.upper())
+                        if when == "after" else
+                        _("(paused before {command}: someone else acts)", command=name.upper()))
         self.action()
 
 
@@ -111,6 +117,11 @@ class StandIn(_PassesCallsOn):
     def log(self) -> list[str]:
         return self._shared.log
 
+    @property
+    def pauses(self) -> int:
+        """How many times this stand-in (or a pipeline it made) has paused so far."""
+        return self._shared.pauses
+
     def replies(self, command: str) -> list[object]:
         """Every reply of ``command`` (e.g. ``"ttl"``), in order."""
         return [reply for name, reply in self._shared.calls if name == command.lower()]
@@ -139,7 +150,7 @@ class StandIn(_PassesCallsOn):
             try:
                 reply = attr(*args, **kwargs)
             except Exception as exc:
-                shared.log.append(f"{label} (refused: {type(exc).__name__})")
+                shared.log.append(_("{command} (refused: {error})", command=label, error=type(exc).__name__))
                 raise
             if name == "execute" and self._sent:  # replies sent early come first
                 reply, self._sent = [*self._sent, *reply], []

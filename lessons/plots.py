@@ -16,6 +16,8 @@ import redis
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from .i18n import _
+
 if TYPE_CHECKING:
     from .bench import Measurement
     from .stores import OpStats
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 #: Store benchmark rows: ``{panel title: rows}`` or one list of rows.
 StoreRuns = dict[str, Sequence["OpStats"]] | Sequence["OpStats"]
 
-__all__ = ["TtlTimeline", "apply_style", "plot_ttl", "sample_pttl"]
+__all__ = ["TtlTimeline", "apply_style", "method_label", "plot_ttl", "sample_pttl", "store_labels"]
 
 STYLE = {
     "figure.figsize": (10, 5),
@@ -115,8 +117,8 @@ def plot_ttl(
     for text, y in (hlines or {}).items():
         ax.axhline(y, color="black", linestyle="--", linewidth=1.5)
         ax.annotate(text, (0, y), xytext=(4, 4), textcoords="offset points", fontsize=13)
-    ax.set_xlabel("time since start (s)")
-    ax.set_ylabel("remaining TTL (s)")
+    ax.set_xlabel(_("time since start (s)"))
+    ax.set_ylabel(_("remaining TTL (s)"))
     ax.set_title(title)
     highest = max((v for label in (labels or timeline.remaining) for v in timeline.remaining[label]
                    if v == v), default=1.0)
@@ -140,6 +142,12 @@ STORE_LABELS = {"memory": "memory (dict, in-process)", "file": "file (JSON files
                 "sqlite": "SQLite (file, WAL, in-process)", "redis": "Redis (server: see panel title)"}
 
 
+def store_labels() -> dict[str, str]:
+    """``STORE_LABELS`` in the current language (``lessons.i18n``)."""
+    return {"memory": _("memory (dict, in-process)"), "file": _("file (JSON files)"),
+            "sqlite": _("SQLite (file, WAL, in-process)"), "redis": _("Redis (server: see panel title)")}
+
+
 def _grouped_store_bars(runs: StoreRuns, value: Callable[[OpStats], float],
                         labels: dict[str, str] | None, title: str, ylabel: str,
                         p99: bool = False) -> Figure:
@@ -151,7 +159,7 @@ def _grouped_store_bars(runs: StoreRuns, value: Callable[[OpStats], float],
 
     apply_style()
     panels = runs if isinstance(runs, dict) else {"": runs}
-    labels = {**STORE_LABELS, **(labels or {})}
+    labels = {**store_labels(), **(labels or {})}
     fig, axes = plt.subplots(1, len(panels), sharey=True, squeeze=False,
                              figsize=(7 * len(panels) if len(panels) > 1 else 12, 7.5))
     for ax, (panel, rows) in zip(axes[0], panels.items()):
@@ -167,10 +175,10 @@ def _grouped_store_bars(runs: StoreRuns, value: Callable[[OpStats], float],
             if p99:
                 ax.scatter(xs, [by[kind, op].p99_us for op in ops], marker="_", s=300,
                            linewidths=3, color="black", zorder=3,
-                           label="p99 (99% of calls were faster)" if i == 0 else None)
+                           label=_("p99 (99% of calls were faster)") if i == 0 else None)
         ax.set_yscale("log")
         ax.set_xticks(x, ops)
-        ax.set_xlabel("operation (one client, one call at a time)")
+        ax.set_xlabel(_("operation (one client, one call at a time)"))
         if panel:  # on two lines of about equal length
             chars = len(panel) if len(panel) <= 44 else next(
                 w for w in range(20, len(panel)) if len(textwrap.wrap(panel, w)) <= 2)
@@ -189,7 +197,7 @@ def plot_store_latency(runs: StoreRuns, labels: dict[str, str] | None = None, ti
     ``runs``: ``{panel title: rows}`` (the learner's run beside the reference, say) or one list of
     rows; rows are ``lessons.stores.OpStats``. ``labels`` overrides store names in the legend."""
     return _grouped_store_bars(runs, lambda r: r.median_us, labels, title,
-                               "latency per call (µs, log scale)", p99=True)
+                               _("latency per call (µs, log scale)"), p99=True)
 
 
 def plot_store_throughput(runs: StoreRuns, labels: dict[str, str] | None = None,
@@ -197,7 +205,7 @@ def plot_store_throughput(runs: StoreRuns, labels: dict[str, str] | None = None,
     """Calls per second (one client, sequential) on a log scale, per store and op; ``runs`` as
     for ``plot_store_latency``."""
     return _grouped_store_bars(runs, lambda r: r.ops_per_s, labels, title,
-                               "throughput (calls per second, log scale)")
+                               _("throughput (calls per second, log scale)"))
 
 
 # -- notebook 02: three servers behind a round-robin balancer (counts from lessons.cluster) ------
@@ -221,10 +229,10 @@ def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str
         ax.bar_label(bars, padding=3, fontsize=15)
     for j, s in enumerate(servers):
         ax.hlines(sent.get(s, 0), j - 0.45, j + 0.45, colors="black", linestyles="--",
-                  linewidth=2, label="requests each server received" if j == 0 else "_nolegend_")
+                  linewidth=2, label=_("requests each server received") if j == 0 else "_nolegend_")
     ax.set_xticks(x, servers)
-    ax.set_xlabel("server behind the load balancer")
-    ax.set_ylabel("successful GET /me (requests)")
+    ax.set_xlabel(_("server behind the load balancer"))
+    ax.set_ylabel(_("successful GET /me (requests)"))
     ax.set_ylim(0, max(sent.values()) * 1.25)
     ax.set_title(title)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
@@ -233,22 +241,22 @@ def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str
 
 
 def plot_key_growth(seconds: Sequence[float], with_ttl: Sequence[int], without_ttl: Sequence[int], ttl: float,
-                    bound: int | None = None,
-                    title: str = "Sessions kept in Redis: with and without a TTL") -> Figure:
+                    bound: int | None = None, title: str | None = None) -> Figure:
     """Notebook 04 (セッション無限増加): key count over time for the same workload, written with
-    ``SET … EX ttl`` and with a plain ``SET``. Data: ``lessons.security.growth_experiment``."""
+    ``SET … EX ttl`` and with a plain ``SET``. Data: ``lessons.security.growth_experiment``.
+    ``title`` defaults to "Sessions kept in Redis: with and without a TTL" (translated)."""
     apply_style()
     fig, ax = plt.subplots()
     ax.plot(seconds, without_ttl, marker="o", markersize=5, color="tab:red",
-            label="plain SET (no TTL): grows forever")
+            label=_("plain SET (no TTL): grows forever"))
     ax.plot(seconds, with_ttl, marker="o", markersize=5, color="tab:blue",
-            label=f"SET … EX {ttl:g} (TTL {ttl:g} s): levels off")
+            label=_("SET … EX {ttl:g} (TTL {ttl:g} s): levels off", ttl=ttl))
     if bound is not None:
         ax.axhline(bound, color="tab:blue", linestyle=":", linewidth=2,
-                   label=f"most that can be alive with the TTL ({bound})")
-    ax.set_xlabel("time since the workload started (s)")
-    ax.set_ylabel("session keys in Redis (count)")
-    ax.set_title(title)
+                   label=_("most that can be alive with the TTL ({bound})", bound=bound))
+    ax.set_xlabel(_("time since the workload started (s)"))
+    ax.set_ylabel(_("session keys in Redis (count)"))
+    ax.set_title(title if title is not None else _("Sessions kept in Redis: with and without a TTL"))
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left")
     fig.tight_layout()
@@ -261,6 +269,14 @@ REVOKE_STYLES = {
     "SCAN + MGET": {"color": "tab:orange", "marker": "s"},
     "per-user index": {"color": "tab:blue", "marker": "D"},
 }
+
+
+def method_label(method: str) -> str:
+    """A revoke method's name as the legend shows it, in the current language (the name itself,
+    ``"lesson SCAN"``…, stays the key that the rows and the notebooks use)."""
+    return {"lesson SCAN": _("lesson SCAN"), "SCAN + MGET": _("SCAN + MGET"),
+            "SCAN + pipeline": _("SCAN + pipeline"),
+            "per-user index": _("per-user index")}.get(method, method)
 
 
 def plot_revoke_scaling(rows: Sequence[Measurement], metric: str = "seconds", title: str | None = None,
@@ -277,7 +293,7 @@ def plot_revoke_scaling(rows: Sequence[Measurement], metric: str = "seconds", ti
         mine = sorted((r for r in rows if r.method == method), key=lambda r: r.sessions)
         xs = [r.sessions for r in mine]
         ys = [r.seconds * 1000 if metric == "seconds" else r.round_trips for r in mine]
-        ax.plot(xs, ys, label=method, markersize=10, **styles.get(method, {}))
+        ax.plot(xs, ys, label=method_label(method), markersize=10, **styles.get(method, {}))
         ax.annotate(f"{ys[-1]:,.1f}" if metric == "seconds" else f"{ys[-1]:,}", (xs[-1], ys[-1]),
                     xytext=(8, 0), textcoords="offset points", va="center", fontsize=14)
     ax.set_xscale("log")
@@ -285,12 +301,12 @@ def plot_revoke_scaling(rows: Sequence[Measurement], metric: str = "seconds", ti
     sizes = sorted({r.sessions for r in rows})
     ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("sessions in Redis (count, log scale)")
-    ax.set_ylabel("time to revoke (ms, log scale)" if metric == "seconds"
-                  else "round trips to Redis (count, log scale)")
-    what = "time" if metric == "seconds" else "round trips"
-    ax.set_title(title or f"Revoking one user's 5 sessions: {what}"
-                 + (f"\n({backend_label})" if backend_label else ""))
+    ax.set_xlabel(_("sessions in Redis (count, log scale)"))
+    ax.set_ylabel(_("time to revoke (ms, log scale)") if metric == "seconds"
+                  else _("round trips to Redis (count, log scale)"))
+    default = (_("Revoking one user's {n} sessions: time", n=5) if metric == "seconds"
+               else _("Revoking one user's {n} sessions: round trips", n=5))
+    ax.set_title(title or default + (f"\n({backend_label})" if backend_label else ""))
     ax.margins(x=0.15)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(methods), frameon=False)
     fig.tight_layout()

@@ -32,6 +32,7 @@ from typing import Any
 import redis
 
 from . import backend, classroom
+from .i18n import _
 from .stores import FileStore, MemoryStore, OpStats, RedisStore, SqliteStore, Store, run_workload, summarize
 
 __all__ = ["DEFAULT_PATH", "Reference", "load_reference", "machine_description",
@@ -61,7 +62,8 @@ class Reference:
     @property
     def label(self) -> str:
         """``reference: real Redis 7.0.15 on <machine>, <date>``: the title of its plot panel."""
-        return f"reference: real Redis {self.redis_version} on {self.machine}, {self.measured_on}"
+        return _("reference: real Redis {version} on {machine}, {date}", version=self.redis_version,
+                 machine=self.machine, date=self.measured_on)
 
     def stats(self, kind: str, op: str) -> OpStats:
         """The row of one store (``memory``, ``file``, ``sqlite``, ``redis``) and operation."""
@@ -121,9 +123,10 @@ def your_run_label(client: backend.Client) -> str:
     if backend.is_embedded():
         import fakeredis
 
-        return f"your run: embedded fakeredis {fakeredis.__version__} (a Python simulation)"
+        return _("your run: embedded fakeredis {version} (a Python simulation)",
+                 version=fakeredis.__version__)
     version = client.info("server").get("redis_version", "?")
-    return f"your run: Redis {version} (REDIS_URL)"
+    return _("your run: Redis {version} (REDIS_URL)", version=version)
 
 
 def measure_reference(redis_url: str, sessions: int = 500, rounds: int = 5) -> Reference:

@@ -36,6 +36,7 @@ import redis
 from . import backend
 from .backoff import Backoff
 from .errors import SessionNotFound
+from .i18n import _
 from .keys import KeySchema, UserId, is_valid_session_id
 from .scripts import TAKE_LUA, Script
 from .session_value import META_FIELDS, capped_ttl_ms, decode_session, encode_session, lifetime_of, user_of
@@ -76,8 +77,8 @@ def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be a whole number of seconds, not {type(value).__name__}")
     if value <= 0:
-        raise ValueError(f"{name} must be > 0 seconds (got {value}); a session without a TTL "
-                         "would live forever")
+        raise ValueError(_("{name} must be > 0 seconds (got {value}); a session without a TTL "
+                           "would live forever", name=name, value=value))
     return value
 
 
@@ -225,7 +226,7 @@ class SessionStore:
         session.update(data)
         session.update(created_at=now, last_accessed=now)
         payload = encode_session(session)
-        for _ in range(3):  # a collision of 256-bit IDs will not happen; NX makes sure anyway
+        for _round in range(3):  # a collision of 256-bit IDs will not happen; NX makes sure anyway
             session_id = secrets.token_urlsafe(32)
             stored = self.keys.stored_id(session_id)
             key = self.keys.key_of(stored)
@@ -385,7 +386,7 @@ class SessionStore:
         payload = encode_session(current)
         user = user_of(current)
         until = 0
-        for _ in range(3):
+        for _round in range(3):
             new_id = secrets.token_urlsafe(32)
             new_stored = self.keys.stored_id(new_id)
             if user is not None:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .i18n import _
 from .interleave import pause_after
 from .roundtrips import RoundTrips, counting_client
 
@@ -29,7 +30,8 @@ __all__ = ["UpdateRun", "concurrent_updates", "lockstep_updates", "print_round_t
 
 MALFORMED_ID = "../../etc/passwd"
 
-#: What an exception an update raised means, for ``UpdateRun.report``.
+#: What an exception an update raised means, for ``UpdateRun.report`` (English; ``_meaning``
+#: gives it in the course's language).
 _MEANING = {
     "RetryLimitExceeded": "the store gave up after its retry budget of conflicts",
     "SessionNotFound": "the session was gone",
@@ -61,14 +63,25 @@ class UpdateRun:
     def report(self, retried: bool = False) -> str:
         """Stable text: writes kept and lost, updates that raised (and what that means), and
         with ``retried=True`` how many updates ran again after a conflict."""
-        text = f"{self.kept} of {self.total} writes survived, {self.lost} lost"
+        text = _("{kept} of {total} writes survived, {lost} lost", kept=self.kept, total=self.total,
+                 lost=self.lost)
         if retried:
-            text += f"; {self.retried} of {self.total} updates were refused at first and ran again"
+            text += _("; {retried} of {total} updates were refused at first and ran again",
+                      retried=self.retried, total=self.total)
         for name, count in sorted(self.failures.items()):
-            meaning = _MEANING.get(name, "see the exception")
-            text += (f"\n{count} of {self.total} updates raised {name} ({meaning}): the caller got "
-                     "the error, so this write was not lost silently")
+            meaning = _meaning(name)
+            text += "\n" + _("{count} of {total} updates raised {error} ({meaning}): the caller got "
+                              "the error, so this write was not lost silently", count=count,
+                              total=self.total, error=name, meaning=meaning)
         return text
+
+
+def _meaning(error: str) -> str:
+    """``_MEANING[error]`` in the current language ("see the exception" for any other)."""
+    return {"RetryLimitExceeded": _("the store gave up after its retry budget of conflicts"),
+            "SessionNotFound": _("the session was gone"),
+            "ConnectionError": _("Redis could not be reached"),
+            "TimeoutError": _("Redis did not answer in time")}.get(error, _("see the exception"))
 
 
 def _run(store: Any, session_id: str, threads: int, updates: int, lockstep: bool) -> UpdateRun:
@@ -193,7 +206,7 @@ def print_round_trips(lesson: dict[str, RoundTrips | None],
     def count(m: RoundTrips | None) -> str:
         return "—" if m is None else str(m.count)
 
-    print(f"{'operation':<24}{'lesson':>7}{'improved':>10}   improved store sends")
+    print(f"{'operation':<24}{'lesson':>7}{'improved':>10}   " + _("improved store sends"))
     for op, m in improved.items():
         sends = "—" if m is None else (" | ".join(m.commands) or "(nothing)")
         print(f"{op:<24}{count(lesson.get(op)):>7}{count(m):>10}   {sends}")

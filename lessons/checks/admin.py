@@ -20,6 +20,7 @@ from ..admin import SessionAdmin
 from ..backend import Client
 from ..bench import populate
 from ..classroom import namespace
+from ..i18n import _
 from ..interleave import pause_after, pause_before
 from ..roundtrips import counting_client
 from ..store import SessionStore
@@ -47,27 +48,29 @@ def check_live_session_ids(
     try:
         store = SessionStore(client=client, prefix=prefix, default_ttl=60)
         populate(client, prefix, 300, ttl=60)
-        mine = [store.create({"user_id": 7, "username": "grace"}) for _ in range(3)]
-        theirs = [store.create({"user_id": 8, "username": "alan"}) for _ in range(2)]
+        mine = [store.create({"user_id": 7, "username": "grace"}) for _n in range(3)]
+        theirs = [store.create({"user_id": 8, "username": "alan"}) for _n in range(2)]
         client.delete(store.key(mine[0]))  # gone, but its index entry stays behind
         live = sorted(mine[1:])
         with report.guard():
             with trips.measure() as m:
                 got = live_session_ids(client, prefix, 7)
-            report.check(isinstance(got, list), "returns a list of session IDs",
+            report.check(isinstance(got, list), _("returns a list of session IDs"),
                          type(got).__name__, trivial=True)
             ids = list(got) if isinstance(got, (list, tuple, set)) else []
             right = sorted(ids) == live
-            report.check(right, "returns exactly user 7's 2 live sessions",
-                         None if right else f"{len(ids)} IDs: {len(set(ids) & set(live))} of "
-                         f"them live sessions of user 7, {len(set(ids) & set(theirs))} of "
-                         f"user 8, {int(mine[0] in ids)} of the deleted one")
+            report.check(right, _("returns exactly user {user}'s {n} live sessions", user=7, n=2),
+                         None if right else _("{ids} IDs: {mine} of them live sessions of user 7, "
+                                              "{theirs} of user 8, {deleted} of the deleted one",
+                                              ids=len(ids), mine=len(set(ids) & set(live)),
+                                              theirs=len(set(ids) & set(theirs)),
+                                              deleted=int(mine[0] in ids)))
             scanned = [c for c in m.commands if c.split()[0] in _SCANS]
-            report.check(right and not scanned, "finds them through the index, without SCAN "
-                         "or KEYS", scanned[0] if scanned else None)
-            report.check(right and m.count <= 2, "in at most 2 round trips", m.count)
+            report.check(right and not scanned, _("finds them through the index, without SCAN "
+                           "or KEYS"), scanned[0] if scanned else None)
+            report.check(right and m.count <= 2, _("in at most {n} round trips", n=2), m.count)
             nobody = live_session_ids(client, prefix, 9)
-            report.check(nobody == [], "returns [] for a user without sessions", nobody,
+            report.check(nobody == [], _("returns [] for a user without sessions"), nobody,
                          trivial=True)
     finally:
         backend.delete_prefix(client, prefix)
@@ -89,11 +92,11 @@ def _live_sessions_of(client: Client, prefix: str, user_id: int) -> int:
 
 def _answer(value: object) -> str:
     """What a login answered, in words (never a token)."""
-    return "a session ID" if isinstance(value, str) else repr(value)
+    return _("a session ID") if isinstance(value, str) else repr(value)
 
 
 def _paused(stand_in: Any) -> bool:
-    return any(entry.startswith("(paused") for entry in stand_in.log)
+    return bool(stand_in.pauses)
 
 
 def check_lock_out(lock_out: Callable[[SessionStore, int], object],
@@ -117,36 +120,37 @@ def check_lock_out(lock_out: Callable[[SessionStore, int], object],
         with report.guard():
             sid = login(store, 1)
             works = isinstance(sid, str) and (store.get(sid) or {}).get("user_id") == 1
-            report.check(works, "login gives an account in good standing a live session",
-                         None if sid is None else f"login answered {_answer(sid)}")
-            mine = [store.create({"user_id": 2}) for _ in range(2)]
+            report.check(works, _("login gives an account in good standing a live session"),
+                         None if sid is None else _("login answered {answer}", answer=_answer(sid)))
+            mine = [store.create({"user_id": 2}) for _n in range(2)]
             other = store.create({"user_id": 3})
             lock_out(store, 2)
             alive = sum(store.get(s) is not None for s in mine)
-            report.check(alive == 0, "lock_out ends every session of the account",
-                         f"{alive} of 2 still alive")
+            report.check(alive == 0, _("lock_out ends every session of the account"),
+                         _("{alive} of {n} still alive", alive=alive, n=2))
             ttl = client.ttl(disabled_key(prefix, 2))
-            report.check(ttl > 0, "lock_out marks the account disabled: disabled_key(prefix, "
-                         "user_id), with a TTL",
-                         {-2: "no such key", -1: "a key without a TTL"}.get(ttl, ttl))
-            report.check(store.get(other) is not None, "lock_out leaves other accounts alone",
-                         "another account's session was ended", trivial=True)
+            report.check(ttl > 0, _("lock_out marks the account disabled: disabled_key(prefix, "
+                           "user_id), with a TTL"),
+                         {-2: _("no such key"), -1: _("a key without a TTL")}.get(ttl, ttl))
+            report.check(store.get(other) is not None, _("lock_out leaves other accounts alone"),
+                         _("another account's session was ended"), trivial=True)
             before = _live_sessions_of(client, prefix, 2)
             refused = login(store, 2)
             report.check(refused is None and _live_sessions_of(client, prefix, 2) == before,
-                         "login refuses a disabled account (None, no new session)",
-                         f"login answered {_answer(refused)}", trivial=True)
+                         _("login refuses a disabled account (None, no new session)"),
+                         _("login answered {answer}", answer=_answer(refused)), trivial=True)
 
             # a login paused between its account check and its create, while lock_out runs
             racing = pause_before(client, "zadd", lambda: lock_out(store, 4))
             got = login(SessionStore(client=racing, prefix=prefix, default_ttl=60), 4)
             left = _live_sessions_of(client, prefix, 4)
             report.check(works and _paused(racing) and got is None and left == 0,
-                         "race 1, lock_out runs while a login is between its check and "
-                         "its create: the login answers None, no session survives",
-                         f"login answered {_answer(got)}, {left} session(s) alive"
+                         _("race 1, lock_out runs while a login is between its check and "
+                           "its create: the login answers None, no session survives"),
+                         _("login answered {answer}, {left} session(s) alive",
+                           answer=_answer(got), left=left)
                          if _paused(racing) else
-                         "login never reached store.create")
+                         _("login never reached store.create"))
 
             # a whole login right after lock_out's first command
             answers: list[object] = []
@@ -154,10 +158,11 @@ def check_lock_out(lock_out: Callable[[SessionStore, int], object],
             lock_out(SessionStore(client=inside, prefix=prefix, default_ttl=60), 5)
             left = _live_sessions_of(client, prefix, 5)
             report.check(works and _paused(inside) and left == 0,
-                         "race 2, a login runs in the middle of lock_out: no session "
-                         "survives (disable first, then revoke)",
-                         f"{left} session(s) alive after lock_out" if _paused(inside) else
-                         "lock_out sent no command through store.r")
+                         _("race 2, a login runs in the middle of lock_out: no session "
+                           "survives (disable first, then revoke)"),
+                         _("{left} session(s) alive after lock_out", left=left)
+                         if _paused(inside) else
+                         _("lock_out sent no command through store.r"))
     finally:
         backend.delete_prefix(client, prefix)
         client.close()

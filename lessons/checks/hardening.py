@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from .. import backend
 from ..backend import Client
 from ..classroom import namespace
+from ..i18n import _
 from . import Report
 
 __all__ = ["check_login_throttle"]
@@ -50,7 +51,7 @@ def _workspace() -> Iterator[tuple[Client, str]]:
 def _stored(client: Client, key: str) -> object:
     """The counter's value as Redis holds it (GET), or what else is there instead."""
     kind = str(client.type(key))  # decode_responses: already a str
-    return client.get(key) if kind == "string" else f"a key of type {kind}"
+    return client.get(key) if kind == "string" else _("a key of type {kind}", kind=kind)
 
 
 def _in_window(pttl: int, window_ms: int) -> bool:
@@ -61,7 +62,7 @@ def _in_window(pttl: int, window_ms: int) -> bool:
 def _ttl_seen(pttl: int) -> str:
     """What a check says it saw of a TTL, the same on every run: PTTL -2 (no key) and -1 (no TTL)
     as they are, a running TTL in whole seconds (the milliseconds tick while the check runs)."""
-    return f"PTTL {pttl}" if pttl < 0 else f"TTL about {round(pttl / 1000)} s"
+    return f"PTTL {pttl}" if pttl < 0 else _("TTL about {seconds} s", seconds=round(pttl / 1000))
 
 
 def check_login_throttle(record_failure: Callable[[Client, str, int], object],
@@ -86,21 +87,23 @@ def check_login_throttle(record_failure: Callable[[Client, str, int], object],
             counts.append(record_failure(client, key, WINDOW))
             later_ttl = client.pttl(key)
             counts.append(record_failure(client, key, WINDOW))
-            report.check(counts == [1, 2, 3], "record_failure returns the count: 1, 2, 3", counts)
+            report.check(counts == [1, 2, 3], _("record_failure returns the count: 1, 2, 3"), counts)
             report.check(_in_window(first_ttl, window_ms),
-                         f"the first failure starts a {WINDOW} s window (TTL {WINDOW} s)",
+                         _("the first failure starts a {window} s window (TTL {window} s)", window=WINDOW),
                          _ttl_seen(first_ttl))
             report.check(0 < later_ttl <= LATER_MS,
-                         "a later failure does not extend the window (5 s left stays 5 s)",
+                         _("a later failure does not extend the window ({s} s left stays {s} s)",
+                           s=LATER_MS // 1000),
                          _ttl_seen(later_ttl))
             stored = _stored(client, key)
-            report.check(stored == "3", "the counter in Redis holds 3 after 3 failures", stored)
+            report.check(stored == "3", _("the counter in Redis holds {n} after {n} failures", n=3), stored)
             client.pexpire(key, 0)  # the window ends: Redis deletes the key
             again = record_failure(client, key, WINDOW)
             again_ttl = client.pttl(key)
             report.check(again == 1 and _in_window(again_ttl, window_ms),
-                         f"after the window, a failure counts 1 again, in a new {WINDOW} s window",
-                         f"returned {again!r}, {_ttl_seen(again_ttl)}")
+                         _("after the window, a failure counts 1 again, in a new {window} s window",
+                           window=WINDOW),
+                         _("returned {again!r}, {ttl}", again=again, ttl=_ttl_seen(again_ttl)))
 
         with report.guard():
             states = {}
@@ -108,32 +111,32 @@ def check_login_throttle(record_failure: Callable[[Client, str, int], object],
                 name = f"{prefix}:account:n{failures}"
                 client.set(name, failures, ex=WINDOW)
                 states[failures] = bool(is_locked(client, name, LIMIT))
-            report.check(states[LIMIT], f"is_locked: locked at the limit ({LIMIT} failures)")
-            report.check(states[7], "is_locked: locked above the limit (7 failures)")
-            report.check(not states[4], "is_locked: not locked below the limit (4 failures)",
+            report.check(states[LIMIT], _("is_locked: locked at the limit ({n} failures)", n=LIMIT))
+            report.check(states[7], _("is_locked: locked above the limit ({n} failures)", n=7))
+            report.check(not states[4], _("is_locked: not locked below the limit ({n} failures)", n=4),
                          trivial=True)
             nobody = f"{prefix}:account:nobody"
             free = bool(is_locked(client, nobody, LIMIT))
             report.check(not free and not client.exists(nobody),
-                         "is_locked: no failures, not locked, and no key written", trivial=True)
+                         _("is_locked: no failures, not locked, and no key written"), trivial=True)
 
         with report.guard():
             both = f"{prefix}:account:bob"
             locked_after = []
-            for _ in range(LIMIT):
+            for _failure in range(LIMIT):
                 record_failure(client, both, WINDOW)
                 locked_after.append(bool(is_locked(client, both, LIMIT)))
             expected = [False] * (LIMIT - 1) + [True]
             report.check(locked_after == expected,
-                         f"together: locked after the {LIMIT}th failure, not before",
-                         f"locked after each failure: {locked_after}")
+                         _("together: locked after the {n}th failure, not before", n=LIMIT),
+                         _("locked after each failure: {states}", states=locked_after))
             client.pexpire(both, 0)  # the window ends
             report.check(not is_locked(client, both, LIMIT),
-                         "together: unlocked once the window has passed", trivial=True)
+                         _("together: unlocked once the window has passed"), trivial=True)
 
         with report.guard():
             no_ttl = [k for k in client.scan_iter(match=f"{prefix}:*", count=1000)
                       if client.pttl(k) == -1]  # -1: no TTL (-2: gone meanwhile)
-            report.check(not no_ttl, "every key written has a TTL", no_ttl[:3] or None,
+            report.check(not no_ttl, _("every key written has a TTL"), no_ttl[:3] or None,
                          trivial=True)
     return report.finish()

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import backend
 from ..classroom import namespace
+from ..i18n import _
 from ..keys import is_valid_session_id
 from ..security.browser import BrowserModel, parse_set_cookie
 from ..security.growth import plant_immortal_sessions
@@ -53,16 +54,16 @@ def check_safe_login(safe_login: Callable[[SessionStore, str | None, dict[str, A
         new_id = safe_login(store, planted, {"user_id": "alice", "username": "alice"})
         valid = is_valid_session_id(new_id)
         report.check(valid and new_id != planted,
-                     "returns a new ID, not the one the browser arrived with", new_id)
-        report.check(valid, "the new ID is a well-formed 43-character token", new_id)
+                     _("returns a new ID, not the one the browser arrived with"), new_id)
+        report.check(valid, _("the new ID is a well-formed {n}-character token", n=43), new_id)
         session = store.get(new_id) if isinstance(new_id, str) and valid else None
         report.check(session is not None and session.get("username") == "alice",
-                     "the new session holds the user", session)
-        report.check(store.get(planted) is None, "the planted ID no longer authenticates")
+                     _("the new session holds the user"), session)
+        report.check(store.get(planted) is None, _("the planted ID no longer authenticates"))
         none_id = safe_login(store, None, {"user_id": "bob", "username": "bob"})
         fresh = store.get(none_id) if isinstance(none_id, str) and is_valid_session_id(none_id) else None
         report.check(fresh is not None and fresh.get("username") == "bob",
-                     "works when the browser arrived without a session", none_id)
+                     _("works when the browser arrived without a session"), none_id)
     return report.finish()
 
 
@@ -73,15 +74,16 @@ def check_host_cookie(header: str) -> bool:
     try:
         cookie = parse_set_cookie(header)
     except (ValueError, AttributeError):
-        report.check(False, "is a Set-Cookie header (name=value; attributes)", header)
+        report.check(False, _("is a Set-Cookie header (name=value; attributes)"), header)
         return report.finish()
     with report.guard():
         reason = BrowserModel.rejection(cookie, "https://app.example.com/login")
-        report.check(cookie.name.startswith("__Host-"), "the name starts with __Host-", cookie.name)
-        report.check(reason is None, "a browser accepts it from https://app.example.com", reason,
+        report.check(cookie.name.startswith("__Host-"), _("the name starts with __Host-"), cookie.name)
+        report.check(reason is None, _("a browser accepts it from {origin}", origin="https://app.example.com"),
+                     reason,
                      trivial=True)  # the stub's plain "session_id=…; Path=/" is accepted too
-        report.check(cookie.httponly, "HttpOnly (page scripts cannot read it)")
-        report.check(cookie.samesite in ("Lax", "Strict"), "SameSite=Lax or Strict", cookie.samesite)
+        report.check(cookie.httponly, _("HttpOnly (page scripts cannot read it)"))
+        report.check(cookie.samesite in ("Lax", "Strict"), _("SameSite=Lax or Strict"), cookie.samesite)
     return report.finish()
 
 
@@ -95,15 +97,15 @@ def _ttl_words(pttl_ms: int) -> str:
     """A PTTL in words that do not change with the machine's speed: the check's own TTLs (2 s,
     5 s, 5 min, 10 min) tick down while it runs, so it names a range or whole minutes."""
     if pttl_ms == -2:
-        return "key gone"
+        return _("key gone")
     if pttl_ms == -1:
-        return "no TTL"
+        return _("no TTL")
     for limit in (2, 5):
         if pttl_ms <= limit * 1000:
-            return f"TTL {limit} s or less"
+            return _("TTL {limit} s or less", limit=limit)
     if pttl_ms < 60_000:
-        return "TTL under a minute"
-    return f"TTL about {round(pttl_ms / 60_000)} min"
+        return _("TTL under a minute")
+    return _("TTL about {minutes} min", minutes=round(pttl_ms / 60_000))
 
 
 def _answered(answer: object, value: bool) -> bool:
@@ -141,20 +143,22 @@ def check_touch(touch: Callable[[Any, str, int], object]) -> bool:
         answer = touch(client, active, _NOW_MS)
         left = client.pttl(active)
         report.check(_answered(answer, True) and _IDLE_TTL * 500 < left <= _IDLE_TTL * 1000,
-                     "an active session: True, and its TTL slides back to its idle TTL (10 min)",
-                     f"answer {answer!r}, {_ttl_words(left)}")
+                     _("an active session: True, and its TTL slides back to its idle TTL ({minutes} min)",
+                       minutes=_IDLE_TTL // 60),
+                     _("answer {answer!r}, {ttl}", answer=answer, ttl=_ttl_words(left)))
         answer = touch(client, late, _NOW_MS)
         left = client.pttl(late)
         report.check(_answered(answer, True) and 0 < left <= 2_000,
-                     "2 s before its absolute deadline: True, and a TTL of at most those 2 s",
-                     f"answer {answer!r}, {_ttl_words(left)}")
+                     _("{s} s before its absolute deadline: True, and a TTL of at most those {s} s", s=2),
+                     _("answer {answer!r}, {ttl}", answer=answer, ttl=_ttl_words(left)))
         answer = touch(client, past, _NOW_MS)
         report.check(_answered(answer, False) and client.exists(past) == 0,
-                     "past its absolute deadline: False, and the session is deleted from Redis",
-                     f"answer {answer!r}, key {'still there' if client.exists(past) else 'gone'}")
+                     _("past its absolute deadline: False, and the session is deleted from Redis"),
+                     _("answer {answer!r}, key still there", answer=answer) if client.exists(past)
+                     else _("answer {answer!r}, key gone", answer=answer))
         answer = touch(client, missing, _NOW_MS)
         report.check(_answered(answer, False) and client.exists(missing) == 0,
-                     "no session at the key: False, and no key written", answer, trivial=True)
+                     _("no session at the key: False, and no key written"), answer, trivial=True)
     return report.finish()
 
 
@@ -169,18 +173,18 @@ def check_find_immortal(find_immortal: Callable[[Any, str], object]) -> bool:
         mortal = [store.create({"user_id": i}) for i in range(3)]
         immortal = plant_immortal_sessions(store, n_without_ex=2, n_persisted=1)
         found = find_immortal(store.r, store.prefix)
-        report.check(isinstance(found, list), "returns a list", type(found).__name__,
+        report.check(isinstance(found, list), _("returns a list"), type(found).__name__,
                      trivial=True)  # a stub that returns [] does
         items = list(found) if isinstance(found, (list, tuple, set)) else []
         report.check(set(immortal) <= set(items),
-                     "finds every session without a TTL (SET without EX, PERSIST)",
-                     f"{len(set(immortal) & set(items))} of {len(immortal)}")
+                     _("finds every session without a TTL (SET without EX, PERSIST)"),
+                     _("{found} of {total}", found=len(set(immortal) & set(items)), total=len(immortal)))
         keys = [f for f in items if ":" in str(f)]
-        report.check(bool(items) and not keys, "returns session IDs, not key names",
+        report.check(bool(items) and not keys, _("returns session IDs, not key names"),
                      keys[0] if keys else None)
         report.check(bool(items) and not set(mortal) & set(items),
-                     "leaves out sessions that have a TTL")
+                     _("leaves out sessions that have a TTL"))
         report.check(bool(items) and not any("by-user" in str(f) for f in items),
-                     "leaves out the per-user index")
-        report.check(bool(items) and len(items) == len(set(items)), "no duplicates")
+                     _("leaves out the per-user index"))
+        report.check(bool(items) and len(items) == len(set(items)), _("no duplicates"))
     return report.finish()

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from .. import backend
 from ..backend import Client
 from ..classroom import namespace
+from ..i18n import _
 from ..roundtrips import RoundTrips, counting_client
 from . import Report
 
@@ -57,17 +58,18 @@ def check_refresh(refresh: Callable[[Client, str, int], object]) -> bool:
         with report.guard():
             with trips.measure() as m:
                 result = refresh(client, live, 60)
-            report.check(result is True or result == 1, "returns True for a live session", result)
+            report.check(result is True or result == 1, _("returns True for a live session"), result)
             ttl = client.ttl(live)
-            report.check(50 < ttl <= 60, "resets its TTL to 60 s (it had 5 s left)",
-                         "still 5 s or less: not reset" if 0 <= ttl <= 5 else f"TTL {ttl}")
-            report.check(client.get(live) == "data", "leaves the value unchanged", client.get(live),
+            report.check(50 < ttl <= 60,
+                         _("resets its TTL to {ttl} s (it had {left} s left)", ttl=60, left=5),
+                         _("still 5 s or less: not reset") if 0 <= ttl <= 5 else f"TTL {ttl}")
+            report.check(client.get(live) == "data", _("leaves the value unchanged"), client.get(live),
                          trivial=True)
-            report.check(len(_sent(m)) == 1, "sends one command (one round trip)", _sent(m))
+            report.check(len(_sent(m)) == 1, _("sends one command (one round trip)"), _sent(m))
             result = refresh(client, missing, 60)
-            report.check(result is False or result == 0, "returns False for a missing session",
+            report.check(result is False or result == 0, _("returns False for a missing session"),
                          result)
-            report.check(client.exists(missing) == 0, "does not create the missing session",
+            report.check(client.exists(missing) == 0, _("does not create the missing session"),
                          client.get(missing), trivial=True)
     return report.finish()
 
@@ -83,14 +85,14 @@ def check_update_keep_ttl(update: Callable[[Client, str, str], object]) -> bool:
             with trips.measure() as m:
                 update(client, key, "new")
             value, ttl = client.get(key), client.ttl(key)
-            report.check(value == "new", "writes the new value", value)
+            report.check(value == "new", _("writes the new value"), value)
             if value == "new":
-                report.check(45 <= ttl <= 50, "keeps the remaining TTL (about 50 s)", ttl)
+                report.check(45 <= ttl <= 50, _("keeps the remaining TTL (about 50 s)"), ttl)
             else:
-                report.check(False, "keeps the remaining TTL (about 50 s) while writing "
-                             "(nothing was written yet)")
+                report.check(False, _("keeps the remaining TTL (about 50 s) while writing "
+                               "(nothing was written yet)"))
             sent = _sent(m)
-            report.check(not set(sent) & _TTL_READS, "does not read the TTL first", m.commands,
+            report.check(not set(sent) & _TTL_READS, _("does not read the TTL first"), m.commands,
                          trivial=True)
-            report.check(m.count == 1, "uses one round trip", m.commands)
+            report.check(m.count == 1, _("uses one round trip"), m.commands)
     return report.finish()

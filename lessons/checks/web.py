@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 
 from ..backend import Client
+from ..i18n import _
 from ..keys import KeySchema
 from . import Report
 
@@ -45,20 +46,20 @@ def check_get_session(get_session: Callable[[Request], Any], client: Client, tri
         with report.guard():
             with trips.measure() as m:
                 got = get_session(request_with_cookie(f"session_id={session_id}"))
-            report.check(got == data, "returns the session's data", seen=got)
-            report.check(m.count == 1, "one round trip", seen=f"{m.count} round trips")
+            report.check(got == data, _("returns the session's data"), seen=got)
+            report.check(m.count == 1, _("one round trip"), seen=_("{n} round trips", n=m.count))
             ttl = client.ttl(key)
-            report.check(ttl > 5, "the TTL slid back (it was 5 s)", seen="TTL not slid back")
+            report.check(ttl > 5, _("the TTL slid back (it was {ttl} s)", ttl=5), seen=_("TTL not slid back"))
             # a stub that answers None and sends nothing has the three properties below
             got = get_session(request_with_cookie("session_id=" + "A" * 43))
-            report.check(got is None, "an unknown ID gives None", seen=got, trivial=True)
+            report.check(got is None, _("an unknown ID gives None"), seen=got, trivial=True)
             with trips.measure() as m:
                 answers = [get_session(request_with_cookie(f"session_id={v}")) for v in HOSTILE]
                 answers.append(get_session(request_with_cookie(None)))
             report.check(all(a is None for a in answers),
-                         "a missing or malformed cookie gives None", seen=answers, trivial=True)
-            report.check(m.count == 0, "... without any Redis command",
-                         seen=f"{m.count} round trips", trivial=True)
+                         _("a missing or malformed cookie gives None"), seen=answers, trivial=True)
+            report.check(m.count == 0, _("... without any Redis command"),
+                         seen=_("{n} round trips", n=m.count), trivial=True)
     finally:
         client.delete(key)
     return report.finish()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..i18n import _
+
 __all__ = ["BrowserModel", "SetCookie", "parse_set_cookie"]
 
 
@@ -103,21 +105,21 @@ class BrowserModel:
         host = (parts.hostname or "").lower()
         https = parts.scheme == "https"
         if cookie.secure and not https:
-            return "Secure cookies can only be set by https pages"
+            return _("Secure cookies can only be set by https pages")
         if cookie.name.startswith("__Secure-") and not (cookie.secure and https):
-            return "__Secure- needs Secure, set from https"
+            return _("__Secure- needs Secure, set from https")
         if cookie.name.startswith("__Host-"):
             if not (cookie.secure and https):
-                return "__Host- needs Secure, set from https"
+                return _("__Host- needs Secure, set from https")
             if cookie.domain is not None:
-                return "__Host- forbids a Domain attribute (host-only cookie)"
+                return _("__Host- forbids a Domain attribute (host-only cookie)")
             if cookie.path != "/":
-                return "__Host- needs Path=/"
+                return _("__Host- needs Path=/")
         if cookie.samesite == "None" and not cookie.secure:
-            return "SameSite=None needs Secure"
+            return _("SameSite=None needs Secure")
         if cookie.domain is not None and not (host == cookie.domain
                                               or host.endswith("." + cookie.domain)):
-            return f"{host} cannot set a cookie for Domain={cookie.domain}"
+            return _("{host} cannot set a cookie for Domain={domain}", host=host, domain=cookie.domain)
         return None
 
     def store(self, header: str | SetCookie, set_by: str) -> str | None:

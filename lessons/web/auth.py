@@ -26,8 +26,9 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..i18n import _
 from .context import WebContext
-from .errors import TOO_MANY_ATTEMPTS
+from .errors import too_many_attempts
 from .passwords import Account
 from .throttle import Verdict
 
@@ -86,13 +87,13 @@ def add_auth_routes(app: FastAPI, ctx: WebContext) -> None:
         attempt = await asyncio.get_running_loop().run_in_executor(
             ctx.password_checks, attempt_login, ctx, body.username, body.password, client)
         if attempt.verdict.retry_after is not None:
-            raise HTTPException(status_code=429, detail=TOO_MANY_ATTEMPTS,
+            raise HTTPException(status_code=429, detail=too_many_attempts(),
                                 headers={"Retry-After": str(attempt.verdict.retry_after)})
         if attempt.account is None:
-            raise HTTPException(status_code=401, detail=WRONG_CREDENTIALS)
+            raise HTTPException(status_code=401, detail=_("Wrong username or password"))
         await run_in_threadpool(start_session, ctx, request, response, attempt.account,
                                 attempt.verdict)
-        return {"message": "Logged in", "user": attempt.account.public()}
+        return {"message": _("Logged in"), "user": attempt.account.public()}
 
     # plain ``def``: FastAPI runs these in its thread pool (the Redis calls block)
     @app.get("/me")
@@ -107,4 +108,4 @@ def add_auth_routes(app: FastAPI, ctx: WebContext) -> None:
         if session_id is not None:
             ctx.store.delete(session_id)
         ctx.cookie.clear(response)
-        return {"message": "Logged out"}
+        return {"message": _("Logged out")}

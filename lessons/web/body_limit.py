@@ -17,6 +17,8 @@ import json
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..i18n import _
+
 __all__ = ["DEFAULT_MAX_BODY", "BodyLimit"]
 
 #: Enough for any JSON the app accepts (a login is well under 2 KiB).
@@ -68,7 +70,7 @@ class BodyLimit:
                 raise  # half an answer sent: let the server see it
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"Request body too large (limit {self.max_bytes} bytes)"})
+        body = json.dumps({"detail": _("Request body too large (limit {limit} bytes)", limit=self.max_bytes)})
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode()),

@@ -20,7 +20,7 @@ from ..store import SessionStore
 from ..stores.memory import MemoryStore as InMemorySessionStore
 from .client_address import TrustedProxies
 from .cookies import SessionCookie
-from .errors import NOT_AUTHENTICATED
+from .errors import not_authenticated
 from .passwords import Accounts
 from .throttle import LoginThrottle
 
@@ -101,8 +101,8 @@ class WebContext:
         (none for a missing, malformed or forged cookie). Else 401."""
         session_id = self.cookie.session_id(request)
         if session_id is None:
-            raise HTTPException(status_code=401, detail=NOT_AUTHENTICATED)
+            raise HTTPException(status_code=401, detail=not_authenticated())
         session = self.store.get(session_id, refresh=True)
         if session is None or "user_id" not in session:
-            raise HTTPException(status_code=401, detail=NOT_AUTHENTICATED)
+            raise HTTPException(status_code=401, detail=not_authenticated())
         return session_id, session

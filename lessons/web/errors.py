@@ -8,6 +8,11 @@
 - 503 ``STORE_UNAVAILABLE`` with ``Retry-After: 1``: Redis is unreachable.
 - 503 ``NOT_CONFIRMED`` with ``Retry-After: 1``: a ``ReplicatedStore`` wrote a login or a logout
   on the master, but no replica confirmed it in time, so a failover could undo it.
+
+Languages: the human-readable texts (``detail``, and the routes' ``message``) follow the course's
+language at the time of the request (``lessons.i18n``: ``set_language``, which the Japanese
+notebooks call, or ``$COURSE_LANG``); in English they are the constants below, byte for byte.
+Status codes, headers, JSON keys and 422's field types never change with the language.
 """
 
 from __future__ import annotations
@@ -19,16 +24,27 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from ..i18n import _
 from ..replicated import NotReplicated
 
 __all__ = ["NOT_AUTHENTICATED", "NOT_CONFIRMED", "STORE_UNAVAILABLE", "TOO_MANY_ATTEMPTS",
-           "install_error_handlers", "validation_details"]
+           "install_error_handlers", "not_authenticated", "too_many_attempts", "validation_details"]
 
 NOT_AUTHENTICATED = "Not authenticated"
 STORE_UNAVAILABLE = "Session store unavailable; try again shortly"
 TOO_MANY_ATTEMPTS = "Too many failed logins; try again later"
 NOT_CONFIRMED = "No replica confirmed this change in time, so it may not stick; try again"
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def not_authenticated() -> str:
+    """``NOT_AUTHENTICATED`` in the current language."""
+    return _("Not authenticated")
+
+
+def too_many_attempts() -> str:
+    """``TOO_MANY_ATTEMPTS`` in the current language."""
+    return _("Too many failed logins; try again later")
 
 
 def validation_details(errors: Any) -> list[dict[str, Any]]:
@@ -49,12 +65,13 @@ async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": STORE_UNAVAILABLE}, status_code=503,
+    return JSONResponse({"detail": _("Session store unavailable; try again shortly")}, status_code=503,
                         headers={"Retry-After": "1", **NO_STORE})
 
 
 async def _not_confirmed(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": NOT_CONFIRMED}, status_code=503,
+    return JSONResponse({"detail": _("No replica confirmed this change in time, so it may not stick; "
+                                      "try again")}, status_code=503,
                         headers={"Retry-After": "1", **NO_STORE})
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 
+from ..i18n import _
 from .context import WebContext
 
 __all__ = ["add_session_routes", "last_seen", "session_handle"]
@@ -91,12 +92,12 @@ def add_session_routes(app: FastAPI, ctx: WebContext) -> None:
                 is_current = s["session_id"] == mine
                 if is_current:
                     ctx.cookie.clear(response)
-                return {"message": "Session ended", "id": handle, "current": is_current}
-        raise HTTPException(status_code=404, detail="No such session")
+                return {"message": _("Session ended"), "id": handle, "current": is_current}
+        raise HTTPException(status_code=404, detail=_("No such session"))
 
     @app.post("/logout-all")
     def logout_all(request: Request, response: Response) -> dict[str, Any]:
-        _, session = ctx.current(request)
+        _session_id, session = ctx.current(request)
         ended = directory.revoke_all_sessions(session["user_id"])
         ctx.cookie.clear(response)
-        return {"message": "Logged out everywhere", "ended": ended}
+        return {"message": _("Logged out everywhere"), "ended": ended}

@@ -35,7 +35,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .backend import Client
-
 from .i18n import _
 
 __all__ = ["StandIn", "pause_after", "pause_before", "recording"]

@@ -6,7 +6,10 @@
 - after each exercise: its check, then help in order, each collapsed with a first line that
   says what it holds: ``hint-1``, ``hint-2``, ``solution``;
 - the committed output of each check, run on the learner's stub, praises nothing (no ``✓``);
-- quiz answers and their explanations collapsed.
+- quiz answers and their explanations collapsed;
+- speaker notes (markdown cells tagged ``notes``, for the lecture decks) collapsed, headed
+  ``**Speaker notes**``, and not counted as learner cells: the rules above read the notebook as a
+  learner sees it, without them. (``no-deck`` only keeps a cell out of the decks: it still counts.)
 """
 
 from __future__ import annotations
@@ -41,8 +44,23 @@ def text_output(cell: nbformat.NotebookNode) -> str:
     return "".join(parts)
 
 
+NOTES_TAG = "notes"
+NOTES_HEADING = "**Speaker notes**"
+
+
 def read(path: Path) -> list[nbformat.NotebookNode]:
-    return list(nbformat.read(path, as_version=4).cells)
+    """The cells a learner works through: speaker notes (``notes``) left out."""
+    return [c for c in nbformat.read(path, as_version=4).cells if NOTES_TAG not in tags(c)]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_speaker_notes_are_collapsed_markdown_headed_speaker_notes(path):
+    for cell in nbformat.read(path, as_version=4).cells:
+        if NOTES_TAG in tags(cell):
+            assert cell.cell_type == "markdown", f"{path.name}: notes cell {cell.get('id')} is not markdown"
+            assert collapsed(cell), f"{path.name}: notes cell {cell.get('id')} is open on screen"
+            assert cell.source.lstrip().startswith(NOTES_HEADING), (
+                f"{path.name}: notes cell {cell.get('id')} does not start with {NOTES_HEADING}")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)

@@ -1,8 +1,8 @@
 """Mermaid diagrams in markdown cells, drawn from SVGs committed beside this module.
 
 Decks never run mermaid: each ```` ```mermaid ```` block is replaced at build time by the SVG in
-``lessons/slides/mermaid/<key>.svg``, where ``<key>`` is a hash of the diagram source. A changed
-diagram has a new key, so a stale picture cannot be used; ``python -m lessons.slides.render_mermaid``
+``coursetools/slides/mermaid/<key>.svg``, where ``<key>`` is a hash of the diagram source. A changed
+diagram has a new key, so a stale picture cannot be used; ``python -m coursetools.slides.render_mermaid``
 draws the missing ones (a maintainer step that needs Chromium and mermaid from npm).
 """
 
@@ -49,7 +49,7 @@ def load_svg(source: str) -> str:
     if not path.exists():
         raise MissingDiagram(
             f"no pre-rendered SVG for this mermaid diagram ({path.name}); run "
-            "`python -m lessons.slides.render_mermaid --mermaid-js PATH/mermaid.min.js "
+            "`python -m coursetools.slides.render_mermaid --mermaid-js PATH/mermaid.min.js "
             f"notebooks/*.ipynb`\n{_normalise(source)}"
         )
     text = path.read_text(encoding="utf-8")

@@ -1,11 +1,11 @@
 """Maintainer tool: draw the missing mermaid SVGs that the decks inline.
 
     npm pack mermaid@11 && tar xzf mermaid-11.*.tgz
-    python -m lessons.slides.render_mermaid --mermaid-js package/dist/mermaid.min.js notebooks/*.ipynb
+    python -m coursetools.slides.render_mermaid --mermaid-js package/dist/mermaid.min.js notebooks/*.ipynb
 
 Needs Playwright (pip) and Chromium (``$CHROMIUM`` or /usr/bin/chromium); neither is needed to
 build or view a deck. Each diagram is rendered once, offline, with plain SVG text labels (no
-``foreignObject``), and written to ``lessons/slides/mermaid/<key>.svg``.
+``foreignObject``), and written to ``coursetools/slides/mermaid/<key>.svg``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def sources(paths: list[Path]) -> list[str]:
     """Every distinct mermaid source in the markdown cells of the given notebooks."""
     found: dict[str, str] = {}
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 for src in blocks(cell.source):

@@ -1,4 +1,11 @@
-"""What a notebook cell is, for slides: heading level, quiz, hidden solution, skipped, its height."""
+"""What a notebook cell is, for slides: heading level, quiz, notes, exercise, left out, its height.
+
+Tags the decks read: ``notes`` (speaker notes for the slide before), ``no-deck``/``setup``/
+``cleanup`` (left out), ``exercise`` (a "Your turn" stub), ``check``/``predict`` (JupyterLab-only
+interaction: left out), ``quiz``/``quiz-answer`` (the question; the answer cell is left out, the
+deck's answer page comes from the quiz data), ``solution``/``hint-*``/``quiz-explanation`` and any
+other collapsed cell (extras: appendix, inline or omitted).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,10 @@ from typing import Any
 
 from . import sizing
 
-SKIP_TAGS = frozenset({"setup", "cleanup"})
+SKIP_TAGS = frozenset({"setup", "cleanup", "no-deck"})
+LEFT_OUT_TAGS = SKIP_TAGS | {"check", "predict", "quiz-answer"}  # never on a deck page
+NOTES_TAG = "notes"
+EXERCISE_TAG = "exercise"
 ASK_RE = re.compile(r"""\bask\(\s*["']([^"']+)["']\s*\)""")
 CHECK_RE = re.compile(r"""\bcheck\(\s*["']([^"']+)["']""")
 NBVAL_LINE = re.compile(r"^\s*#\s*NBVAL_\w+\s*$")
@@ -54,6 +64,28 @@ def skipped_by_tag(cell: Cell) -> bool:
     return bool(tags(cell) & SKIP_TAGS)
 
 
+def is_notes(cell: Cell) -> bool:
+    """A speaker-notes cell (markdown tagged ``notes``)."""
+    return cell.get("cell_type") == "markdown" and NOTES_TAG in tags(cell)
+
+
+def left_out(cell: Cell) -> bool:
+    """A cell no deck page shows (setup, cleanup, ``no-deck``, checks, predictions, answer code)."""
+    return bool(tags(cell) & LEFT_OUT_TAGS)
+
+
+def extra_kind(cell: Cell) -> str | None:
+    """``solution``, ``hint`` or ``explanation`` for a cell that goes with the extras, else None."""
+    found = tags(cell)
+    if "solution" in found:
+        return "solution"
+    if any(t.startswith("hint") for t in found):
+        return "hint"
+    if "quiz-explanation" in found:
+        return "explanation"
+    return "solution" if is_hidden(cell) and not is_notes(cell) else None
+
+
 def is_hidden(cell: Cell) -> bool:
     """A collapsed solution or quiz-answer cell (``metadata.jupyter.source_hidden``)."""
     return bool(cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
@@ -81,33 +113,32 @@ def display_source(cell: Cell) -> str:
                      if not NBVAL_LINE.match(line) and not EDITION_LINE.match(line)).strip("\n")
 
 
-def quiz_height(quiz_id: str) -> float:
+def quiz_height(quiz_id: str, geometry: sizing.Geometry = sizing.ASPECTS["16:9"]) -> float:
     from lessons.quiz import question
 
     try:
         q = question(quiz_id)
     except KeyError:  # the deck builder reports unknown ids; the tagger only needs a size
-        return sizing.BUDGET / 2
-    body = sizing.BODY
-    height = sizing._para_height(q.question, body) + 2 * sizing.PARA_GAP + 24
+        return geometry.budget / 2
+    height = geometry.para_height(q.question, sizing.BODY) + 2 * sizing.PARA_GAP + 34
     for key, choice in q.choices.items():
-        height += sizing._para_height(f"{key}. {choice}", body, sizing.CONTENT_W - 60) + 8
+        height += geometry.para_height(f"{key}. {choice}", sizing.BODY, geometry.content_w - 60) + 8
     return height * 1.12  # bold question text runs wider than the average glyph
 
 
-def cell_height(cell: Cell) -> float:
+def cell_height(cell: Cell, geometry: sizing.Geometry = sizing.ASPECTS["16:9"]) -> float:
     """Estimated height of a cell as the deck shows it (outputs included)."""
     kind = cell.get("cell_type")
     if kind == "markdown":
-        return sizing.markdown_height(text(cell.get("source")))
+        return geometry.markdown_height(text(cell.get("source")))
     if kind != "code":
         return 0.0
     ids = quiz_ids(cell)
     if ids:
-        return sum(quiz_height(i) for i in ids)
-    height = sizing.code_height(display_source(cell)) if display_source(cell) else 0.0
+        return sum(quiz_height(i, geometry) for i in ids)
+    height = geometry.pre_height(display_source(cell)) if display_source(cell) else 0.0
     for output in cell.get("outputs", []):
-        part = sizing.output_height(output)
+        part = geometry.output_height(output)
         if part:
             height += part + 6
     return height

@@ -1,6 +1,8 @@
 """Set ``metadata.slideshow.slide_type`` on every cell, by rule, and nothing else.
 
-Rules, in order: cells tagged ``setup``/``cleanup`` -> ``skip``; a markdown cell opening with
+These slide types are for JupyterLab's and nbconvert's own slideshows; the course's decks
+(``python -m coursetools.slides``) do not read them. Rules, in order: cells tagged ``notes`` ->
+``notes``; ``setup``/``cleanup``/``no-deck`` -> ``skip``; a markdown cell opening with
 ``#``/``## `` -> ``slide``, ``### `` -> ``subslide``; a collapsed cell (``jupyter.source_hidden``)
 starts a ``subslide`` (its "Solution" page) and so does the first cell after it or after a quiz
 (``ask("…")``), so an answer never shares a page with its question; a ``check("…")`` cell is a
@@ -24,6 +26,7 @@ from .structure import (
     checks_quiz,
     heading_level,
     is_hidden,
+    is_notes,
     quiz_ids,
     skipped_by_tag,
 )
@@ -34,6 +37,8 @@ NEW_PAGE = ("slide", "subslide")
 
 
 def _rule(cell: Cell, after_hidden: bool, after_quiz: bool) -> str:
+    if is_notes(cell):
+        return "notes"
     if skipped_by_tag(cell):
         return "skip"
     level = heading_level(cell)
@@ -56,7 +61,7 @@ def plan(cells: Sequence[Cell]) -> list[str]:
     after_hidden = after_quiz = started = False
     for cell in cells:
         kind = _rule(cell, after_hidden, after_quiz)
-        if kind == "skip":
+        if kind in ("skip", "notes"):
             types.append(kind)
             continue
         if not started:
@@ -67,13 +72,14 @@ def plan(cells: Sequence[Cell]) -> list[str]:
     return split_tall(cells, types)
 
 
-def split_tall(cells: Sequence[Cell], types: list[str], budget: float = sizing.BUDGET) -> list[str]:
+def split_tall(cells: Sequence[Cell], types: list[str],
+               budget: float = sizing.ASPECTS["16:9"].budget) -> list[str]:
     """Add ``subslide`` breaks where a page's estimated height would exceed ``budget``."""
     types = list(types)
-    heights = [0.0 if t == "skip" else cell_height(c) for c, t in zip(cells, types, strict=True)]
+    heights = [0.0 if t in ("skip", "notes") else cell_height(c) for c, t in zip(cells, types, strict=True)]
     page: list[int] = []
     for i, kind in enumerate(types):
-        if kind == "skip":
+        if kind in ("skip", "notes"):
             continue
         if kind in NEW_PAGE or not page:
             page = [i]
@@ -87,7 +93,7 @@ def split_tall(cells: Sequence[Cell], types: list[str], budget: float = sizing.B
                 start = prev  # keep the sentence that introduces this code with it
             types[start] = "subslide"
             page = page[page.index(start):] if start != i else []
-            if sum(heights[j] for j in page) + heights[i] + sizing.CONT_HEADER > budget and start != i:
+            if sum(heights[j] for j in page) + heights[i] + sizing.HEADER > budget and start != i:
                 types[i] = "subslide"  # the intro and its code do not fit together either
                 page = []
         page.append(i)
@@ -103,7 +109,7 @@ def tag_notebook(path: str | Path) -> bool:
     path = Path(path)
     original = path.read_text(encoding="utf-8")
     raw = json.loads(original)
-    cells = nbformat.reads(original, as_version=4).cells
+    cells = nbformat.reads(original, as_version=4).cells  # type: ignore[no-untyped-call]
     if len(cells) != len(raw["cells"]):
         raise ValueError(f"{path}: cell count changed while reading")
     for cell, kind in zip(raw["cells"], plan(cells), strict=True):

@@ -188,7 +188,7 @@ def plot_store_throughput(runs, labels: dict[str, str] | None = None, title: str
                                "throughput (calls per second, log scale)")
 
 
-# -- notebook 02: three servers behind a round-robin balancer (counts from lessons.cluster) ------
+# -- notebook 02: three servers behind a round-robin balancer (counts from lessons.web_farm) ------
 def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str, int],
                               title: str):
     """Grouped bars: successful requests per server, one colour per set-up, with the count on

@@ -14,8 +14,8 @@ from lessons.errors import RetryLimitExceeded
 from lessons.store import SessionStore
 from lessons.store_experiments import concurrent_updates, lockstep_updates, print_round_trips, round_trips
 
-PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, "
-            "so single-server round-trip counts differ (tests/test_cluster_store.py checks the cluster's)")
+PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
+            "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)")
 
 
 class NaiveStore:

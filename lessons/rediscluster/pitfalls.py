@@ -19,7 +19,7 @@ import secrets
 import time
 from typing import Any
 
-from .keys import KeySchema, UserId
+from ..keys import KeySchema, UserId
 
 __all__ = ["old_create", "old_list_sessions", "old_revoke", "old_sliding_read"]
 

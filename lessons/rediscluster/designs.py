@@ -21,9 +21,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .admin import SessionAdmin
-from .roundtrips import RoundTrips, counting_client
-from .store import SessionStore
+from ..admin import SessionAdmin
+from ..roundtrips import RoundTrips, counting_client
+from ..store import SessionStore
 
 __all__ = ["DESIGNS", "DesignRow", "format_rows", "measure"]
 

@@ -1,0 +1,1 @@
+"""Maintainer tooling for the course: not used by the notebooks."""

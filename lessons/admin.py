@@ -13,8 +13,9 @@ What the lesson's version gets wrong, and what this one does instead:
   past the time its score gives): a login writes the entry before the session, so an entry whose
   session is not there yet may belong to a login running right now, and must stay listed.
 
-Also here: ``audit_ttl`` (session keys that would live forever), ``count_users_by_index`` and
-``LastSeen`` (a sorted set of last-seen times: counting active users in one round trip).
+Also here: ``audit_ttl`` (session keys that would live forever; ``keys_without_ttl`` for any
+pattern), ``count_users_by_index`` and ``LastSeen`` (a sorted set of last-seen times: counting
+active users in one round trip).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .backend import Client, Pipeline
 from .keys import KeySchema, UserId, check_prefix, check_user_id, encode_user
 from .session_value import decode_session, user_of
 
-__all__ = ["SCAN_COUNT", "LastSeen", "SessionAdmin"]
+__all__ = ["SCAN_COUNT", "LastSeen", "SessionAdmin", "keys_without_ttl", "scan_batches"]
 
 #: SCAN's COUNT hint: about how many keys one SCAN call gathers before it answers (Redis visits whole
 #: buckets of its hash table until it has about that many; MATCH filters afterwards), not a page size.
@@ -51,6 +52,53 @@ def _surely_gone(entries: Iterable[tuple[str, float]], missing: set[str]) -> lis
 def _is_cluster(client: Client) -> bool:
     """True for a ``redis.cluster.RedisCluster`` (or a wrapper around one)."""
     return callable(getattr(client, "get_primaries", None))
+
+
+def scan_batches(client: Client, match: str, count: int = SCAN_COUNT) -> Iterator[list[str]]:
+    """Batches of distinct keys matching ``match``: one SCAN round trip per batch (``count`` is
+    SCAN's COUNT hint).
+
+    SCAN can return a key more than once (while Redis resizes its hash table), so keys
+    already seen in this iteration are dropped. Empty batches are not yielded. On a cluster,
+    redis-py's ``scan_iter`` walks every primary in turn.
+    """
+    seen: set[str] = set()
+    if _is_cluster(client):
+        batch: list[str] = []
+        for key in client.scan_iter(match=match, count=count):
+            if key not in seen:
+                seen.add(key)
+                batch.append(key)
+            if len(batch) >= count:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    cursor = 0
+    while True:
+        cursor, keys = cast("tuple[int, list[str]]", client.scan(cursor, match=match, count=count))
+        fresh = [k for k in dict.fromkeys(keys) if k not in seen]
+        seen.update(fresh)
+        if fresh:
+            yield fresh
+        if int(cursor) == 0:
+            break
+
+
+def keys_without_ttl(client: Client, match: str, count: int = SCAN_COUNT) -> list[str]:
+    """Keys matching ``match`` that have no TTL (TTL -1: they would never expire), in SCAN order.
+
+    ``scan_batches`` plus one pipelined TTL round trip per batch. A key that vanished meanwhile
+    answers TTL -2 and is not reported.
+    """
+    immortal: list[str] = []
+    for keys in scan_batches(client, match, count):
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.ttl(key)
+        immortal.extend(k for k, ttl in zip(keys, pipe.execute()) if ttl == -1)
+    return immortal
 
 
 class SessionAdmin:
@@ -92,35 +140,8 @@ class SessionAdmin:
 
     # -- reading -------------------------------------------------------------------------------
     def _scan(self, match: str) -> Iterator[list[str]]:
-        """Batches of distinct keys matching ``match``; one SCAN round trip per batch.
-
-        SCAN can return a key more than once (while Redis resizes its hash table), so keys
-        already seen in this iteration are dropped. Empty batches are not yielded. On a cluster,
-        redis-py's ``scan_iter`` walks every primary in turn.
-        """
-        seen: set[str] = set()
-        if _is_cluster(self.r):
-            batch: list[str] = []
-            for key in self.r.scan_iter(match=match, count=self.scan_count):
-                if key not in seen:
-                    seen.add(key)
-                    batch.append(key)
-                if len(batch) >= self.scan_count:
-                    yield batch
-                    batch = []
-            if batch:
-                yield batch
-            return
-        cursor = 0
-        while True:
-            cursor, keys = cast("tuple[int, list[str]]",
-                                self.r.scan(cursor, match=match, count=self.scan_count))
-            fresh = [k for k in dict.fromkeys(keys) if k not in seen]
-            seen.update(fresh)
-            if fresh:
-                yield fresh
-            if int(cursor) == 0:
-                break
+        """Batches of distinct keys matching ``match`` (``scan_batches``)."""
+        return scan_batches(self.r, match, self.scan_count)
 
     def _scan_session_keys(self) -> Iterator[list[str]]:
         """Batches of distinct session keys (SCAN MATCH ``{prefix}:*``)."""
@@ -271,25 +292,17 @@ class SessionAdmin:
         """
         return sum(len(keys) for keys in self._scan(self.keys.index_pattern))
 
-    def _without_ttl(self, match: str) -> list[str]:
-        """Keys matching ``match`` that have no TTL (TTL -1): SCAN + one pipelined TTL per batch."""
-        immortal: list[str] = []
-        for keys in self._scan(match):
-            pipe = self.r.pipeline(transaction=False)
-            for key in keys:
-                pipe.ttl(key)
-            immortal.extend(k for k, ttl in zip(keys, pipe.execute()) if ttl == -1)
-        return immortal
-
     def audit_ttl(self) -> list[str]:
         """Stored IDs of sessions whose keys have no TTL (they would never expire): should be
         empty. A key that vanished meanwhile answers TTL -2 and is not reported."""
-        return [self.keys.stored_id_of(k) for k in self._without_ttl(self.pattern)]
+        immortal = keys_without_ttl(self.r, self.pattern, self.scan_count)
+        return [self.keys.stored_id_of(k) for k in immortal]
 
     def audit_index_ttl(self) -> list[str]:
         """User IDs (as in the key name: JSON) whose index has no TTL: should be empty too."""
         start = len(self.keys.index_prefix)
-        return [k[start:] for k in self._without_ttl(self.keys.index_pattern)]
+        immortal = keys_without_ttl(self.r, self.keys.index_pattern, self.scan_count)
+        return [k[start:] for k in immortal]
 
 
 class LastSeen:

@@ -7,9 +7,9 @@ units. Every plotted number comes from a measurement on Redis (PTTL sampled over
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import matplotlib.pyplot as plt
 import redis
@@ -18,12 +18,38 @@ from matplotlib.ticker import NullLocator
 
 from .i18n import _
 
-if TYPE_CHECKING:
-    from .bench import Measurement
-    from .stores import OpStats
+
+class StoreRow(Protocol):
+    """What the store plots read of a row (``lessons.stores.OpStats``; plots, a support module,
+    does not import the exhibits)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def op(self) -> str: ...
+    @property
+    def median_us(self) -> float: ...
+    @property
+    def p99_us(self) -> float: ...
+    @property
+    def ops_per_s(self) -> float: ...
+
+
+class RevokeRow(Protocol):
+    """What ``plot_revoke_scaling`` reads of a row (``lessons.bench.Measurement``)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def sessions(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def round_trips(self) -> int: ...
+
 
 #: Store benchmark rows: ``{panel title: rows}`` or one list of rows.
-StoreRuns = dict[str, Sequence["OpStats"]] | Sequence["OpStats"]
+StoreRuns = Mapping[str, Sequence[StoreRow]] | Sequence[StoreRow]
 
 __all__ = ["TtlTimeline", "apply_style", "method_label", "plot_ttl", "sample_pttl", "store_labels"]
 
@@ -148,7 +174,7 @@ def store_labels() -> dict[str, str]:
             "sqlite": _("SQLite (file, WAL, in-process)"), "redis": _("Redis (server: see panel title)")}
 
 
-def _grouped_store_bars(runs: StoreRuns, value: Callable[[OpStats], float],
+def _grouped_store_bars(runs: StoreRuns, value: Callable[[StoreRow], float],
                         labels: dict[str, str] | None, title: str, ylabel: str,
                         p99: bool = False) -> Figure:
     """One panel per run (``{panel title: rows}``, or one list of rows), side by side on one
@@ -158,7 +184,7 @@ def _grouped_store_bars(runs: StoreRuns, value: Callable[[OpStats], float],
     import numpy as np
 
     apply_style()
-    panels = runs if isinstance(runs, dict) else {"": runs}
+    panels = runs if isinstance(runs, Mapping) else {"": runs}
     labels = {**store_labels(), **(labels or {})}
     fig, axes = plt.subplots(1, len(panels), sharey=True, squeeze=False,
                              figsize=(7 * len(panels) if len(panels) > 1 else 12, 7.5))
@@ -208,7 +234,7 @@ def plot_store_throughput(runs: StoreRuns, labels: dict[str, str] | None = None,
                                _("throughput (calls per second, log scale)"))
 
 
-# -- notebook 02: three servers behind a round-robin balancer (counts from lessons.cluster) ------
+# -- notebook 02: three servers behind a round-robin balancer (counts from lessons.web_farm) ------
 def plot_successes_per_server(results: dict[str, dict[str, int]], sent: dict[str, int],
                               title: str) -> Figure:
     """Grouped bars: successful requests per server, one colour per set-up, with the count on
@@ -279,7 +305,7 @@ def method_label(method: str) -> str:
             "per-user index": _("per-user index")}.get(method, method)
 
 
-def plot_revoke_scaling(rows: Sequence[Measurement], metric: str = "seconds", title: str | None = None,
+def plot_revoke_scaling(rows: Sequence[RevokeRow], metric: str = "seconds", title: str | None = None,
                         backend_label: str = "") -> Figure:
     """Notebook 03 (演習3): one line per method, total sessions in Redis on the x axis, on log-log
     axes. ``metric`` is ``"seconds"`` (plotted in ms) or ``"round_trips"``. Rows:

@@ -1,4 +1,5 @@
-"""A stored session value: its JSON, the fields the store manages in it, the TTL they imply.
+"""A stored session value: its JSON, the fields the store manages in it, the TTL they imply,
+and the checks every store (and the web app's settings) applies to a TTL and to session data.
 
 No Redis here. ``SessionStore`` writes each session as one JSON object whose first fields are its
 own (``idle_ttl`` in seconds, ``absolute_deadline_ms`` when the store has an ``absolute_ttl``),
@@ -10,12 +11,52 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .keys import UserId
+from .i18n import _
+from .keys import UserId, check_user_id
 
-__all__ = ["META_FIELDS", "capped_ttl_ms", "decode_session", "encode_session", "lifetime_of", "user_of"]
+__all__ = ["META_FIELDS", "capped_ttl_ms", "check_new_data", "check_ttl", "check_update",
+           "decode_session", "encode_session", "lifetime_of", "user_of"]
 
 #: Fields the store writes into every session; ``create`` and ``update`` may not set them.
 META_FIELDS = ("idle_ttl", "absolute_deadline_ms", "created_at", "last_accessed")
+
+
+def check_ttl(name: str, value: object) -> int:
+    """``value`` if it is a whole number of seconds > 0; else ``TypeError`` / ``ValueError``.
+
+    ``0`` is refused, not read as "use the default" (a flaw of the lesson's ``ttl or default``):
+    a session that expires at once, or never, is a bug.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number of seconds, not {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(_("{name} must be > 0 seconds (got {value}); a session without a TTL "
+                           "would live forever", name=name, value=value))
+    return value
+
+
+def _data_without_meta(data: object, verb: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise TypeError(f"session data must be a dict, not {type(data).__name__}")
+    for name in META_FIELDS:
+        if name in data:
+            raise ValueError(f"{name!r} is managed by the store and cannot be {verb}")
+    return data
+
+
+def check_new_data(data: object) -> dict[str, Any]:
+    """``data`` if it can become a new session: a dict without the store's own fields
+    (``META_FIELDS``), whose ``user_id`` (if any) is an int or a str; else ``TypeError`` /
+    ``ValueError``."""
+    checked = _data_without_meta(data, "set")
+    if checked.get("user_id") is not None:
+        check_user_id(checked["user_id"])
+    return checked
+
+
+def check_update(data: object) -> dict[str, Any]:
+    """``data`` if it can be merged into a session: a dict without the store's own fields."""
+    return _data_without_meta(data, "updated")
 
 
 def decode_session(raw: object) -> dict[str, Any] | None:

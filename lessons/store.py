@@ -36,10 +36,18 @@ import redis
 from . import backend
 from .backoff import Backoff
 from .errors import SessionNotFound
-from .i18n import _
 from .keys import KeySchema, UserId, is_valid_session_id
 from .scripts import TAKE_LUA, Script
-from .session_value import META_FIELDS, capped_ttl_ms, decode_session, encode_session, lifetime_of, user_of
+from .session_value import (
+    capped_ttl_ms,
+    check_new_data,
+    check_ttl,
+    check_update,
+    decode_session,
+    encode_session,
+    lifetime_of,
+    user_of,
+)
 
 __all__ = ["SessionNotFound", "SessionStore", "is_valid_session_id"]
 
@@ -73,15 +81,6 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number of seconds, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(_("{name} must be > 0 seconds (got {value}); a session without a TTL "
-                           "would live forever", name=name, value=value))
-    return value
-
-
 class SessionStore:
     """Server-side sessions in Redis: ``create`` / ``get`` / ``update`` / ``delete`` / ``refresh``.
 
@@ -105,8 +104,8 @@ class SessionStore:
     ):
         self.keys = KeySchema(prefix, hash_ids=hash_ids)
         self.r = client if client is not None else backend.connect(redis_url)
-        self.default_ttl = _positive_int("default_ttl", default_ttl)
-        self.absolute_ttl = None if absolute_ttl is None else _positive_int("absolute_ttl", absolute_ttl)
+        self.default_ttl = check_ttl("default_ttl", default_ttl)
+        self.absolute_ttl = None if absolute_ttl is None else check_ttl("absolute_ttl", absolute_ttl)
         self.backoff = backoff or Backoff()  # how update waits and retries after a conflict
         self._take = Script(self.r, TAKE_LUA)
         self._known: OrderedDict[str, _Known] = OrderedDict()  # stored ID -> what it learned
@@ -208,17 +207,11 @@ class SessionStore:
         entry, and the entry's score (2 x ttl ahead) tells a revoke or a listing that runs between
         the two steps (Redis may run it even inside one pipeline) to keep it.
         """
-        if not isinstance(data, dict):
-            raise TypeError(f"session data must be a dict, not {type(data).__name__}")
-        for name in META_FIELDS:
-            if name in data:
-                raise ValueError(f"{name!r} is managed by the store and cannot be set")
-        ttl = self.default_ttl if ttl is None else _positive_int("ttl", ttl)
+        check_new_data(data)
+        ttl = self.default_ttl if ttl is None else check_ttl("ttl", ttl)
         if self.absolute_ttl is not None:
             ttl = min(ttl, self.absolute_ttl)
-        user = data.get("user_id")
-        if user is not None and user_of(data) is None:
-            raise TypeError(f"user_id must be an int or a str, not {type(user).__name__}")
+        user = user_of(data)
         now = _now_iso()
         session: dict[str, Any] = {"idle_ttl": ttl}
         if self.absolute_ttl is not None:
@@ -301,13 +294,9 @@ class SessionStore:
         ``PEXPIRE … NX`` so a key without a TTL gets one). Raises ``SessionNotFound`` if the session
         is gone: an update never brings back a deleted or expired session.
         """
-        if not isinstance(data, dict):
-            raise TypeError(f"session data must be a dict, not {type(data).__name__}")
+        check_update(data)
         if not is_valid_session_id(session_id):
             raise SessionNotFound("malformed session ID")
-        for name in META_FIELDS:
-            if name in data:
-                raise ValueError(f"{name!r} is managed by the store and cannot be updated")
         key = self.key(session_id)
         with self.r.pipeline(transaction=True) as pipe:
             for _ in self.backoff.attempts("update"):  # sleeps between, or RetryLimitExceeded

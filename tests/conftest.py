@@ -33,8 +33,9 @@ from pytest import FixtureRequest, MonkeyPatch
 from redis.cluster import RedisCluster
 
 from lessons import backend, classroom
+from lessons.admin import keys_without_ttl
 from lessons.backend import Client
-from lessons.redis_cluster import INSTALL_HINT, LocalRedisCluster, local_cluster
+from lessons.rediscluster.local import INSTALL_HINT, LocalRedisCluster, local_cluster
 from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app
@@ -115,7 +116,7 @@ def prefix(client: Client) -> Iterator[str]:
     """A key prefix owned by this test; keys under it must all have a TTL at teardown."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
-    immortal = [k for k in client.scan_iter(match=f"{name}*", count=1000) if client.ttl(k) == -1]
+    immortal = keys_without_ttl(client, f"{name}*")
     backend.delete_prefix(client, name)
     assert not immortal, f"keys without a TTL were left behind: {immortal}"
 

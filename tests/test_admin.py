@@ -15,9 +15,10 @@ from typing import Any, cast
 import pytest
 from redis.cluster import RedisCluster
 
-from lessons import backend, bench
+from lessons import bench
 from lessons.admin import LastSeen, SessionAdmin
 from lessons.backend import Client
+from lessons.interleave import pause_after
 from lessons.quiz import question
 from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionStore
@@ -25,11 +26,11 @@ from lessons.store import SessionStore
 TTL = 60
 
 #: Why some tests are skipped on a Redis Cluster (the store's and the admin's behaviour there is
-#: checked by tests/test_cluster_store.py).
+#: checked by tests/test_rediscluster_store.py).
 PER_NODE = ("a pipeline is one request per node it touches, so the single-server round-trip "
-            "count differs; tests/test_cluster_store.py checks the cluster's counts")
+            "count differs; tests/test_rediscluster_store.py checks the cluster's counts")
 NODE_SCAN = ("SCAN's cursor belongs to one node (redis-py's cluster scan returns a cursor per "
-             "node); SessionAdmin uses scan_iter there, tested by tests/test_cluster_store.py")
+             "node); SessionAdmin uses scan_iter there, tested by tests/test_rediscluster_store.py")
 
 
 @pytest.fixture
@@ -212,29 +213,18 @@ def test_expired_sessions_are_neither_listed_nor_counted(store: SessionStore, ad
     assert admin.revoke_all_sessions(1) == 1
 
 
-def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store: SessionStore, prefix: str) -> None:
-    """A session expiring between the read of its value and its TTL: the TTL answers -2."""
-
-    class Pipe:
-        def __init__(self) -> None:
-            self.keys: list[str] = []
-
-        def get(self, key: str) -> None:
-            self.keys.append(key)
-
-        def ttl(self, key: str) -> None:
-            pass
-
-        def execute(self) -> list[object]:
-            return [json.dumps({"user_id": 1}), -2] * len(self.keys)
-
-    class Client:
-        def pipeline(self, transaction: bool=True) -> Pipe:
-            return Pipe()
-
-    admin = SessionAdmin(cast(backend.Client, Client()), prefix)
-    found, gone = admin._load([f"{prefix}:{'a' * 43}"])
-    assert found == [] and gone == [f"{prefix}:{'a' * 43}"]
+def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store: SessionStore, client: Client,
+                                                                prefix: str) -> None:
+    """A session expiring between the read of its value and its TTL (the pipeline without MULTI
+    is split right after the GET): the TTL answers -2, and the session is not listed."""
+    sid = store.create({"user_id": 1})
+    vanish = pause_after(client, "get", lambda: client.delete(store.key(sid)))
+    admin = SessionAdmin(vanish, prefix)
+    assert admin.list_sessions(1) == []
+    replies = [cast("list[Any]", reply) for reply in vanish.replies("execute")]
+    (value, ttl), = [reply for reply in replies if len(reply) == 2]
+    assert json.loads(value)["user_id"] == 1 and ttl == -2  # read, then gone
+    assert vanish.log[:3] == ["ZRANGE", "GET", "(paused after GET: someone else acts)"]
 
 
 def test_the_lessons_ttl_minus_two_is_what_expires_after_get_simulates(client: Client, store: SessionStore,
@@ -384,13 +374,13 @@ def test_revoke_by_scan_finds_unindexed_sessions(store: SessionStore, admin: Ses
 
 @pytest.mark.parametrize("bad", [None, True, 1.5, ["1"]])
 def test_bad_user_ids_are_type_errors(admin: SessionAdmin, bad: Any) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="user_id must be an int or a str"):
         admin.revoke_all_sessions(bad)
 
 
 @pytest.mark.parametrize("bad", ["", "a*", "x?", "[x]", None, 5])
 def test_bad_prefixes_are_refused(client: Client, bad: Any) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="prefix"):
         SessionAdmin(client, bad)
 
 
@@ -469,9 +459,9 @@ def test_last_seen_counts_recent_users_in_one_round_trip(redis_url: str, prefix:
 
 
 def test_last_seen_rejects_bad_arguments(client: Client, prefix: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="window must be a positive number of seconds"):
         LastSeen(client, prefix, window=0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="user_id must be an int or a str"):
         LastSeen(client, prefix).touch(None)  # type: ignore[arg-type]  # wrong on purpose
 
 

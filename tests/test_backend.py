@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import cast
+from typing import Any, cast
 
 import pytest
 import redis
@@ -22,6 +22,7 @@ from pytest import MonkeyPatch
 from lessons import backend
 from lessons.backend import Client
 from lessons.errors import CourseError
+from lessons.processes import free_port
 
 
 def test_redis_url_prefers_the_environment(monkeypatch: MonkeyPatch) -> None:
@@ -89,11 +90,9 @@ def test_describe_names_the_backend(redis_url: str, monkeypatch: MonkeyPatch) ->
 
 
 def test_describe_explains_an_unreachable_redis_in_one_line(monkeypatch: MonkeyPatch) -> None:
-    with socket.socket() as s:  # a port that nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # a port that nothing listens on
     monkeypatch.setenv("REDIS_URL", f"redis://user:secret@127.0.0.1:{port}/0")
-    with pytest.raises(backend.BackendUnavailable) as info:  # an error, not a hang
+    with pytest.raises(backend.BackendUnavailable, match="No Redis answers at") as info:  # not a hang
         backend.describe()
     message = str(info.value)
     assert "\n" not in message and "unset REDIS_URL" in message
@@ -156,16 +155,14 @@ def test_delete_prefix_deletes_only_that_prefix(client: Client, prefix: str) -> 
 
 @pytest.mark.parametrize("bad", ["", "*", "session:*", "a?b", "[x]"])
 def test_delete_prefix_refuses_globs(client: Client, bad: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="refusing to delete by an empty or glob prefix"):
         backend.delete_prefix(client, bad)
 
 
 def test_unreachable_redis_raises_connection_error_quickly() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # a port that nothing listens on
     c = backend.connect(f"redis://127.0.0.1:{port}/0")
-    with pytest.raises(redis.ConnectionError):  # raised, not a hang: connect() sets timeouts
+    with pytest.raises(redis.ConnectionError, match=r"connecting to 127\.0\.0\.1"):  # not a hang
         c.ping()
     assert isinstance(c, redis.Redis)  # an unreachable URL is never taken for a cluster
     kwargs = c.connection_pool.connection_kwargs
@@ -190,15 +187,35 @@ def test_the_embedded_server_is_never_a_cluster(monkeypatch: MonkeyPatch) -> Non
     client.close()
 
 
+def probes_of(monkeypatch: MonkeyPatch) -> list[str]:
+    """The URLs that ``is_cluster`` opens a probe connection to from now on (``Redis.from_url``)."""
+    probes: list[str] = []
+    opened = redis.Redis.from_url
+
+    def probe(url: str, **kwargs: Any) -> redis.Redis:
+        probes.append(url)
+        return opened(url, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "from_url", probe)
+    return probes
+
+
 def test_an_unreachable_redis_is_not_remembered(monkeypatch: MonkeyPatch) -> None:
     """A Redis that is down now may be a cluster node later: ask again next time."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"redis://127.0.0.1:{port}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"  # a port that nothing listens on
+    probes = probes_of(monkeypatch)
     assert backend.is_cluster(url) is False
-    assert url not in backend._cluster_urls
+    assert backend.is_cluster(url) is False
+    assert probes == [url, url]  # asked twice: the first answer was not remembered
     assert type(backend.connect(url)) is redis.Redis
+
+
+def test_a_reachable_redis_is_asked_once(redis_url: str, monkeypatch: MonkeyPatch) -> None:
+    if redis_url == backend.embedded_url():
+        pytest.skip("the embedded server is never probed")
+    first = backend.is_cluster(redis_url)
+    probes = probes_of(monkeypatch)
+    assert backend.is_cluster(redis_url) is first and probes == []  # remembered
 
 
 # A malformed REDIS_URL is refused in one line (issue 16, item 8): redis-py quietly used
@@ -229,18 +246,18 @@ MALFORMED = {
 def test_a_malformed_url_is_refused_in_one_line(url: str, monkeypatch: MonkeyPatch) -> None:
     password_url = url.replace("127.0.0.1", "user:secret@127.0.0.1", 1)
     for given in (url, password_url):
-        with pytest.raises(backend.InvalidRedisUrl) as info:
+        with pytest.raises(backend.InvalidRedisUrl, match=r"^REDIS_URL ") as info:
             backend.check_url(given, "REDIS_URL")
         message = str(info.value)
         assert "\n" not in message and message.startswith("REDIS_URL ")
         assert MALFORMED[url] in message
         assert "secret" not in message
     monkeypatch.setenv("REDIS_URL", url)
-    with pytest.raises(backend.InvalidRedisUrl):
+    with pytest.raises(backend.InvalidRedisUrl, match=r"^REDIS_URL "):
         backend.redis_url()
-    with pytest.raises(backend.InvalidRedisUrl):
+    with pytest.raises(backend.InvalidRedisUrl, match=r"^REDIS_URL "):
         backend.connect()
-    with pytest.raises(backend.InvalidRedisUrl):  # never prints the URL as typed
+    with pytest.raises(backend.InvalidRedisUrl, match=r"^REDIS_URL "):  # never the URL as typed
         backend.describe()
     assert isinstance(info.value, CourseError) and isinstance(info.value, ValueError)
 
@@ -269,15 +286,13 @@ def test_an_upper_case_scheme_connects_whatever_the_redis_py_version(redis_url: 
 def test_refusals_are_the_courses_own_words(monkeypatch: MonkeyPatch) -> None:
     """No message quotes redis-py, the server or the OS (their wording changes between
     releases): each says what is wrong in the course's words."""
-    with pytest.raises(backend.InvalidRedisUrl) as info:
+    with pytest.raises(backend.InvalidRedisUrl, match="redis-py cannot use") as info:
         backend.check_url("redis://h:6379/0?socket_connect_timeout=x&retry_on_timeout=maybe")
     assert str(info.value) == ("the Redis URL redis://h:6379/0?socket_connect_timeout=x&"
                                "retry_on_timeout=maybe: redis-py cannot use 'x' as the value of "
                                "?socket_connect_timeout=")
-    with socket.socket() as s:  # a port that nothing listens on
-        s.bind(("127.0.0.1", 0))
-        monkeypatch.setenv("REDIS_URL", f"REDIS://127.0.0.1:{s.getsockname()[1]}/0")
-    with pytest.raises(backend.BackendUnavailable) as down:
+    monkeypatch.setenv("REDIS_URL", f"REDIS://127.0.0.1:{free_port()}/0")  # nobody listens
+    with pytest.raises(backend.BackendUnavailable, match="No Redis answers at") as down:
         backend.describe()
     assert "(the connection was refused or closed)" in str(down.value)
 
@@ -288,9 +303,12 @@ def test_a_database_the_server_does_not_have_is_refused_in_one_line(redis_url: s
     base = redis_url.split("?")[0].rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
     url = f"{base}/99999"
     monkeypatch.setenv("REDIS_URL", url)
-    with pytest.raises(backend.InvalidRedisUrl) as info:
+    with pytest.raises(backend.InvalidRedisUrl, match="database 99999 does not exist") as info:
         backend.connect(url)
     message = str(info.value)
     assert "\n" not in message and "database 99999 does not exist" in message
     assert message.startswith("REDIS_URL ")
-    assert url not in backend._cluster_urls
+    probes = probes_of(monkeypatch)
+    with pytest.raises(backend.InvalidRedisUrl, match="database 99999 does not exist"):
+        backend.connect(url)
+    assert probes == [url]  # asked again: a refused database is not remembered either

@@ -54,7 +54,7 @@ def test_no_conflict_no_wait() -> None:
 def test_it_gives_up_only_when_the_time_budget_is_spent() -> None:
     clock = Clock()
     backoff = policy(clock, seconds=2.0, base=0.5, cap=1.0, random=lambda: 1.0)
-    with pytest.raises(RetryLimitExceeded) as info:
+    with pytest.raises(RetryLimitExceeded, match="test gave up after 4 conflicting writes") as info:
         run(backoff, conflicts=1000)
     assert clock.sleeps == [0.5, 1.0, 0.5]  # the last wait ends exactly at the budget
     assert str(info.value) == ("test gave up after 4 conflicting writes in 2.0 s (another "
@@ -82,5 +82,5 @@ def test_max_retries_caps_the_count_too() -> None:
     {"max_retries": True}, {"base": 0}, {"base": 0.1, "cap": 0.01},
 ])
 def test_bad_settings_are_refused(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"seconds must be > 0|max_retries must be|need 0 < base <= cap"):
         Backoff(**kwargs)

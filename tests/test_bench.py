@@ -24,7 +24,7 @@ TTL = 60
 
 #: Why some tests are skipped on a Redis Cluster.
 PER_NODE = ("a pipeline is one request per node it touches, so the single-server round-trip "
-            "count differs; tests/test_cluster_store.py checks the cluster's counts")
+            "count differs; tests/test_rediscluster_store.py checks the cluster's counts")
 
 # -- bench helpers -------------------------------------------------------------------------------
 def test_populate_writes_sessions_like_the_store(client: Client, prefix: str) -> None:
@@ -141,9 +141,9 @@ def test_revoke_scaling_stops_before_a_size_that_would_overrun_its_budget(
 
 
 def test_choose_sizes_rejects_nonsense() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="round_trip and budget_seconds must be > 0"):
         bench.choose_sizes(0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="round_trip and budget_seconds must be > 0"):
         bench.choose_sizes(0.001, budget_seconds=-1)
 
 

@@ -96,15 +96,15 @@ def test_the_english_namespace_is_unchanged_and_editions_are_apart(monkeypatch: 
 @pytest.mark.parametrize("part", ["", "*", "0?", "[01]", "a\\b", "01:x", "0 1"])
 def test_a_part_cannot_widen_a_pattern(part: str, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_LEARNER", "alice")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a namespace part must be one non-empty key segment"):
         namespace(part)
 
 
 @pytest.mark.parametrize("edition", ["*", "j", "JA", "ja-01", ""])
 def test_an_edition_is_a_language_code(edition: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="an edition is a language code"):
         namespace("01", edition=edition)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="an edition belongs to a notebook"):
         namespace(edition="ja")  # an edition belongs to a notebook
 
 

@@ -25,9 +25,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pytest import MonkeyPatch
 
+from coursetools.translation import catalogs
 from lessons import predict, quiz
 from lessons.checks import Report
-from lessons.i18n import _, catalogs, fonts, language, missing, pad, runtime, set_language, width
+from lessons.i18n import _, fonts, language, missing, pad, runtime, set_language, width
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,10 +38,10 @@ def english(monkeypatch: MonkeyPatch) -> Iterator[None]:
     """Every test starts in English with no gaps counted, and leaves the language as it was."""
     monkeypatch.delenv("COURSE_LANG", raising=False)
     set_language(None)
-    runtime._missing.clear()
+    missing(clear=True)
     yield
     set_language(None)
-    runtime._missing.clear()
+    missing(clear=True)
 
 
 def report_output(capsys: pytest.CaptureFixture[str], lines: list[tuple[bool, str, object, bool]], *,
@@ -94,7 +95,8 @@ def test_every_catalogued_text_is_its_own_english(capsys: pytest.CaptureFixture[
     for entry in polib.pofile(str(runtime.LOCALE_DIR / "ja" / "lessons.po")):
         specs = {name: spec for _text, name, spec, _conversion in string.Formatter().parse(entry.msgid)
                  if name}
-        fields = {name: 1.5 if specs.get(name) else f"<{name}>" for name in catalogs._fields(entry.msgid)}
+        fields = {name: 1.5 if specs.get(name) else f"<{name}>"
+                  for name in catalogs.placeholder_names(entry.msgid)}
         assert _(entry.msgid, context=entry.msgctxt, **fields) == entry.msgid.format(**fields)
 
 
@@ -155,7 +157,7 @@ def test_a_missing_or_broken_translation_falls_back_to_english(tmp_path: Path,
     assert _("Nobody translated {n} of these.", n=3) == "Nobody translated 3 of these."
     assert ("ja", __name__, "Nobody translated {n} of these.") in missing()
     # a catalogue whose translation names a placeholder the code does not pass
-    po = catalogs._new_catalogue("xx")
+    po = catalogs.new_catalogue("xx")
     po.append(polib.POEntry(msgctxt=__name__, msgid="{n} sessions", msgstr="{count} セッション"))
     po.append(polib.POEntry(msgctxt=__name__, msgid="stale", msgstr="古い", flags=["fuzzy"]))
     (tmp_path / "xx").mkdir()
@@ -239,7 +241,7 @@ def entries(root: Path, name: str) -> dict[tuple[str, str], polib.POEntry]:
 
 def test_the_committed_catalogues_pass_the_check() -> None:
     assert catalogs.check("ja") == []
-    done = subprocess.run([sys.executable, "-m", "lessons.i18n", "check", "ja"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "coursetools.translation", "check", "ja"], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

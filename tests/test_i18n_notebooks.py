@@ -15,8 +15,8 @@ import nbformat
 import polib
 import pytest
 
-from lessons import i18n_notebooks as nbi
-from lessons.i18n_units import cell_segments, code_signature, is_prose, normalise_markdown
+from coursetools.translation import notebooks as nbi
+from coursetools.translation.units import cell_segments, code_signature, is_prose, normalise_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 HARDENING = REPO / "notebooks" / "05_hardening.ipynb"
@@ -178,7 +178,7 @@ def test_edited_sentence_goes_fuzzy_and_check_shows_a_word_diff(tmp_path: Path) 
     assert "fuzzy         b4207535:md:0" in problems[0]
     assert "Whoever reads any of them [-is-] {+can act as+} Alice: the key name is a working cookie." \
         in problems[0]
-    result = subprocess.run([sys.executable, "-m", "lessons.i18n_notebooks", "check", "ja",
+    result = subprocess.run([sys.executable, "-m", "coursetools.translation.notebooks", "check", "ja",
                              "--notebooks", str(tmp_path / "notebooks"),
                              "--locale", str(tmp_path / "locale")],
                             capture_output=True, text=True, cwd=REPO)
@@ -317,6 +317,6 @@ def test_every_notebook_segments_back_to_its_source() -> None:
 
 
 def test_command_line_help() -> None:
-    result = subprocess.run([sys.executable, "-m", "lessons.i18n_notebooks", "--help"],
+    result = subprocess.run([sys.executable, "-m", "coursetools.translation.notebooks", "--help"],
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0 and "{extract,build,check}" in result.stdout

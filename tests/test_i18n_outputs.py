@@ -16,9 +16,10 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from lessons import backend, failover, interleave, plots
+from lessons import backend, interleave, plots
 from lessons.bench import Measurement, format_table
 from lessons.i18n import runtime, set_language, width
+from lessons.rediscluster import failover
 from lessons.stores.workload import OpStats
 from lessons.web import NOT_AUTHENTICATED, TOO_MANY_ATTEMPTS
 

@@ -55,7 +55,7 @@ def test_any_command_with_skip_pauses_at_that_position(client: Client, prefix: s
 
 def test_refused_command_is_logged_and_raised(client: Client, prefix: str) -> None:
     stand_in = recording(client)
-    with pytest.raises(redis.ResponseError):
+    with pytest.raises(redis.ResponseError, match="invalid expire time"):
         stand_in.set(f"{prefix}:k", "v", ex=0)
     assert stand_in.log == ["SET (refused: ResponseError)"]
 
@@ -69,7 +69,7 @@ def test_pause_after_works_inside_a_watched_pipeline(client: Client, prefix: str
         assert pipe.get(key) == "old"       # the action ran right after this reply
         pipe.multi()
         pipe.set(key, "mine", ex=30)
-        with pytest.raises(redis.WatchError):
+        with pytest.raises(redis.WatchError, match="Watched variable changed"):
             pipe.execute()
     assert client.get(key) == "theirs"
     assert stand_in.log == ["WATCH", "GET", "(paused after GET: someone else acts)", "MULTI",

@@ -1,4 +1,5 @@
-"""lessons.reference: the committed reference run of notebook 00, and the tool that measures it.
+"""lessons.reference (the committed reference run of notebook 00) and coursetools.reference (the
+tool that measures it).
 
 The committed data must say where and when it was measured, hold every store and operation, and
 support what notebook 00's prose says about it. Measuring again runs on a real Redis only.
@@ -18,6 +19,7 @@ import matplotlib
 import pytest
 from pytest import MonkeyPatch
 
+from coursetools import reference as measuring
 from lessons import backend, classroom, reference
 from lessons.classroom import learner_key
 from lessons.plots import plot_store_latency, plot_store_throughput
@@ -78,14 +80,14 @@ def test_stats_of_an_unknown_row_is_a_key_error(ref: reference.Reference) -> Non
 
 
 def test_save_and_load_round_trip(ref: reference.Reference, tmp_path: Path) -> None:
-    path = reference.save_reference(ref, tmp_path / "sub" / "ref.json")
+    path = measuring.save_reference(ref, tmp_path / "sub" / "ref.json")
     assert reference.load_reference(path) == ref
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["redis_version"] == ref.redis_version and len(data["rows"]) == len(ref.rows)
 
 
 def test_machine_description_names_cpu_cores_and_python() -> None:
-    machine, system = reference.machine_description()
+    machine, system = measuring.machine_description()
     assert f"{os.cpu_count()} cores" in machine
     assert system.endswith(f"Python {'.'.join(map(str, sys.version_info[:3]))}")
 
@@ -98,14 +100,14 @@ def test_your_run_label_names_the_backend(monkeypatch: MonkeyPatch) -> None:
 
 def test_measuring_on_the_embedded_server_is_refused() -> None:
     with pytest.raises(ValueError, match="real Redis"):
-        reference.measure_reference(backend.embedded_url(), sessions=10, rounds=1)
+        measuring.measure_reference(backend.embedded_url(), sessions=10, rounds=1)
 
 
 def test_main_without_redis_url_explains_and_fails(monkeypatch: MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str],
                                                    tmp_path: Path) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
-    assert reference.main([str(tmp_path / "ref.json")]) == 2
+    assert measuring.main([str(tmp_path / "ref.json")]) == 2
     assert "REDIS_URL" in capsys.readouterr().err
     assert not (tmp_path / "ref.json").exists()
 
@@ -116,11 +118,11 @@ def test_measure_reference_on_a_real_redis(tmp_path: Path, monkeypatch: MonkeyPa
         pytest.skip("needs REDIS_URL pointing at a single real Redis")
     learner = f"test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("COURSE_LEARNER", learner)
-    measured = reference.measure_reference(url, sessions=20, rounds=2)
+    measured = measuring.measure_reference(url, sessions=20, rounds=2)
     assert {(row.kind, row.op) for row in measured.rows} == {(k, op) for k in KINDS for op in OPS}
     assert all(row.count == 40 for row in measured.rows)
     client = backend.connect(url)
-    namespace = classroom.namespace(reference.NAMESPACE)  # the learner's name, as a key segment
+    namespace = classroom.namespace(measuring.NAMESPACE)  # the learner's name, as a key segment
     assert namespace.startswith("course:test-") and learner_key(learner) in namespace
     assert not list(client.scan_iter(match=f"{namespace}:*"))  # cleaned up
     version = client.info("server")["redis_version"]

@@ -28,10 +28,10 @@ import pytest
 from pytest import FixtureRequest
 
 from lessons import backend
-from lessons.admin import SessionAdmin
+from lessons.admin import SessionAdmin, keys_without_ttl
 from lessons.errors import SessionNotFound
-from lessons.failover import ReplicatedStore
 from lessons.interleave import pause_after, pause_before, recording
+from lessons.replicated import ReplicatedStore
 from lessons.store import SessionStore
 
 USER = 42
@@ -58,7 +58,7 @@ def target(request: FixtureRequest) -> Iterator[tuple[str, Any, str]]:
     prefix = f"test-race-{uuid.uuid4().hex[:10]}"
     try:
         yield request.param, client, prefix
-        immortal = [k for k in client.scan_iter(match=f"{prefix}*", count=1000) if client.ttl(k) == -1]
+        immortal = keys_without_ttl(client, f"{prefix}*")
         assert not immortal, f"keys without a TTL were left behind: {immortal}"
     finally:
         backend.delete_prefix(client, prefix)

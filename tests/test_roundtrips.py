@@ -117,7 +117,7 @@ def test_a_command_that_fails_to_pack_leaves_nothing_behind(counted_client: tupl
                                                             prefix: str) -> None:
     client, trips = counted_client
     key = tagged(prefix, "k")
-    with pytest.raises(redis.DataError):
+    with pytest.raises(redis.DataError, match="Invalid input of type"):
         client.set(key, True, ex=30)
     assert client.get(key) is None
     assert trips.commands == ["GET"] and trips.requests == [[("GET", key)]]

@@ -22,6 +22,7 @@ from redis.cluster import RedisCluster
 from lessons import backend, classroom, security
 from lessons.admin import SessionAdmin
 from lessons.backend import Client
+from lessons.checks.security import check_find_immortal, check_host_cookie, check_safe_login, check_touch
 from lessons.keys import KeySchema
 from lessons.roundtrips import RoundTrips
 from lessons.security import (
@@ -152,18 +153,18 @@ def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(
     def raises(store: SessionStore, incoming: str | None, user: dict[str, Any]) -> str:
         raise RuntimeError("oops")
 
-    assert security.check_safe_login(safe) is True
+    assert check_safe_login(safe) is True
     out = capsys.readouterr().out
     assert out.rstrip().endswith("All checks passed.") and "✗" not in out
-    assert security.check_safe_login(keeps) is False
+    assert check_safe_login(keeps) is False
     out = capsys.readouterr().out
     assert "✗ returns a new ID, not the one the browser arrived with" in out
     assert "✗ the planted ID no longer authenticates" in out
     assert "✓ the new session holds the user" in out and "Not yet: 2 of 5 checks failed." in out
-    assert security.check_safe_login(raises) is False
+    assert check_safe_login(raises) is False
     out = capsys.readouterr().out
     assert "✗ your code raised RuntimeError: oops" in out and "Traceback" not in out
-    assert security.check_safe_login(lambda store, incoming, user: None) is False  # the stub
+    assert check_safe_login(lambda store, incoming, user: None) is False  # the stub
     assert "✗ returns a new ID" in capsys.readouterr().out
 
 
@@ -334,22 +335,22 @@ def test_host_prefix_blocks_a_sibling_subdomain_planting_a_session(store: Sessio
 
 def test_check_host_cookie(capsys: pytest.CaptureFixture[str]) -> None:
     header = "__Host-session_id=abc; Path=/; Secure; HttpOnly; SameSite=Lax"
-    assert security.check_host_cookie(header) is True
+    assert check_host_cookie(header) is True
     out = capsys.readouterr().out
     assert out.rstrip().endswith("All checks passed.") and "✗" not in out
-    assert security.check_host_cookie("__Host-session_id=abc; Domain=example.com; Secure") is False
+    assert check_host_cookie("__Host-session_id=abc; Domain=example.com; Secure") is False
     out = capsys.readouterr().out
     assert ("✗ a browser accepts it from https://app.example.com (saw '__Host- forbids a Domain "
             "attribute (host-only cookie)')") in out
     assert "✓ the name starts with __Host-" in out and "Not yet: 3 of 4 checks failed." in out
-    assert security.check_host_cookie("") is False
+    assert check_host_cookie("") is False
     assert "✗ is a Set-Cookie header" in capsys.readouterr().out
-    assert security.check_host_cookie("session_id=abc123; Path=/") is False  # the notebook's stub
+    assert check_host_cookie("session_id=abc123; Path=/") is False  # the notebook's stub
     out = capsys.readouterr().out
     assert "✓" not in out and "· a browser accepts it from https://app.example.com" in out
     assert "Not yet: 3 of 4 checks failed." in out
     # once another property passes, the browser's acceptance counts
-    assert security.check_host_cookie("__Host-session_id=abc; Path=/; Secure") is False
+    assert check_host_cookie("__Host-session_id=abc; Path=/; Secure") is False
     out = capsys.readouterr().out
     assert "✓ the name starts with __Host-" in out
     assert "✓ a browser accepts it from https://app.example.com" in out
@@ -450,7 +451,7 @@ def test_guessing_time_matches_owasp_example() -> None:
     assert rows[256]["universe_ages"] > 1e40 and rows[122]["universe_ages"] > 1
     assert rows[64]["seconds"] < 86400  # 64 bits fall within hours to a strong attacker
     assert security.format_duration(90) == "1.5 minutes"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must all be > 0"):
         expected_guess_seconds(0, 1, 1)
 
 
@@ -479,27 +480,27 @@ def test_check_touch(checks_on_backend: Client, capsys: pytest.CaptureFixture[st
         left = min(session["idle_ttl"] * 1000, session["absolute_deadline_ms"] - now_ms)
         return left > 0 and bool(client.pexpire(key, left))
 
-    assert security.check_touch(good) is True
+    assert check_touch(good) is True
     out = capsys.readouterr().out
     assert out.rstrip().endswith("All checks passed.") and "✗" not in out and out.count("✓") == 4
-    assert security.check_touch(idle_only) is False
+    assert check_touch(idle_only) is False
     out = capsys.readouterr().out
     assert "✓ an active session: True, and its TTL slides back to its idle TTL (10 min)" in out
     assert "✗ 2 s before its absolute deadline: True, and a TTL of at most those 2 s" in out
     assert "of at most those 2 s (saw 'answer True, TTL about 10 min')" in out  # the whole idle TTL
     assert "✗ past its absolute deadline: False, and the session is deleted from Redis" in out
     assert "Not yet: 2 of 4 checks failed." in out
-    assert security.check_touch(no_delete) is False
+    assert check_touch(no_delete) is False
     out = capsys.readouterr().out
     assert "(saw 'answer False, key still there')" in out and "Not yet: 1 of 4 checks failed." in out
-    assert security.check_touch(lambda client, key, now_ms: None) is False  # the notebook's stub
+    assert check_touch(lambda client, key, now_ms: None) is False  # the notebook's stub
     out = capsys.readouterr().out
     assert "✓" not in out and "Not yet: 4 of 4 checks failed." in out
-    assert security.check_touch(lambda client, key, now_ms: False) is False  # says False, does nothing
+    assert check_touch(lambda client, key, now_ms: False) is False  # says False, does nothing
     out = capsys.readouterr().out
     assert "✓" not in out and "· no session at the key: False, and no key written" in out
     assert "Not yet: 3 of 4 checks failed." in out
-    assert security.check_touch(lambda client, key, now_ms: 1 / 0) is False
+    assert check_touch(lambda client, key, now_ms: 1 / 0) is False
     out = capsys.readouterr().out
     assert "✗ your code raised ZeroDivisionError" in out and "Traceback" not in out
 
@@ -587,18 +588,18 @@ def test_check_find_immortal(checks_on_backend: Client, capsys: pytest.CaptureFi
                      prefix: str) -> list[str]:  # key.split(":")[1] breaks on a prefix with a colon
         return [k.split(":")[1] for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
-    assert security.check_find_immortal(good) is True
+    assert check_find_immortal(good) is True
     out = capsys.readouterr().out
     assert out.rstrip().endswith("All checks passed.") and "✗" not in out
-    assert security.check_find_immortal(keys_not_ids) is False
+    assert check_find_immortal(keys_not_ids) is False
     out = capsys.readouterr().out
     assert "✗ returns session IDs, not key names" in out and "Not yet: 2 of 6 checks failed." in out
-    assert security.check_find_immortal(lesson_split) is False
+    assert check_find_immortal(lesson_split) is False
     assert "✗ finds every session without a TTL" in capsys.readouterr().out
-    assert security.check_find_immortal(lambda client, prefix: None) is False  # the stub
+    assert check_find_immortal(lambda client, prefix: None) is False  # the stub
     out = capsys.readouterr().out
     assert "✗ returns a list (saw 'NoneType')" in out and "Not yet: 6 of 6 checks failed." in out
-    assert security.check_find_immortal(lambda client, prefix: []) is False  # a list, and nothing in it
+    assert check_find_immortal(lambda client, prefix: []) is False  # a list, and nothing in it
     out = capsys.readouterr().out
     assert "✓" not in out and "· returns a list" in out and "Not yet: 5 of 6 checks failed." in out
 
@@ -674,13 +675,13 @@ def test_hashed_store_contract(counted_client: tuple[Client, RoundTrips], prefix
 
     # the handle (what SCAN, admin listings and logs show) is not a token
     assert store.get(handle) is None and store.refresh(handle) is False
-    with pytest.raises(SessionNotFound):
+    with pytest.raises(SessionNotFound, match="malformed session ID"):
         store.update(handle, {"x": 1})
     # malformed tokens and handles: no round trip
     with trips.measure() as m:
         assert store.get("nope") is None and store.delete("nope") is False
         assert store.refresh("*") is False and store.delete_stored("nope") is False
-        with pytest.raises(SessionNotFound):
+        with pytest.raises(SessionNotFound, match="malformed session ID"):
             store.regenerate("nope")
     assert m.count == 0
 
@@ -714,25 +715,17 @@ def test_hashed_store_keeps_absolute_ttl(client: Client, prefix: str) -> None:
     assert store.refresh(token) and 0 < client.ttl(store.key(token)) <= 3600
 
 
-def test_the_package_re_exports_what_notebook_04_uses() -> None:
-    from lessons.security import (  # noqa: F401
-        check_find_immortal,
-        check_host_cookie,
-        check_safe_login,
-        check_touch,
-    )
-
-    for name in ("BrowserModel", "check_find_immortal", "check_host_cookie",
-                 "check_safe_login", "check_touch", "client_side_session_app",
+def test_the_package_offers_what_notebook_04_uses() -> None:
+    for name in ("BrowserModel", "client_side_session_app",
                  "command_log_client", "export_snapshot", "forge_client_side_cookie",
                  "growth_experiment", "guessing_table", "parse_set_cookie", "plant_immortal_sessions",
                  "server_memory_facts", "token_handle", "vulnerable_app", "logged_in_as",
                  "plant_cookie", "replay_client", "test_client"):
         assert callable(getattr(security, name)), name
-    assert set(security.__all__) <= set(dir(security)) | {n for n in security.__all__
-                                                          if n.startswith("check_")}
-    with pytest.raises(AttributeError):
-        security.HashedKeySessionStore  # noqa: B018  # replaced by SessionStore(hash_ids=True)
+    assert set(security.__all__) <= set(dir(security))
+    assert not [name for name in security.__all__ if name.startswith("check_")]  # lessons.checks'
+    with pytest.raises(AttributeError, match="HashedKeySessionStore"):  # now SessionStore(hash_ids=True)
+        security.HashedKeySessionStore  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_command_log_parses_binary_safe_arguments(redis_url: str, prefix: str) -> None:

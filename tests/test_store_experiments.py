@@ -24,8 +24,8 @@ from lessons.store_experiments import (
     round_trips,
 )
 
-PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, "
-            "so single-server round-trip counts differ (tests/test_cluster_store.py checks the cluster's)")
+PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
+            "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)")
 
 
 class NaiveStore:

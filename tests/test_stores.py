@@ -21,6 +21,8 @@ import pytest
 from pytest import FixtureRequest
 
 from lessons import backend, stores
+from lessons.admin import keys_without_ttl
+from lessons.checks.stores import check_cleanup_sql
 from lessons.quiz import question
 from lessons.store import SessionNotFound, is_valid_session_id
 
@@ -46,7 +48,7 @@ def tmpdir_own() -> Iterator[str]:
 class Harness:
     """A store under test plus ``advance(seconds)``: fake time for local stores, sleep for Redis."""
 
-    def __init__(self, store: stores.Store, clock: FakeClock | None) -> None:
+    def __init__(self, store: stores.ComparedStore, clock: FakeClock | None) -> None:
         self.store, self.clock = store, clock
 
     @property
@@ -79,7 +81,7 @@ class Harness:
 def h(request: FixtureRequest, tmpdir_own: str) -> Iterator[Harness]:
     kind = request.param
     clock = FakeClock()  # for the local stores; Redis keeps its own time
-    store: stores.Store
+    store: stores.ComparedStore
     if kind == "memory":
         store = stores.MemoryStore(default_ttl=100, clock=clock)
     elif kind == "file":
@@ -93,7 +95,7 @@ def h(request: FixtureRequest, tmpdir_own: str) -> Iterator[Harness]:
     yield Harness(store, None if kind.startswith("redis") else clock)
     if isinstance(store, stores.RedisStore):
         r = backend.connect(store.url)
-        immortal = [k for k in r.scan_iter(match=f"{store.prefix}*") if r.ttl(k) == -1]
+        immortal = keys_without_ttl(r, f"{store.prefix}*")
         backend.delete_prefix(r, store.prefix)
         r.close()
         assert not immortal, f"keys without a TTL were left behind: {immortal}"
@@ -121,13 +123,13 @@ def test_unknown_and_malformed_ids(h: Harness) -> None:
         assert h.store.delete(sid) is False
         assert h.store.refresh(sid) is False
         assert h.store.ttl(sid) is None
-        with pytest.raises(SessionNotFound):
+        with pytest.raises(SessionNotFound, match=r"session not found|malformed session ID"):
             h.store.update(sid, {"role": "admin"})
     assert h.store.stored_count() == 0
 
 
 def test_bad_input_is_refused(h: Harness) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="session data must be a dict, not list"):
         h.store.create(["not", "a", "dict"])  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ValueError, match=r"ttl must be > 0 seconds \(got 0\)"):
         h.store.create({"user_id": 1}, ttl=0)  # 0 is an error, not "use the default"
@@ -139,9 +141,9 @@ def test_bad_input_is_refused(h: Harness) -> None:
         h.store.create({"created_at": "yesterday"})
     assert h.store.stored_count() == 0
     sid = h.store.create({"user_id": 1})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="managed by the store"):
         h.store.update(sid, {"created_at": "yesterday"})
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="session data must be a dict, not str"):
         h.store.update(sid, "role=admin")  # type: ignore[arg-type]  # wrong on purpose
 
 
@@ -157,7 +159,7 @@ def test_delete_is_final(h: Harness) -> None:
     sid = h.store.create({"user_id": 1})
     assert h.store.delete(sid) is True
     assert h.store.get(sid) is None
-    with pytest.raises(SessionNotFound):
+    with pytest.raises(SessionNotFound, match="session not found"):
         h.store.update(sid, {"role": "admin"})  # no resurrection
     assert h.store.get(sid) is None
     assert h.store.delete(sid) is False
@@ -209,7 +211,7 @@ def test_expired_session_is_gone_for_every_call(h: Harness) -> None:
     assert h.store.get(short) is None
     assert h.store.ttl(short) is None
     assert h.store.refresh(short) is False
-    with pytest.raises(SessionNotFound):
+    with pytest.raises(SessionNotFound, match="session not found"):
         h.store.update(short, {"role": "admin"})
     assert h.store.get(short) is None  # the failed update did not bring it back
     session = h.store.get(long)
@@ -249,7 +251,7 @@ def test_sqlite_update_never_resurrects_a_session_deleted_by_another_connection(
         session = b.get(sid)
         assert session is not None and session["user_id"] == 1
         assert b.delete(sid) is True
-        with pytest.raises(SessionNotFound):
+        with pytest.raises(SessionNotFound, match="session not found"):
             a.update(sid, {"role": "admin"})
         assert a.get(sid) is None and a.stored_count() == 0
     finally:
@@ -290,17 +292,18 @@ def test_open_store_by_spec(tmpdir_own: str, redis_url: str, prefix: str) -> Non
     redis_store = stores.open_store(stores.RedisStore(redis_url, prefix=prefix).spec)
     assert isinstance(redis_store, stores.RedisStore) and redis_store.prefix == prefix
     for bad in ("file:", "postgres://x", "redis:nourl", ""):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a store spec"):
             stores.open_store(bad)
 
 
 # -- the sharing experiment -----------------------------------------------------------------------
 def test_a_second_process_sees_file_sqlite_and_redis_sessions_but_not_the_dict(
         tmpdir_own: str, redis_url: str, prefix: str) -> None:
-    local: list[stores.Store] = [stores.MemoryStore(), stores.FileStore(os.path.join(tmpdir_own, "files")),
-             stores.SqliteStore(os.path.join(tmpdir_own, "s.db"))]
+    local: list[stores.ComparedStore] = [stores.MemoryStore(),
+                                         stores.FileStore(os.path.join(tmpdir_own, "files")),
+                                         stores.SqliteStore(os.path.join(tmpdir_own, "s.db"))]
     redis_store = stores.RedisStore(redis_url, prefix=prefix, default_ttl=60)
-    lookups: list[tuple[stores.Store, str]] = [(s, s.create({"user_id": 7, "username": "alice"}))
+    lookups: list[tuple[stores.ComparedStore, str]] = [(s, s.create({"user_id": 7, "username": "alice"}))
                for s in [*local, redis_store]]
     pid, seen = stores.other_process_sees(lookups)
     assert pid != os.getpid()
@@ -318,7 +321,7 @@ def test_second_process_reports_errors_clearly() -> None:
         kind, spec = "bogus", "nosuch:thing"
 
     with pytest.raises(RuntimeError, match="not a store spec"):
-        stores.other_process_sees([(cast(stores.Store, Bogus()), "A" * 43)])
+        stores.other_process_sees([(cast(stores.ComparedStore, Bogus()), "A" * 43)])
 
 
 # -- benchmark helpers ----------------------------------------------------------------------------
@@ -333,13 +336,10 @@ def test_run_workload_times_every_call_and_leaves_the_store_empty() -> None:
     assert all(r.median_us <= r.p99_us and r.ops_per_s > 0 for r in rows)
 
 
-def test_percentile_is_nearest_rank() -> None:
-    values = [float(i) for i in range(1, 101)]
-    assert stores.percentile(values, 50) == 50.0
-    assert stores.percentile(values, 99) == 99.0
-    assert stores.percentile([5.0], 99) == 5.0
-    with pytest.raises(ValueError):
-        stores.percentile([], 50)
+def test_summarize_takes_the_course_percentile() -> None:
+    timings = {op: [i / 1e6 for i in range(100, 0, -1)] for op in stores.OPS}  # 1..100 µs, reversed
+    row = stores.summarize({"memory": timings})[0]
+    assert row.median_us == pytest.approx(50.5) and row.p99_us == pytest.approx(99.01)
 
 
 # -- the "Your turn" checker ----------------------------------------------------------------------
@@ -364,28 +364,28 @@ def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(
              now: float) -> None:  # the notebook's "Your turn" cell as the learner finds it
         return None
 
-    assert stores.check_cleanup_sql(stub) is False
+    assert check_cleanup_sql(stub) is False
     out = capsys.readouterr().out
     assert "✓" not in out, out  # a stub earns no pass mark
     assert "· the 2 live sessions are still readable (counts once the rest works" in out
     assert "✗ uses one SQL statement (saw '0 statements')" in out
     assert "Not yet: 3 of 4 checks failed." in out
-    assert stores.check_cleanup_sql(right) is True
+    assert check_cleanup_sql(right) is True
     out = capsys.readouterr().out
     assert out.rstrip().endswith("All checks passed.") and "✗" not in out
     assert "✓ the 2 live sessions are still readable" in out and "·" not in out
-    assert stores.check_cleanup_sql(deletes_everything) is False
+    assert check_cleanup_sql(deletes_everything) is False
     out = capsys.readouterr().out
     assert "✗ returns how many rows it deleted (3) (saw 5)" in out
     assert "✗ deletes the 3 expired rows and only those (2 rows left) (saw '0 rows left')" in out
-    assert stores.check_cleanup_sql(forgets_to_return) is False
+    assert check_cleanup_sql(forgets_to_return) is False
     out = capsys.readouterr().out
     assert "✗ returns how many rows it deleted (3) (saw 'no return value')" in out
     assert "✓ deletes the 3 expired rows" in out and "Not yet: 1 of 4 checks failed." in out
     assert "✓ the 2 live sessions are still readable" in out  # earned: another property passed
-    assert stores.check_cleanup_sql(one_row_at_a_time) is False
+    assert check_cleanup_sql(one_row_at_a_time) is False
     assert "✗ uses one SQL statement (saw '4 statements')" in capsys.readouterr().out
-    assert stores.check_cleanup_sql(lambda conn, now: 1 / 0) is False
+    assert check_cleanup_sql(lambda conn, now: 1 / 0) is False
     out = capsys.readouterr().out
     assert "✗ your code raised ZeroDivisionError: division by zero" in out and "Traceback" not in out
 
@@ -419,9 +419,9 @@ def test_memory_store_lists_and_revokes_a_users_sessions_like_session_admin() ->
     assert store.delete_stored(store.list_sessions(2)[0]["session_id"]) is True
     assert store.get(bob) is None and store.delete_stored(bob) is False
     store.ping()  # answers (a MemoryStore is always up)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="user_id must be an int or a str"):
         store.list_sessions(1.5)  # type: ignore[arg-type]  # wrong on purpose
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="user_id must be an int or a str"):
         store.revoke_all_sessions(None)  # type: ignore[arg-type]  # wrong on purpose
 
 
@@ -451,14 +451,14 @@ def test_the_package_offers_what_notebook_00_imports() -> None:
         MemoryStore,
         RedisStore,
         SqliteStore,
-        check_cleanup_sql,
         other_process_sees,
         run_workload,
         summarize,
     )
 
     assert [row[0] for row in LESSON_TABLE] == list(stores.KINDS)
-    assert set(stores.__all__) <= set(dir(stores)) | {"check_cleanup_sql"}
+    assert set(stores.__all__) <= set(dir(stores))
+    assert "check_cleanup_sql" not in stores.__all__  # lessons.checks.stores has it
     assert all(getattr(stores, name) is not None for name in stores.__all__)
 
 

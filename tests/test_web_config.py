@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from lessons.backend import Client
-from lessons.web import InMemorySessionStore, app_from_env
+from lessons.memory_store import MemoryStore
+from lessons.web import app_from_env
 
 if TYPE_CHECKING:
     from lessons.web import TestClient
@@ -22,12 +23,12 @@ if TYPE_CHECKING:
 @pytest.mark.parametrize("ttl", [0, -1, -3600])
 def test_in_memory_store_refuses_a_default_ttl_that_is_not_positive(ttl: int) -> None:
     with pytest.raises(ValueError, match=r"default_ttl must be > 0 seconds"):
-        InMemorySessionStore(default_ttl=ttl)
+        MemoryStore(default_ttl=ttl)
 
 
 @pytest.mark.parametrize("ttl", [0, -5])
 def test_in_memory_create_refuses_ttl_zero_instead_of_using_the_default(ttl: int) -> None:
-    store = InMemorySessionStore(default_ttl=3600)
+    store = MemoryStore(default_ttl=3600)
     with pytest.raises(ValueError, match=r"ttl must be > 0 seconds"):
         store.create({"user_id": 1}, ttl=ttl)
     assert store.list_sessions() == []
@@ -36,11 +37,11 @@ def test_in_memory_create_refuses_ttl_zero_instead_of_using_the_default(ttl: int
 @pytest.mark.parametrize("ttl", [1.5, "60", True])
 def test_in_memory_ttl_must_be_a_whole_number(ttl: Any) -> None:
     with pytest.raises(TypeError, match="whole number of seconds"):
-        InMemorySessionStore(default_ttl=ttl)
+        MemoryStore(default_ttl=ttl)
 
 
 def test_in_memory_sessions_keep_their_own_ttl() -> None:
-    store = InMemorySessionStore(default_ttl=3600)
+    store = MemoryStore(default_ttl=3600)
     sid = store.create({"user_id": 1}, ttl=30)
     assert store.get(sid, refresh=True) is not None
     assert 25 <= store.list_sessions(1)[0]["ttl"] <= 30  # slid to its own 30 s, not 3600
@@ -153,7 +154,7 @@ def test_trusted_proxies_reach_the_app(redis_url: str, prefix: str) -> None:
 
 
 def test_replicas_reach_the_store(redis_url: str, prefix: str) -> None:
-    from lessons.failover import ReplicatedStore
+    from lessons.replicated import ReplicatedStore
     from lessons.web.config import store_from_env
 
     env = {"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix}
@@ -182,7 +183,7 @@ def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url: str, pre
                                                              value: str, says: str) -> None:
     from lessons.web.config import ConfigError
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ConfigError, match=f"^{name}") as caught:
         app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix, name: value})
     message = str(caught.value)
     assert message.startswith(name) and says in message and "\n" not in message

@@ -9,9 +9,10 @@
     application" and two tracebacks in the log per upload (50 uploads: 120 KB). An aborted
     request is not an error: the log stays empty.
 
-Each server is started on a free loopback port, waited for with a deadline, stopped by the PID of
-its process group; stopping it (graceful: uvicorn finishes every open connection first) is what
-makes its log complete before the test reads it. Every test runs on both backends.
+Each server is started on a free loopback port, waited for with a hang guard, stopped by the PID
+of its process group (``lessons.processes``); stopping it (graceful: uvicorn finishes every open
+connection first) is what makes its log complete before the test reads it. Every test runs on
+both backends.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,8 +32,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lessons.processes import free_port, spawn, stop, wait_until_ready
+
 ROOT = Path(__file__).resolve().parents[1]
-DEADLINE = 40.0  # seconds to start on a busy 2-core machine
+DEADLINE = 120.0  # seconds: a hang guard (a correct start on a busy 2-core machine takes a few)
 WARNING = "uvicorn replaces the client address with X-Forwarded-For"
 
 
@@ -58,13 +59,6 @@ def readme_command() -> list[str]:
     return kept
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Served:
     process: subprocess.Popen[bytes]
@@ -76,17 +70,9 @@ class Served:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> str:
-        """Stop the server (SIGTERM: graceful, SIGKILL if it hangs); its whole log."""
-        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        """Stop the server's process group (SIGTERM: graceful, SIGKILL if it hangs); its whole
+        log."""
+        stop(self.process, timeout=20, group=True)
         return self.log.read_text()
 
 
@@ -99,26 +85,12 @@ def served(redis_url: str, prefix: str, options: list[str], **env_update: str) -
                **env_update)
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="uvicorn-", suffix=".log")[1])
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "lessons.web:app", *options,
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+    process = spawn([sys.executable, "-m", "uvicorn", "lessons.web:app", *options,
+                     "--host", "127.0.0.1", "--port", str(port)],
+                    cwd=ROOT, env=env, log_path=log, new_session=True)
     server = Served(process, port, log)
     try:
-        deadline = time.monotonic() + DEADLINE
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{server.base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn was not ready within {DEADLINE} s:\n{log.read_text()}")
-            time.sleep(0.2)
+        wait_until_ready(process, f"{server.base}/health", timeout=DEADLINE, log_path=log)
         yield server
     finally:
         server.stop()

@@ -4,18 +4,17 @@ With ``--workers 2`` and no ``REDIS_URL`` each worker would start its own embedd
 session created by one worker would be unknown to the other (25 of 40 logins failed). Now the
 server refuses to start, with a one-line reason; with a shared Redis (``REDIS_URL``: either
 backend) two workers serve. Every server is started on a free loopback port, waited for with a
-deadline, and stopped by its PID (its process group: uvicorn and its workers).
+hang guard, and stopped by its PID (its process group: uvicorn and its workers), with
+``lessons.processes``.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,17 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lessons.processes import free_port, spawn, stop, wait_until_ready
 from lessons.web.serve import SharedStoreRequired, check_shared_store, uvicorn_workers
 
 ROOT = Path(__file__).resolve().parents[1]
-DEADLINE = 40.0  # seconds: two workers import FastAPI on a busy 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+DEADLINE = 120.0  # seconds: a hang guard (two workers import FastAPI on a busy 2-core machine)
 
 
 @contextmanager
@@ -46,41 +39,15 @@ def uvicorn(env_update: dict[str, str],
     env.update(env_update, PYTHONUNBUFFERED="1")
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="uvicorn-", suffix=".log")[1])
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "lessons.web:app", "--no-proxy-headers", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+    process = spawn([sys.executable, "-m", "uvicorn", "lessons.web:app", "--no-proxy-headers",
+                     "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                     "--log-level", "warning"],
+                    cwd=ROOT, env=env, log_path=log, new_session=True)
     try:
         yield process, port, log
     finally:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(process.pid, sig)  # the group that process.pid leads: uvicorn + workers
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        process.wait(timeout=5)
+        stop(process, group=True)  # the group that process.pid leads: uvicorn + workers
         log.unlink(missing_ok=True)
-
-
-def wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"uvicorn was not ready within {DEADLINE} s:\n{log.read_text()}")
 
 
 @pytest.mark.parametrize("env,reason", [
@@ -104,7 +71,8 @@ def test_two_workers_without_a_shared_store_refuse_to_start(env: dict[str, str],
 
 def test_two_workers_with_a_shared_redis_serve(redis_url: str, prefix: str) -> None:
     with uvicorn({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix}) as (process, port, log):
-        wait_ready(process, port, log)
+        wait_until_ready(process, f"http://127.0.0.1:{port}/health", timeout=DEADLINE,
+                         log_path=log)
         base = f"http://127.0.0.1:{port}"
         # new connections each time, so both workers answer: every login works on every worker
         for _ in range(6):
@@ -139,6 +107,6 @@ def test_which_settings_need_a_shared_store() -> None:
     check_shared_store({}, workers=1)
     check_shared_store({"REDIS_URL": "redis://127.0.0.1:6379/0"}, workers=4)
     for env in ({}, {"REDIS_URL": ""}, {"LESSONS_SESSION_STORE": "memory", "REDIS_URL": "x"}):
-        with pytest.raises(SharedStoreRequired) as caught:
+        with pytest.raises(SharedStoreRequired, match="refusing to run 2 workers") as caught:
             check_shared_store(env, workers=2)
         assert "\n" not in str(caught.value)

@@ -24,8 +24,8 @@ from lessons.roundtrips import RoundTrips
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app, session_handle
 
-PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, "
-            "so single-server round-trip counts differ (tests/test_cluster_store.py checks the cluster's)")
+PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
+            "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)")
 
 TTL = 60
 ALICE = {"username": "alice", "password": "wonderland"}  # user_id 1 in DEMO_USERS

@@ -17,12 +17,13 @@ from fastapi import FastAPI
 from pytest import MonkeyPatch
 
 from lessons.backend import Client
+from lessons.memory_store import MemoryStore
 from lessons.roundtrips import RoundTrips
 from lessons.store import SessionStore
-from lessons.web import InMemorySessionStore, TestClient, create_app
+from lessons.web import TestClient, create_app
 
-PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, "
-            "so single-server round-trip counts differ (tests/test_cluster_store.py checks the cluster's)")
+PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
+            "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)")
 
 ALICE = {"username": "alice", "password": "wonderland"}
 WRONG = {"username": "alice", "password": "guess"}
@@ -154,7 +155,7 @@ def test_unknown_accounts_are_throttled_alike(app: FastAPI) -> None:
 
 
 def test_the_in_memory_store_is_throttled_too() -> None:
-    app = create_app(InMemorySessionStore(default_ttl=60), max_failures_per_account=2)
+    app = create_app(MemoryStore(default_ttl=60), max_failures_per_account=2)
     c = https(app)
     fail(c, 2)
     r = c.post("/login", json=WRONG)
@@ -168,4 +169,4 @@ def test_the_in_memory_store_is_throttled_too() -> None:
 @pytest.mark.parametrize("value", [0, -1, True])
 def test_throttle_options_must_be_positive(option: str, named: str, value: Any) -> None:
     with pytest.raises(ValueError, match=named):
-        create_app(InMemorySessionStore(), {}, **{option: value})
+        create_app(MemoryStore(), {}, **{option: value})

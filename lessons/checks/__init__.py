@@ -18,7 +18,7 @@ together by ``finish``.
 
 Languages: every line goes through ``lessons.i18n._``. The shared words (the verdict, "saw", the
 learner's exception) are wrapped here; each check module wraps its own property texts where it
-writes them, as literals with named placeholders, so ``python -m lessons.i18n extract`` finds them:
+writes them, as literals with named placeholders, so ``python -m coursetools.translation extract`` finds them:
 ``report.check(ok, _("resets its TTL to {ttl} s", ttl=60), seen)``.
 """
 

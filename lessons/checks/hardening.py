@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .. import backend
+from ..admin import keys_without_ttl
 from ..backend import Client
 from ..classroom import namespace
 from ..i18n import _
@@ -135,8 +136,7 @@ def check_login_throttle(record_failure: Callable[[Client, str, int], object],
                          _("together: unlocked once the window has passed"), trivial=True)
 
         with report.guard():
-            no_ttl = [k for k in client.scan_iter(match=f"{prefix}:*", count=1000)
-                      if client.pttl(k) == -1]  # -1: no TTL (-2: gone meanwhile)
+            no_ttl = keys_without_ttl(client, f"{prefix}:*")
             report.check(not no_ttl, _("every key written has a TTL"), no_ttl[:3] or None,
                          trivial=True)
     return report.finish()

@@ -4,10 +4,10 @@
     print(_("Keys left under {ns}: {left}", ns=ns, left=left))
 
 ``runtime`` looks texts up (``_``, ``set_language``, ``language``, ``missing``, ``width``,
-``pad``); ``fonts`` gives the Japanese edition's plots a Japanese font; ``catalogs`` keeps
-``lessons/locale/{lang}/lessons.po`` and ``quizzes.po`` in step with the English
-(``python -m lessons.i18n extract`` / ``check LANG``). The notebooks' own catalogues are
-``lessons.i18n_notebooks``'s.
+``pad``); ``fonts`` gives the Japanese edition's plots a Japanese font. Keeping the catalogues
+(``lessons/locale/{lang}/*.po``) in step with the English is maintainer tooling:
+``python -m coursetools.translation extract`` / ``check LANG`` (and ``.notebooks`` for the
+notebooks' own catalogues).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ braces are written ``{{`` and ``}}``, as ``str.format`` wants.
 
 A text with no translation (or only a ``fuzzy`` one, or one whose placeholders do not fit) is
 printed in English and remembered: ``missing()`` lists it. A learner's cell never raises because
-of a catalogue. ``python -m lessons.i18n check ja`` makes the same gaps fail CI.
+of a catalogue. ``python -m coursetools.translation check ja`` makes the same gaps fail CI.
 
 The language: ``set_language("ja")`` (``lessons.notebook.start(..., edition="ja")`` calls it),
 else ``$COURSE_LANG``, else English. ``width``/``pad`` align columns by display width (East Asian
@@ -133,9 +133,13 @@ def _(text: str, /, *, context: str | None = None, **fields: Any) -> str:
     return text.format(**fields)
 
 
-def missing() -> list[tuple[str, str, str]]:
-    """Every text printed in English for want of a translation: ``(language, context, text)``."""
-    return list(_missing)
+def missing(*, clear: bool = False) -> list[tuple[str, str, str]]:
+    """Every text printed in English for want of a translation: ``(language, context, text)``,
+    in the order met. ``clear=True``: and forget them, so the next call counts afresh."""
+    found = list(_missing)
+    if clear:
+        _missing.clear()
+    return found
 
 
 def width(text: str) -> int:

@@ -11,16 +11,14 @@
 
 ``clients`` holds the HTTP clients that play the browser and the attacker (``test_client``,
 ``plant_cookie``, ``replay_client``, ``logged_in_as``). The "Your turn" checks live in
-``lessons.checks.security`` and are re-exported here. Hashed session keys are a store option:
-``SessionStore(..., hash_ids=True)``.
+``lessons.checks.security`` (a layer above: this package never imports them). Hashed session keys
+are a store option: ``SessionStore(..., hash_ids=True)``.
 
 The vulnerable apps are **deliberately wrong** and exist only to be attacked in a notebook. The
 course's real code is ``lessons.store.SessionStore`` and ``lessons.web.create_app``.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from .browser import BrowserModel, SetCookie, parse_set_cookie
 from .clients import logged_in_as, plant_cookie, replay_client, test_client
@@ -57,10 +55,6 @@ __all__ = [
     "CommandLog",
     "GrowthRun",
     "SetCookie",
-    "check_find_immortal",
-    "check_host_cookie",
-    "check_safe_login",
-    "check_touch",
     "client_side_session_app",
     "command_log_client",
     "count_keys",
@@ -81,22 +75,3 @@ __all__ = [
     "token_handle",
     "vulnerable_app",
 ]
-
-_CHECKS = ("check_find_immortal", "check_host_cookie", "check_safe_login", "check_touch")
-
-if TYPE_CHECKING:
-    from ..checks.security import (
-        check_find_immortal,
-        check_host_cookie,
-        check_safe_login,
-        check_touch,
-    )
-
-
-def __getattr__(name: str) -> object:
-    # ``lessons.checks.security`` imports this package's modules, so it is loaded on first use.
-    if name in _CHECKS:
-        from ..checks import security as checks
-
-        return getattr(checks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

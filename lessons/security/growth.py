@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import redis
 
+from ..admin import keys_without_ttl
 from ..backend import Client
 from ..keys import KeySchema
 from ..store import SessionStore
@@ -48,26 +49,9 @@ def plant_immortal_sessions(store: SessionStore, n_without_ex: int = 2,
 
 
 def find_immortal_keys(client: Client, match: str) -> list[str]:
-    """Keys matching ``match`` whose TTL is -1 (no expiry), sorted: SCAN + one pipelined TTL
-    round trip per batch of keys."""
-    found: set[str] = set()
-    for keys in _scan_batches(client, match):
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.ttl(key)
-        found.update(k for k, ttl in zip(keys, pipe.execute()) if ttl == -1)
-    return sorted(found)
-
-
-def _scan_batches(client: Client, match: str, count: int = 1000) -> list[list[str]]:
-    """The keys matching ``match`` in batches of up to ``count`` (SCAN; on a cluster, every
-    primary in turn)."""
-    batches: list[list[str]] = [[]]
-    for key in client.scan_iter(match=match, count=count):
-        if len(batches[-1]) >= count:
-            batches.append([])
-        batches[-1].append(key)
-    return [b for b in batches if b]
+    """Keys matching ``match`` whose TTL is -1 (no expiry), sorted: ``admin.keys_without_ttl``
+    (SCAN + one pipelined TTL round trip per batch of keys)."""
+    return sorted(keys_without_ttl(client, match))
 
 
 def count_keys(client: Client, match: str) -> int:

@@ -1,4 +1,5 @@
-"""What the four session stores share: their interface, the lesson's table, and the input checks.
+"""What the four session stores share: their interface and the lesson's table (the input checks
+are ``lessons.session_value``'s, the record helpers of the local stores ``lessons.session_records``).
 
 Every store answers the calls of ``lessons.store.SessionStore``, with its meanings:
 
@@ -21,32 +22,9 @@ first field of the session (as ``SessionStore`` does), and every sliding call (`
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from ..errors import SessionNotFound
-from ..keys import UserId, check_user_id
-from ..session_value import META_FIELDS
-
-__all__ = [
-    "KINDS",
-    "LESSON_TABLE",
-    "Clock",
-    "Store",
-    "check_data",
-    "check_ttl",
-    "check_update",
-    "dumps",
-    "idle_ttl",
-    "merge_update",
-    "new_session",
-    "now_iso",
-    "same_user",
-]
-
-Clock = Callable[[], float]
+__all__ = ["KINDS", "LESSON_TABLE", "ComparedStore"]
 
 #: The four kinds, in the lesson's order.
 KINDS = ("memory", "file", "sqlite", "redis")
@@ -60,7 +38,7 @@ LESSON_TABLE = (
 )
 
 
-class Store(Protocol):
+class ComparedStore(Protocol):
     """What the four stores have in common (see the module docstring)."""
 
     kind: str
@@ -77,87 +55,3 @@ class Store(Protocol):
     def close(self) -> None: ...
     @property
     def spec(self) -> str: ...
-
-
-def now_iso() -> str:
-    """The current UTC time, ISO 8601 (what ``created_at`` / ``last_accessed`` hold)."""
-    return datetime.now(timezone.utc).isoformat()
-
-
-def check_ttl(name: str, value: object) -> int:
-    """``value`` if it is a whole number of seconds > 0; else ``TypeError``/``ValueError``.
-
-    ``0`` is refused, not read as "use the default" (a flaw of the lesson's ``ttl or default``):
-    a session that expires at once, or never, is a bug.
-    """
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number of seconds, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0 seconds (got {value}); a session needs a lifetime")
-    return value
-
-
-def check_data(data: object) -> dict[str, Any]:
-    """``data`` if it can become a new session: a dict without the store's own fields, whose
-    ``user_id`` (if any) is an int or a str (what ``SessionStore`` accepts)."""
-    if not isinstance(data, dict):
-        raise TypeError(f"session data must be a dict, not {type(data).__name__}")
-    for name in META_FIELDS:
-        if name in data:
-            raise ValueError(f"{name!r} is managed by the store and cannot be set")
-    if data.get("user_id") is not None:
-        check_user_id(data["user_id"])
-    return data
-
-
-def check_update(data: object) -> dict[str, Any]:
-    """``data`` if it can be merged into a session (a dict without the store's own fields)."""
-    if not isinstance(data, dict):
-        raise TypeError(f"session data must be a dict, not {type(data).__name__}")
-    for name in META_FIELDS:
-        if name in data:
-            raise ValueError(f"{name!r} is managed by the store and cannot be updated")
-    return data
-
-
-def new_session(data: dict[str, Any], ttl: int) -> dict[str, Any]:
-    """The stored form of a new session: ``idle_ttl`` first, then ``data``, then timestamps."""
-    now = now_iso()
-    return {"idle_ttl": ttl, **data, "created_at": now, "last_accessed": now}
-
-
-def idle_ttl(session: dict[str, Any], default: int) -> int:
-    """The session's own idle TTL in seconds (``default`` if it has none)."""
-    own = session.get("idle_ttl")
-    return own if isinstance(own, int) and not isinstance(own, bool) and own > 0 else default
-
-
-def same_user(session: dict[str, Any], user_id: UserId) -> bool:
-    """Same value and same type: user ``1`` is not user ``"1"`` (as in ``SessionAdmin``)."""
-    found = session.get("user_id")
-    return found == user_id and type(found) is type(user_id)
-
-
-def dumps(data: dict[str, Any]) -> str:
-    """JSON for a session; ``TypeError`` (not a half-written entry) if it is not serialisable."""
-    try:
-        return json.dumps(data, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"session data must be JSON-serialisable: {exc}") from None
-
-
-def merge_update(record: tuple[float, dict[str, Any]] | None, data: dict[str, Any], refresh: bool,
-                 now: float, default_ttl: int) -> tuple[float, dict[str, Any]]:
-    """The update every local store makes: ``record`` is (expires_at, session) or None.
-
-    Returns the new (expires_at, session): ``data`` merged in, ``last_accessed`` now, the expiry
-    slid to the session's own idle TTL if ``refresh`` else kept. ``SessionNotFound`` if the
-    session is gone (an update never brings one back); ``ValueError`` if ``user_id`` would change.
-    """
-    if record is None:
-        raise SessionNotFound("session not found (never created, deleted or expired)")
-    expires_at, session = record
-    if "user_id" in data and data["user_id"] != session.get("user_id"):
-        raise ValueError("user_id cannot change; create a new session instead")
-    updated = {**session, **data, "last_accessed": now_iso()}
-    return (now + idle_ttl(updated, default_ttl) if refresh else expires_at), updated

@@ -14,16 +14,8 @@ from typing import Any
 
 from ..errors import SessionNotFound
 from ..keys import is_valid_session_id
-from .contract import (
-    Clock,
-    check_data,
-    check_ttl,
-    check_update,
-    dumps,
-    idle_ttl,
-    merge_update,
-    new_session,
-)
+from ..session_records import Clock, dumps, idle_ttl, merge_update, new_session
+from ..session_value import check_new_data, check_ttl, check_update
 
 __all__ = ["FileStore"]
 
@@ -80,7 +72,7 @@ class FileStore:
 
     def create(self, data: dict[str, Any], ttl: int | None = None) -> str:
         """Write a new session file; return its 43-character ID. ``ttl`` must be > 0 seconds."""
-        check_data(data)
+        check_new_data(data)
         ttl = self.default_ttl if ttl is None else check_ttl("ttl", ttl)
         session_id = secrets.token_urlsafe(32)
         self._write(session_id, self.clock() + ttl, new_session(data, ttl))

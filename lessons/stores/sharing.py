@@ -8,6 +8,7 @@ Redis is reached over TCP (one GET per Redis lookup) from any process on any mac
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -15,16 +16,16 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from .contract import Store
+from ..memory_store import MemoryStore
+from .contract import ComparedStore
 from .files import FileStore
-from .memory import MemoryStore
 from .redis_store import RedisStore
 from .sqlite import SqliteStore
 
 __all__ = ["main", "open_store", "other_process_sees"]
 
 
-def open_store(spec: str, default_ttl: int = 3600) -> Store:
+def open_store(spec: str, default_ttl: int = 3600) -> ComparedStore:
     """Open the store that ``spec`` names: ``memory:``, ``file:DIR``, ``sqlite:PATH``,
     ``redis:PREFIX@URL``. ``memory:`` always opens a new, empty dict. No command runs yet."""
     kind, _, rest = spec.partition(":")
@@ -41,7 +42,7 @@ def open_store(spec: str, default_ttl: int = 3600) -> Store:
                      "sqlite:PATH or redis:PREFIX@URL)")
 
 
-def other_process_sees(lookups: Iterable[tuple[Store, str]],
+def other_process_sees(lookups: Iterable[tuple[ComparedStore, str]],
                        timeout: float = 60.0) -> tuple[int, dict[str, dict[str, Any] | None]]:
     """Look sessions up from a brand-new Python process; return (its pid, {kind: session or None}).
 
@@ -76,9 +77,10 @@ def _peek() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m lessons.stores peek`` (what ``other_process_sees`` runs)."""
-    argv = sys.argv[1:] if argv is None else argv
-    if argv == ["peek"]:
-        return _peek()
-    print('usage: python -m lessons.stores peek  < [{"kind", "spec", "session_id"}, ...]',
-          file=sys.stderr)
-    return 2
+    parser = argparse.ArgumentParser(
+        prog="python -m lessons.stores",
+        description="The second process of other_process_sees: open each store named on stdin "
+                    '([{"kind", "spec", "session_id"}, ...]) and print what it finds, as JSON.')
+    parser.add_argument("command", choices=["peek"])
+    parser.parse_args(argv)
+    return _peek()

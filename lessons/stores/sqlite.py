@@ -18,16 +18,8 @@ from typing import Any
 
 from ..errors import SessionNotFound
 from ..keys import is_valid_session_id
-from .contract import (
-    Clock,
-    check_data,
-    check_ttl,
-    check_update,
-    dumps,
-    idle_ttl,
-    merge_update,
-    new_session,
-)
+from ..session_records import Clock, dumps, idle_ttl, merge_update, new_session
+from ..session_value import check_new_data, check_ttl, check_update
 
 __all__ = ["SqliteStore"]
 
@@ -70,7 +62,7 @@ class SqliteStore:
 
     def create(self, data: dict[str, Any], ttl: int | None = None) -> str:
         """INSERT one row; return the new 43-character ID. ``ttl`` must be > 0 seconds."""
-        check_data(data)
+        check_new_data(data)
         ttl = self.default_ttl if ttl is None else check_ttl("ttl", ttl)
         payload = dumps(new_session(data, ttl))
         session_id = secrets.token_urlsafe(32)

@@ -7,15 +7,15 @@ its docstring lists (create 1-2 with the per-user index pipelined, get 1, update
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from .contract import Store
+from ..percentile import percentile
+from .contract import ComparedStore
 
-__all__ = ["OPS", "OpStats", "percentile", "run_workload", "summarize"]
+__all__ = ["OPS", "OpStats", "run_workload", "summarize"]
 
 #: The timed operations, in the order the workload runs them.
 OPS = ("create", "get", "update", "delete")
@@ -27,7 +27,7 @@ def _payload(i: int) -> dict[str, Any]:
             "csrf": f"{i:032x}", "cart": [i % 7, i % 11]}
 
 
-def run_workload(store: Store, n: int = 2000, seed: int = 0,
+def run_workload(store: ComparedStore, n: int = 2000, seed: int = 0,
                  warmup: int = 50) -> dict[str, list[float]]:
     """Time the same workload on any store: ``n`` creates, ``n`` gets, ``n`` updates, ``n`` deletes.
 
@@ -81,20 +81,13 @@ class OpStats:
     ops_per_s: float
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values (``q`` in 0..100)."""
-    if not sorted_values:
-        raise ValueError("no values to take a percentile of")
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 def summarize(results: dict[str, dict[str, list[float]]]) -> list[OpStats]:
-    """Median, p99 and throughput (calls / total time, one client) per store and operation."""
+    """Median, p99 (``lessons.percentile``) and throughput (calls / total time, one client) per
+    store and operation."""
     rows = []
     for kind, timings in results.items():
         for op in OPS:
-            values = sorted(timings[op])
+            values = timings[op]
             rows.append(OpStats(kind, op, len(values), 1e6 * percentile(values, 50),
                                 1e6 * percentile(values, 99), len(values) / sum(values)))
     return rows

@@ -21,9 +21,9 @@ cookie costs **no** Redis command. Redis unreachable -> 503 ``{"detail": "..."}`
 Modules: ``factory`` (create_app), ``auth`` (login, me, logout), ``user_sessions`` (the caller's
 sessions), ``cookies`` (attributes, itsdangerous signing), ``passwords`` (scrypt, accounts),
 ``throttle`` (failed-login counters), ``client_address`` (the client behind trusted proxies),
-``body_limit`` (413), ``errors`` (error answers),
-``context`` (what routes share), ``config``
-(``app_from_env``), ``serve`` (``lessons.web:app``), ``loadtest`` (a login-flood measurement).
+``body_limit`` (413), ``errors`` (error answers), ``context`` (what routes share), ``config``
+(``app_from_env``), ``serve`` (``lessons.web:app``). The in-memory store the app also accepts is
+``lessons.memory_store.MemoryStore``; a login-flood measurement is ``coursetools.loadtest``.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from ..checks.web import check_get_session
-from ..stores.memory import MemoryStore as InMemorySessionStore
 from .config import app_from_env
 from .cookies import HOST_COOKIE_NAME
 from .errors import NOT_AUTHENTICATED, STORE_UNAVAILABLE, TOO_MANY_ATTEMPTS
@@ -52,10 +50,8 @@ __all__ = [
     "NOT_AUTHENTICATED",
     "STORE_UNAVAILABLE",
     "TOO_MANY_ATTEMPTS",
-    "InMemorySessionStore",
     "TestClient",
     "app_from_env",
-    "check_get_session",
     "create_app",
     "hash_password",
     "session_handle",

@@ -19,7 +19,6 @@
 ``LESSONS_SECRET_KEY``              sign cookies with this key
 ``LESSONS_COOKIE_NAME``             the cookie's name (``session_id``)
 ``LESSONS_SERVER_NAME``             sent back in ``X-Served-By``
-``LESSONS_PARENT_PID``              stop when that process is gone (``lessons.web.serve``)
 ==================================  ==========================================================
 
 The served app's defaults are the safe ones: hashed IDs and an 8-hour absolute timeout (the
@@ -29,18 +28,20 @@ malformed value is a ``ConfigError`` whose one-line message names the variable.
 
 from __future__ import annotations
 
-import importlib
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
 
 from ..errors import CourseError
+from ..memory_store import MemoryStore
+from ..replicated import ReplicatedStore
+from ..session_value import check_ttl
 from ..store import SessionStore
-from ..stores.memory import MemoryStore as InMemorySessionStore
 from .client_address import TrustedProxies
-from .context import Store
+from .context import AppStore
 from .factory import create_app
 
 __all__ = ["DEFAULT_ABSOLUTE_TTL", "ConfigError", "app_from_env", "env_flag", "env_seconds"]
@@ -69,12 +70,14 @@ def _whole(env: Mapping[str, str], name: str, default: int, unit: str, minimum: 
 
 
 def env_seconds(env: Mapping[str, str], name: str, default: int) -> int:
-    """``env[name]`` as a whole number of seconds > 0 (``default`` if unset or empty)."""
-    text = env.get(name, "").strip()
-    if text.lstrip("-").isdigit() and int(text) <= 0:
-        raise ConfigError(f"{name} must be > 0 seconds, not {text!r}: a session needs a "
-                          "lifetime (0 does not mean 'the default')")
-    return _whole(env, name, default, "seconds")
+    """``env[name]`` as a whole number of seconds > 0 (``default`` if unset or empty): the rule
+    of ``session_value.check_ttl``, with a message that names the variable."""
+    value = _whole(env, name, default, "seconds", minimum=-sys.maxsize)
+    try:
+        return check_ttl(name, value)
+    except ValueError:
+        raise ConfigError(f"{name} must be > 0 seconds, not {env[name].strip()!r}: a session "
+                          "needs a lifetime (0 does not mean 'the default')") from None
 
 
 def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -96,7 +99,7 @@ def _absolute_ttl(env: Mapping[str, str]) -> int | None:
         raise ConfigError(f"{exc} (or 'none' for no absolute timeout)") from None
 
 
-def store_from_env(env: Mapping[str, str]) -> Store:
+def store_from_env(env: Mapping[str, str]) -> AppStore:
     """The session store the environment asks for."""
     ttl = env_seconds(env, "LESSONS_SESSION_TTL", 3600)
     absolute_ttl = _absolute_ttl(env)
@@ -109,7 +112,7 @@ def store_from_env(env: Mapping[str, str]) -> Store:
             if env.get(name, "").strip() not in ("", "none", "0"):
                 raise ConfigError(f"{name} needs LESSONS_SESSION_STORE=redis: the memory store "
                                   "has no such setting")
-        return InMemorySessionStore(default_ttl=ttl)
+        return MemoryStore(default_ttl=ttl)
     if kind != "redis":
         raise ConfigError(f"LESSONS_SESSION_STORE must be 'redis' or 'memory', not {kind!r}")
     options: dict[str, Any] = {"redis_url": env.get("REDIS_URL") or None,
@@ -117,11 +120,8 @@ def store_from_env(env: Mapping[str, str]) -> Store:
                                "default_ttl": ttl, "absolute_ttl": absolute_ttl,
                                "hash_ids": hash_ids}
     if replicas:
-        # notebook 06's store: WAIT after each write (imported by name: lessons.failover imports
-        # this package, and a plain import would make the two a cycle)
-        failover = importlib.import_module("lessons.failover")
-        replicated: SessionStore = failover.ReplicatedStore(**options, replicas=replicas,
-                                                            timeout_ms=timeout_ms)
+        # notebook 06's store: WAIT after each write
+        replicated: SessionStore = ReplicatedStore(**options, replicas=replicas, timeout_ms=timeout_ms)
         return replicated
     return SessionStore(**options)
 

@@ -3,7 +3,7 @@
 ``SessionDirectory`` is what the "your sessions" routes need besides the store: list, end and
 revoke a user's sessions by their STORED ID (the token, or its SHA-256 for a
 ``SessionStore(hash_ids=True)``). ``RedisDirectory`` provides it with ``SessionAdmin.for_store``
-and ``SessionStore.delete_stored``; ``InMemorySessionStore`` provides it itself.
+and ``SessionStore.delete_stored``; ``MemoryStore`` provides it itself.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from fastapi import HTTPException, Request
 
 from ..admin import SessionAdmin
 from ..keys import UserId
+from ..memory_store import MemoryStore
 from ..store import SessionStore
-from ..stores.memory import MemoryStore as InMemorySessionStore
 from .client_address import TrustedProxies
 from .cookies import SessionCookie
 from .errors import not_authenticated
 from .passwords import Accounts
 from .throttle import LoginThrottle
 
-__all__ = ["RedisDirectory", "SessionDirectory", "Store", "WebContext", "directory_for"]
+__all__ = ["AppStore", "RedisDirectory", "SessionDirectory", "WebContext", "directory_for"]
 
 #: The stores ``create_app`` accepts.
-Store = SessionStore | InMemorySessionStore
+AppStore = SessionStore | MemoryStore
 
 
 class SessionDirectory(Protocol):
@@ -73,16 +73,16 @@ class RedisDirectory:
         self.store.r.ping()
 
 
-def directory_for(store: Store) -> SessionDirectory:
+def directory_for(store: AppStore) -> SessionDirectory:
     """The store's directory (the in-memory store is its own)."""
-    return store if isinstance(store, InMemorySessionStore) else RedisDirectory(store)
+    return store if isinstance(store, MemoryStore) else RedisDirectory(store)
 
 
 @dataclass(frozen=True)
 class WebContext:
     """Everything one app's routes use; built by ``create_app``."""
 
-    store: Store
+    store: AppStore
     directory: SessionDirectory
     cookie: SessionCookie
     accounts: Accounts

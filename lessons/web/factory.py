@@ -16,11 +16,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..keys import KeySchema
-from ..stores.memory import MemoryStore as InMemorySessionStore
+from ..memory_store import MemoryStore
 from .auth import add_auth_routes
 from .body_limit import DEFAULT_MAX_BODY, BodyLimit
 from .client_address import TrustedProxies
-from .context import Store, WebContext, directory_for
+from .context import AppStore, WebContext, directory_for
 from .cookies import SecretKeys, SessionCookie
 from .errors import install_error_handlers
 from .passwords import Accounts
@@ -31,7 +31,7 @@ __all__ = ["create_app"]
 
 
 def create_app(
-    store: Store,
+    store: AppStore,
     users: Mapping[str, Any] | None = None,
     *,
     cookie_name: str = "session_id",
@@ -45,7 +45,7 @@ def create_app(
     trusted_proxies: str | Iterable[str] | None = None,
 ) -> FastAPI:
     """A FastAPI app with cookie sessions in ``store`` (a ``SessionStore``, with or without
-    ``hash_ids``, or an ``InMemorySessionStore``).
+    ``hash_ids``, or a ``MemoryStore``).
 
     ``users``: ``{username: password}`` or ``{username: {"password", "user_id", "role"}}``
     (``DEMO_USERS`` when None); only salted scrypt hashes are kept. ``secret_key``: sign the
@@ -80,10 +80,10 @@ def create_app(
     return app
 
 
-def _counters(store: Store) -> tuple[FailureCounters, KeySchema]:
+def _counters(store: AppStore) -> tuple[FailureCounters, KeySchema]:
     """Failed-login counters beside the sessions: in Redis under the store's prefix, or in
     this process for the in-memory store."""
-    if isinstance(store, InMemorySessionStore):
+    if isinstance(store, MemoryStore):
         return MemoryCounters(), KeySchema(store.prefix)
     return RedisCounters(store.r), store.keys
 

@@ -5,8 +5,6 @@
   with ``LESSONS_SESSION_STORE=memory``, its own dict): a session created by one worker is unknown
   to the other, and logins "fail at random". A worker that finds itself in that situation prints
   one line saying why and exits with uvicorn's startup-failure code, which stops uvicorn.
-- **No orphans.** With ``LESSONS_PARENT_PID`` (``lessons.cluster`` sets it), the server stops
-  itself once that process is gone, even if it was killed with SIGKILL.
 - **A bad setting stops the server with one line** naming the variable (``ConfigError``), not
   a traceback.
 - **uvicorn's proxy headers.** Unless started with ``--no-proxy-headers`` (or
@@ -23,10 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
 import sys
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -36,7 +31,7 @@ from ..errors import CourseError
 from .config import app_from_env
 
 __all__ = ["SharedStoreRequired", "check_shared_store", "served_app", "uvicorn_rewrites_client",
-           "uvicorn_workers", "watch_parent"]
+           "uvicorn_workers"]
 
 #: uvicorn's exit code for "failed before serving": its supervisor then stops instead of
 #: restarting the worker forever.
@@ -113,23 +108,6 @@ def check_shared_store(environ: Mapping[str, str] | None = None, workers: int | 
             "shared Redis or use --workers 1")
 
 
-def watch_parent(parent_pid: int, interval: float = 0.5) -> None:
-    """Send this process SIGTERM once ``parent_pid`` is no longer its parent.
-
-    ``lessons.cluster`` stops its servers on exit, but a notebook kernel killed with SIGKILL runs
-    no exit code at all; then the servers are re-parented, notice, and shut themselves down.
-    """
-    if os.getppid() != parent_pid:
-        return  # not started by that process (or it is gone already): nothing to watch
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(interval)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
-
-
 def uvicorn_rewrites_client() -> str | None:
     """The addresses whose ``X-Forwarded-For`` uvicorn will put in ``scope["client"]``, if this
     app is being loaded by a uvicorn with proxy headers on; else None.
@@ -172,6 +150,4 @@ def served_app(environ: Mapping[str, str] | None = None) -> FastAPI:
             "lessons.web: uvicorn replaces the client address with X-Forwarded-For from %s, so "
             "a client there can pose as any address to the login throttle; start uvicorn with "
             "--no-proxy-headers (real proxies go in LESSONS_TRUSTED_PROXIES)", rewriters)
-    if env.get("LESSONS_PARENT_PID"):
-        watch_parent(int(env["LESSONS_PARENT_PID"]))
     return app

@@ -78,7 +78,7 @@ class RedisCounters:
 
 
 class MemoryCounters:
-    """Counters in a dict of this process (for ``InMemorySessionStore``, which has no Redis)."""
+    """Counters in a dict of this process (for ``MemoryStore``, which has no Redis)."""
 
     def __init__(self) -> None:
         self._counts: dict[str, tuple[int, float]] = {}  # name -> (count, expiry, monotonic)

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -25,6 +22,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import psutil
+
+from lessons.processes import ServerExited, free_port, spawn, stop, wait_until_ready
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -41,13 +40,6 @@ LAB_SETTINGS = {
         "fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def marked_processes(marker_value: str) -> list[psutil.Process]:
@@ -126,32 +118,14 @@ class LabServer:
         env = self._env()
         for _attempt in range(3):  # a port taken between free_port() and bind(): try another
             self.port = free_port()
-            log = open(self.log_path, "ab")
+            self.process = spawn(self._command(), env=env, cwd=self.root,
+                                 log_path=self.log_path, new_session=True)
             try:
-                self.process = subprocess.Popen(
-                    self._command(), env=env, cwd=self.root, stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            finally:
-                log.close()
-            if self._wait_ready():
+                wait_until_ready(self.process, f"{self.url}/api/status", timeout=START_TIMEOUT)
                 return self
-            self.stop()
+            except (ServerExited, TimeoutError):
+                self.stop()
         raise RuntimeError(f"JupyterLab did not start; log tail:\n{self.log_tail()}")
-
-    def _wait_ready(self) -> bool:
-        assert self.process is not None, "start() launches the server first"
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        return True
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            time.sleep(0.2)
-        return False
 
     def log_tail(self, n: int = 30) -> str:
         try:
@@ -203,15 +177,7 @@ class LabServer:
         """SIGTERM this server's process group, SIGKILL after a timeout; then end stragglers."""
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
-            pgid = process.pid  # start_new_session: the group id is the server's pid
-            try:
-                os.killpg(pgid, signal.SIGTERM)
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(pgid, signal.SIGKILL)
-                process.wait(timeout=STOP_TIMEOUT)
-            except ProcessLookupError:
-                pass
+            stop(process, timeout=STOP_TIMEOUT, group=True)  # it leads its own group
         if process is not None:
             # Kernels run in their own process groups; whatever carries our marker is ours.
             left = marked_processes(self.marker)

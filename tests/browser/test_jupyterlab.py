@@ -274,9 +274,9 @@ def test_kernel_shutdown_leaves_no_uvicorn(jupyterlab: LabServer, notebook_tabs:
     started = time.monotonic()
     nb = notebook_tabs.notebook(SERVERS_NOTEBOOK)
     start_cell = next((i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
-                       and "Cluster(" in "".join(c["source"]) and ".start()" in "".join(c["source"])),
+                       and "WebFarm(" in "".join(c["source"]) and ".start()" in "".join(c["source"])),
                       None)
-    assert start_cell is not None, f"{SERVERS_NOTEBOOK} has no cell that starts a Cluster"
+    assert start_cell is not None, f"{SERVERS_NOTEBOOK} has no cell that starts a WebFarm"
     try:
         tab = notebook_tabs.get(SERVERS_NOTEBOOK)
         if tab.ran:  # (b) ran every cell in this kernel: start the servers again

@@ -6,11 +6,12 @@ with ``# BEGIN SOLUTION`` / ``# END SOLUTION`` instead; both are recognised). Th
 drops every solution cell and clears every output, so learners start from their stubs with
 nothing to peek at (the hints stay):
 
-    python -m lessons.edition notebooks build/learner-edition
+    python -m coursetools.learner_edition notebooks build/learner-edition
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -60,14 +61,19 @@ def write_learner_edition(source_dir: Path, target_dir: Path) -> dict[str, int]:
     return report
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m lessons.edition NOTEBOOK_DIR TARGET_DIR", file=sys.stderr)
-        return 2
-    for name, removed in write_learner_edition(Path(argv[0]), Path(argv[1])).items():
+def main(argv: list[str] | None = None) -> int:
+    """``python -m coursetools.learner_edition NOTEBOOK_DIR TARGET_DIR``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m coursetools.learner_edition",
+        description="Write the learner edition: every notebook of NOTEBOOK_DIR without its "
+                    "solution cells and outputs, into TARGET_DIR.")
+    parser.add_argument("notebook_dir", type=Path, help="the committed notebooks, e.g. notebooks")
+    parser.add_argument("target_dir", type=Path, help="where to write, e.g. build/learner-edition")
+    args = parser.parse_args(argv)
+    for name, removed in write_learner_edition(args.notebook_dir, args.target_dir).items():
         print(f"{name}: {removed} solution cell(s) left out")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

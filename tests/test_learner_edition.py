@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lessons.edition import is_solution_cell, learner_notebook, write_learner_edition
+from coursetools.learner_edition import is_solution_cell, learner_notebook, write_learner_edition
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -18,7 +18,7 @@ PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 def test_unbalanced_markers_are_an_error() -> None:
     cell = nbformat.v4.new_code_cell("# BEGIN SOLUTION\nx = 1\n")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unbalanced"):
         is_solution_cell(cell)
 
 

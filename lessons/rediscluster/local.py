@@ -12,8 +12,8 @@ and returns once every node reports ``cluster_state:ok`` and every replica is in
 
 Processes are stopped by PID, never by name or port: on ``__exit__``/``stop()``, on an error
 while starting, at interpreter exit, and when this process is killed outright (SIGKILL runs no
-exit code): a watchdog process reads a pipe that only this process writes to; when this process
-dies the pipe ends, and the watchdog SIGKILLs the servers and removes their files. The servers
+exit code): a watchdog process (``lessons.processes.Watchdog``) then SIGKILLs the servers and
+removes their files. The servers
 run in their own session, so interrupting a kernel (SIGINT to its group) does not stop them.
 A Redis this module did not start is never sent a command.
 """
@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import weakref
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -39,7 +36,8 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-from .backend import CONNECT_TIMEOUT, SOCKET_TIMEOUT
+from ..backend import CONNECT_TIMEOUT, SOCKET_TIMEOUT
+from ..processes import Watchdog, free_ports, log_tail, spawn
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -53,73 +51,8 @@ STOP_TIMEOUT = 5.0  # seconds a node gets to exit after SIGTERM before it is kil
 INSTALL_HINT = ("redis-server is not installed: install it with `sudo apt-get install "
                  "redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)")
 
-# The watchdog reads "+pid"/"-pid" lines from stdin; at end-of-file (its parent died) or once
-# re-parented it SIGKILLs each pid still held that is still a redis-server and removes tmpdir.
-# "q": the parent stopped everything itself; exit and kill nothing.
-_WATCHDOG = r"""
-import os, select, shutil, signal, sys
-parent, tmpdir, pids, buf = int(sys.argv[1]), sys.argv[2], set(), b""
-signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGHUP, signal.SIG_IGN)
-while os.getppid() == parent:
-    if not select.select([0], [], [], 0.5)[0]:
-        continue
-    chunk = os.read(0, 4096)
-    if not chunk:
-        break
-    *lines, buf = (buf + chunk).split(b"\n")
-    if b"q" in lines:
-        sys.exit(0)
-    for line in lines:
-        (pids.add if line[:1] == b"+" else pids.discard)(int(line[1:]))
-for pid in pids:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            ours = b"redis-server" in f.read()
-    except OSError:
-        ours = not os.path.isdir("/proc")  # no /proc (macOS): trust the pid
-    try:
-        ours and os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-shutil.rmtree(tmpdir, ignore_errors=True)
-"""
-
-
 class RedisServerNotFound(RuntimeError):
     """``redis-server`` is not installed (or not on PATH); the message says how to install it."""
-
-
-def _bindable(port: int) -> bool:
-    """True if a server could listen on ``port`` now (SO_REUSEADDR, as redis-server does)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _free_ports(n: int) -> list[int]:
-    """``n`` free ports (the OS picks them) whose cluster bus ports (port + 10000) are free too,
-    and none of them another's bus port."""
-    held: list[socket.socket] = []
-    ports: list[int] = []
-    try:
-        for _ in range(200 * n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            held.append(s)  # keep it bound, so that the OS does not hand it out twice
-            port = s.getsockname()[1]
-            if port + 10000 <= 65535 and not {port - 10000, port + 10000} & set(ports) \
-                    and _bindable(port + 10000):
-                ports.append(port)
-                if len(ports) == n:
-                    return ports
-    finally:
-        for s in held:
-            s.close()
-    raise RuntimeError(f"could not find {n} free port pairs on 127.0.0.1")
 
 
 @dataclass
@@ -151,11 +84,10 @@ class Node:
                            socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=SOCKET_TIMEOUT)
 
     def log_tail(self, lines: int = 3) -> str:
-        with open(os.path.join(self.directory, "redis.log"), errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
+        return log_tail(os.path.join(self.directory, "redis.log"), lines)
 
 
-def _stop(nodes: list[Node], watchdog: list[subprocess.Popen[bytes]], tmpdir: str) -> None:
+def _stop(nodes: list[Node], watchdog: list[Watchdog], tmpdir: str) -> None:
     """SIGTERM every node (by PID), wait, SIGKILL stragglers; dismiss the watchdog; rm tmpdir."""
     for node in nodes:
         node.process.terminate()  # a no-op for a process already reaped
@@ -167,11 +99,7 @@ def _stop(nodes: list[Node], watchdog: list[subprocess.Popen[bytes]], tmpdir: st
             node.process.wait(STOP_TIMEOUT)
     nodes.clear()
     for dog in watchdog:
-        try:
-            dog.communicate(b"q\n", timeout=STOP_TIMEOUT)
-        except (subprocess.TimeoutExpired, OSError, ValueError):
-            dog.kill()
-            dog.wait()
+        dog.dismiss(STOP_TIMEOUT)
     watchdog.clear()
     shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -199,7 +127,7 @@ class LocalRedisCluster:
         self.start_seconds: float | None = None  # measured by start()
         self._killed: dict[int, float] = {}  # node index -> time.monotonic() of its SIGKILL
         self._started_at, self._announced = 0.0, False
-        self._watchdog: list[subprocess.Popen[bytes]] = []
+        self._watchdog: list[Watchdog] = []
         self._tmpdir = tempfile.mkdtemp(prefix="lessons-redis-cluster-")
         self._finalizer = weakref.finalize(self, _stop, self.nodes, self._watchdog, self._tmpdir)
 
@@ -212,10 +140,9 @@ class LocalRedisCluster:
             raise RedisServerNotFound(INSTALL_HINT)
         self._started_at = time.monotonic()
         try:
-            self._watchdog.append(subprocess.Popen(
-                [sys.executable, "-c", _WATCHDOG, str(os.getpid()), self._tmpdir],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True))
-            for i, port in enumerate(_free_ports(self.masters * (1 + self.replicas))):
+            self._watchdog.append(Watchdog(cleanup=[self._tmpdir]))
+            ports = free_ports(self.masters * (1 + self.replicas), companion_offset=10000)
+            for i, port in enumerate(ports):  # each with its cluster bus port (+10000) free
                 master = i - self.masters if i >= self.masters else None
                 self.nodes.append(self._spawn(server, i, port, master))
             self._form()
@@ -234,18 +161,11 @@ class LocalRedisCluster:
                 "--cluster-node-timeout", str(self.node_timeout_ms),
                 "--repl-diskless-sync-delay", "0", "--daemonize", "no"]
         args += [part for name, value in self.config.items() for part in (f"--{name}", value)]
-        with open(os.path.join(directory, "redis.log"), "ab") as log:  # its log and its errors
-            process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-        self._tell_watchdog(f"+{process.pid}")
+        process = spawn(args, log_path=os.path.join(directory, "redis.log"), new_session=True)
+        for dog in self._watchdog:
+            dog.watch(process.pid)
         role = "master" if master is None else "replica"
         return Node(index, port, role, process, directory, master)
-
-    def _tell_watchdog(self, line: str) -> None:
-        for dog in self._watchdog:
-            with suppress(OSError):  # if it is gone, stop() still stops every node
-                dog.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
-                dog.stdin.flush()  # type: ignore[union-attr]
 
     def _wait(self, what: str, ready: Callable[[], bool]) -> None:
         """Poll ``ready()`` every 20 ms until it is true; fail if a node died or time ran out."""
@@ -328,6 +248,11 @@ class LocalRedisCluster:
         return next((n.url for n in running if n.role == "master"), next(iter(running)).url)
 
     @property
+    def directory(self) -> str:
+        """The temporary directory that holds every node's files (removed by ``stop()``)."""
+        return self._tmpdir
+
+    @property
     def pids(self) -> list[int]:
         return [n.pid for n in self.nodes]
 
@@ -354,7 +279,8 @@ class LocalRedisCluster:
             raise RuntimeError(f"the master on port {node.port} is not running")
         node.process.kill()
         self._killed[node.index] = time.monotonic()
-        self._tell_watchdog(f"-{node.pid}")
+        for dog in self._watchdog:
+            dog.forget(node.pid)
         node.process.wait()
         return node
 

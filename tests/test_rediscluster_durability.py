@@ -18,9 +18,9 @@ import pytest
 from redis.cluster import RedisCluster
 
 from lessons import backend
-from lessons.cluster_demo import cut_replication, heal_replication, resurrection_experiment
-from lessons.failover import NotReplicated, ReplicatedAdmin, ReplicatedStore
-from lessons.redis_cluster import LocalRedisCluster, Node
+from lessons.rediscluster.demo import cut_replication, heal_replication, resurrection_experiment
+from lessons.rediscluster.local import LocalRedisCluster, Node
+from lessons.replicated import NotReplicated, ReplicatedAdmin, ReplicatedStore
 from lessons.store import SessionStore
 from lessons.web.errors import NOT_CONFIRMED
 
@@ -93,11 +93,11 @@ def test_a_logout_no_replica_confirmed_raises_not_replicated(ha_cluster: LocalRe
     sid, other = sessions_on(store, ha_cluster, 0, 2, "u1")
     cut_replication(ha_cluster, 0)
     try:
-        with pytest.raises(NotReplicated) as raised:
+        with pytest.raises(NotReplicated, match="a failover now could undo it") as raised:
             store.delete(sid)
         assert raised.value.done == 1 and raised.value.acknowledged == 0
         assert "could undo it" in str(raised.value)
-        with pytest.raises(NotReplicated):
+        with pytest.raises(NotReplicated, match="a failover now could undo it"):
             store.delete_stored(store.keys.stored_id(other))  # DELETE /sessions/{id}
         assert store.get(sid) is None and on_replica(ha_cluster, 0, store.key(sid))  # would come back
         assert ha_rc.zscore(store.keys.index_key("u1"), sid) is not None  # entry kept: not confirmed
@@ -164,7 +164,7 @@ def test_a_revoke_no_replica_confirmed_raises_and_keeps_the_index(ha_cluster: Lo
     sids = sessions_on(store, ha_cluster, 0, 4, "u1")
     cut_replication(ha_cluster, 0)
     try:
-        with pytest.raises(NotReplicated) as raised:
+        with pytest.raises(NotReplicated, match="a failover now could undo it") as raised:
             admin.revoke_all_sessions("u1")
         assert raised.value.done == 4
         assert all(store.get(s) is None and on_replica(ha_cluster, 0, store.key(s)) for s in sids)
@@ -183,7 +183,7 @@ def test_a_regenerate_no_replica_confirmed_raises_and_gives_no_new_id(ha_cluster
     (sid,) = sessions_on(store, ha_cluster, 0, 1, "u1")
     cut_replication(ha_cluster, 0)
     try:
-        with pytest.raises(NotReplicated) as raised:
+        with pytest.raises(NotReplicated, match="a failover now could undo it") as raised:
             store.regenerate(sid)  # the planted ID's death is not certain: fail closed
         assert raised.value.done == 1
         assert store.get(sid) is None and on_replica(ha_cluster, 0, store.key(sid))

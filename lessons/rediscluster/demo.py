@@ -27,13 +27,13 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
-from . import classroom
-from .admin import SessionAdmin
-from .backend import Client
-from .i18n import _, pad, set_language
-from .redis_cluster import INSTALL_HINT, SLOTS, LocalRedisCluster, Node
-from .replicated import NotReplicated
-from .store import SessionStore
+from .. import classroom
+from ..admin import SessionAdmin
+from ..backend import Client
+from ..i18n import _, pad, set_language
+from ..replicated import NotReplicated
+from ..store import SessionStore
+from .local import INSTALL_HINT, SLOTS, LocalRedisCluster, Node
 
 __all__ = ["SKIPPED", "EndResult", "LossResult", "Resurrections", "cut_replication", "finish",
            "heal_replication", "login_keys", "loss_experiment", "master_of", "moved_error",
@@ -55,7 +55,7 @@ def _skip_every_later_cell() -> None:
 
 
 def start_or_skip(masters: int = 3, replicas: int = 1) -> LocalRedisCluster | None:
-    """Start a local cluster (``lessons.redis_cluster``) and print what it is, or, without
+    """Start a local cluster (``lessons.rediscluster.local``) and print what it is, or, without
     ``redis-server``, print how to install it and make every later notebook cell print one
     "skipped" line instead of running."""
     if shutil.which("redis-server") is None:
@@ -374,7 +374,7 @@ def reader_sessions(app: Any, store: SessionStore, cluster: LocalRedisCluster, u
     them), made by logging in to ``app`` (the users in turn) until each has one:
     {"/me, session on master i": (user name, cookie value)}, for ``run_load(readers=…)``.
     The extra sessions are logged out again."""
-    from . import web
+    from .. import web
 
     masters = sum(n.role == "master" for n in cluster.nodes)
     share = SLOTS // masters  # master i was started with slots i * share … (as LocalRedisCluster)

@@ -23,11 +23,11 @@ from typing import Any, Protocol, cast
 
 from redis.cluster import RedisCluster
 
-from .admin import SessionAdmin
-from .backend import Client
-from .i18n import _, pad
-from .roundtrips import RoundTrips, counting_client
-from .store import SessionStore
+from ..admin import SessionAdmin
+from ..backend import Client
+from ..i18n import _, pad
+from ..roundtrips import RoundTrips, counting_client
+from ..store import SessionStore
 
 __all__ = ["DESIGNS", "DesignRow", "format_rows", "measure"]
 

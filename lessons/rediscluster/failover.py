@@ -1,7 +1,7 @@
 """A failover under load: the course's web app serving users while a Redis master dies.
 
     store = SessionStore(client=cluster.client(), prefix=…)
-    readers = reader_sessions(app, store, cluster, USERS)   # lessons.cluster_demo
+    readers = reader_sessions(app, store, cluster, USERS)   # lessons.rediscluster.demo
     run = run_load(create_app(store, users=USERS), USERS, seconds=5, readers=readers,
                    events={1.5: lambda: cluster.kill_master(0)})
     run.summary()                 # per endpoint and status: how many requests
@@ -27,16 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from .i18n import _
-from .replicated import NotReplicated, ReplicatedAdmin, ReplicatedStore
-from .store import SessionStore
+from ..i18n import _
+from ..percentile import percentile
+from ..replicated import NotReplicated, ReplicatedAdmin, ReplicatedStore
+from ..store import SessionStore
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
 
 __all__ = ["LOGIN_GROUP", "LoadRun", "NotReplicated", "Outcome", "ReplicatedAdmin",
            "ReplicatedStore", "create_latencies", "describe_run", "invariants", "latency_line",
-           "lost_sessions", "percentile", "plot_timeline", "run_load"]
+           "lost_sessions", "plot_timeline", "run_load"]
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _answer(client: TestClient, method: str, path: str, username: str,
 def _worker(app: FastAPI, username: str, password: str, me_per_login: int, started: float,
             stop: threading.Event, out: list[Outcome], cookie_name: str) -> None:
     """Log in, call /me ``me_per_login`` times with the new cookie, repeat until ``stop``."""
-    from . import web  # FastAPI's TestClient, imported without Starlette's httpx notice
+    from .. import web  # FastAPI's TestClient, imported without Starlette's httpx notice
 
     with web.TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
         while not stop.is_set():
@@ -143,7 +144,7 @@ def _worker(app: FastAPI, username: str, password: str, me_per_login: int, start
 def _reader(app: FastAPI, label: str, username: str, cookie: str, started: float,
             stop: threading.Event, out: list[Outcome], cookie_name: str) -> None:
     """Call /me with one session's cookie again and again until ``stop``."""
-    from . import web
+    from .. import web
 
     with web.TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
         while not stop.is_set():
@@ -271,16 +272,10 @@ def create_latencies(*stores: SessionStore, n: int = 200, user_id: int = 1) -> l
     return times
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) of ``values``, nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def latency_line(label: str, values: list[float]) -> str:
-    """``label: median X ms, 95th percentile Y ms (n calls)``."""
+    """``label: median X ms, 95th percentile Y ms (n calls)`` (``lessons.percentile``)."""
     return _("{label}: median {median:.2f} ms, 95th percentile {p95:.2f} ms ({n} calls)",
-             label=label, median=median(values), p95=percentile(values, 0.95), n=len(values))
+             label=label, median=median(values), p95=percentile(values, 95), n=len(values))
 
 
 def plot_timeline(run: LoadRun, title: str, bin_s: float = 0.25,
@@ -291,7 +286,7 @@ def plot_timeline(run: LoadRun, title: str, bin_s: float = 0.25,
     time between the first two is shaded. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from .plots import apply_style
+    from ..plots import apply_style
 
     apply_style()
     groups = run.groups() or [""]

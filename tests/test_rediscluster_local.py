@@ -1,4 +1,4 @@
-"""lessons.redis_cluster and the cluster side of lessons.backend, on real redis-server processes.
+"""lessons.rediscluster.local and the cluster side of lessons.backend, on real redis-server processes.
 
 One 3-master + 3-replica cluster is shared by the module's read-only tests (starting one takes
 about 2 s: Redis keeps a new master out of service for 2 s). Tests that must see a start, a stop
@@ -22,13 +22,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import redis
 from pytest import MonkeyPatch
 from redis.cluster import RedisCluster
 
 from lessons import backend
-from lessons.redis_cluster import INSTALL_HINT, LocalRedisCluster, RedisServerNotFound, local_cluster
+from lessons.rediscluster.local import INSTALL_HINT, LocalRedisCluster, RedisServerNotFound, local_cluster
 
 needs_redis_server = pytest.mark.skipif(
     shutil.which("redis-server") is None,
@@ -81,7 +82,7 @@ def wait_gone(pids: list[int], seconds: float) -> float:
 
 def test_a_missing_redis_server_is_one_clear_line(monkeypatch: MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(RedisServerNotFound) as info:
+    with pytest.raises(RedisServerNotFound, match="redis-server is not installed") as info:
         LocalRedisCluster().start()
     message = str(info.value)
     assert "\n" not in message
@@ -93,7 +94,7 @@ def test_start_and_stop_leave_nothing_behind() -> None:
     lines: list[str] = []
     c = LocalRedisCluster(masters=3, progress=lines.append)
     with c:
-        pids, ports, tmpdir = c.pids, [n.port for n in c.nodes], c._tmpdir
+        pids, ports, tmpdir = c.pids, [n.port for n in c.nodes], c.directory
         assert len(pids) == 3 and all(alive(p) for p in pids)
         for node in c.nodes:
             with node.connect() as one:
@@ -115,10 +116,14 @@ def test_start_and_stop_leave_nothing_behind() -> None:
 
 @needs_redis_server
 def test_a_failed_start_stops_what_it_started() -> None:
+    ours = psutil.Process()
+    before = {child.pid for child in ours.children()}
     c = LocalRedisCluster(masters=3, progress=False, config={"no-such-directive": "1"})
     with pytest.raises(RuntimeError, match=r"exited .*no-such-directive"):
         c.start()
-    assert c.nodes == [] and c._watchdog == [] and not os.path.exists(c._tmpdir)
+    left = [child for child in ours.children() if child.pid not in before
+            and child.status() != psutil.STATUS_ZOMBIE]
+    assert c.nodes == [] and left == [] and not os.path.exists(c.directory)  # nor the watchdog
 
 
 def test_the_shared_cluster_is_ready(ha_cluster: LocalRedisCluster) -> None:
@@ -164,8 +169,7 @@ def test_cluster_detection_costs_one_round_trip_per_url(ha_cluster: LocalRedisCl
         return real_info(self, section, *args, **kwargs)
 
     monkeypatch.setattr(redis.Redis, "info", counting_info)
-    url = ha_cluster.nodes[2].url
-    backend._cluster_urls.pop(url, None)
+    url = f"{ha_cluster.nodes[2].url}/0?client_name=detect-{uuid.uuid4().hex[:8]}"  # not asked yet
     assert backend.is_cluster(url) and backend.is_cluster(url)
     backend.connect(url).close()
     assert calls == ["cluster"]
@@ -246,10 +250,10 @@ def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path: Pat
     """A notebook kernel killed with SIGKILL runs no exit code; the watchdog stops the servers."""
     code = textwrap.dedent("""
         import json, time
-        from lessons.redis_cluster import local_cluster
+        from lessons.rediscluster.local import local_cluster
         c = local_cluster(masters=3, progress=False).start()
         print(json.dumps({"pids": c.pids, "ports": [n.port for n in c.nodes],
-                          "dir": c._tmpdir}), flush=True)
+                          "dir": c.directory}), flush=True)
         time.sleep(120)
     """)
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
@@ -273,13 +277,13 @@ def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path: Pat
 
 
 def test_kill_master_signature_errors(ha_cluster: LocalRedisCluster) -> None:
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="list index out of range"):
         ha_cluster.kill_master(7)
     fresh = LocalRedisCluster()
     with pytest.raises(RuntimeError, match="kill_master"):
         fresh.wait_for_failover()
     fresh.stop()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="masters must be between 3 and 16"):
         LocalRedisCluster(masters=2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="replicas must be 0 or 1"):
         LocalRedisCluster(replicas=2)

@@ -20,8 +20,8 @@ import redis
 from redis.cluster import RedisCluster
 
 from lessons import backend
-from lessons.admin import LastSeen, SessionAdmin
-from lessons.redis_cluster import INSTALL_HINT, local_cluster
+from lessons.admin import LastSeen, SessionAdmin, keys_without_ttl
+from lessons.rediscluster.local import INSTALL_HINT, local_cluster
 from lessons.roundtrips import RoundTrips, counting_client
 from lessons.store import SessionStore
 
@@ -52,7 +52,7 @@ def rc(cluster_url: str) -> Iterator[RedisCluster]:
 def prefix(rc: RedisCluster) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
-    immortal = [k for k in rc.scan_iter(match=f"{name}*", count=1000) if rc.ttl(k) == -1]
+    immortal = keys_without_ttl(rc, f"{name}*")
     backend.delete_prefix(rc, name)
     assert not immortal, f"keys without a TTL were left behind: {immortal}"
 
@@ -237,21 +237,21 @@ def test_update_keeps_its_atomicity_on_a_cluster(rc: RedisCluster, store: Sessio
 def test_the_course_code_before_the_cluster_issue_fails_there(rc: RedisCluster, prefix: str) -> None:
     """What notebook 06 shows: the old store's MULTI over two slots, its sliding script building
     a key from the value, the old admin's MGET and DEL over many slots."""
-    from lessons.cluster_pitfalls import old_create, old_list_sessions, old_revoke, old_sliding_read
     from lessons.keys import KeySchema
+    from lessons.rediscluster.pitfalls import old_create, old_list_sessions, old_revoke, old_sliding_read
 
     keys = KeySchema(prefix)
-    with pytest.raises(redis.exceptions.CrossSlotTransactionError):
+    with pytest.raises(redis.exceptions.CrossSlotTransactionError, match="slot"):
         old_create(rc, keys, {"user_id": 1})
     new = SessionStore(client=rc, prefix=prefix, default_ttl=TTL)
     sid = new.create({"user_id": 1})
     while node_of(rc, new.key(sid)) == node_of(rc, new.keys.index_key(1)):
         sid = new.create({"user_id": 1})  # on the index's node the script happens to work
-    with pytest.raises(redis.ResponseError):  # the node refuses a key it does not serve
+    with pytest.raises(redis.ResponseError, match="non local key"):  # a key it does not serve
         old_sliding_read(rc, keys, sid)
     new.create({"user_id": 1})
-    with pytest.raises(redis.exceptions.RedisClusterException):  # refused before sending
+    with pytest.raises(redis.exceptions.RedisClusterException, match="same key slot"):  # refused
         old_list_sessions(rc, keys, 1)
-    with pytest.raises(redis.exceptions.RedisClusterException):
+    with pytest.raises(redis.exceptions.RedisClusterException, match="same key slot"):
         old_revoke(rc, keys, 1)
 

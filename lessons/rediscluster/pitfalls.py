@@ -19,8 +19,8 @@ import secrets
 import time
 from typing import Any, cast
 
-from .backend import Client
-from .keys import KeySchema, UserId
+from ..backend import Client
+from ..keys import KeySchema, UserId
 
 __all__ = ["old_create", "old_list_sessions", "old_revoke", "old_sliding_read"]
 

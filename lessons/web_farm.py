@@ -1,10 +1,10 @@
 """The lesson's diagram made real: three uvicorn servers behind a round-robin load balancer.
 
-    with Cluster(3, store="redis", redis_url=url, prefix="course02") as cluster:
-        lb = cluster.balancer()
+    with WebFarm(3, store="redis", redis_url=url, prefix="course02") as farm:
+        lb = farm.balancer()
         lb.post("/login", json={"username": "alice", "password": "wonderland"})
         hits = lb.call_many("GET", "/me", 30)       # [("server-2", 200), ("server-3", 200), ...]
-        cluster.stop_server("server-2")             # the others keep serving
+        farm.stop_server("server-2")                # the others keep serving
 
 Each server is a separate ``python -m uvicorn lessons.web:app`` process on a free loopback port,
 configured by environment variables (see ``lessons.web.app_from_env``). With ``store="redis"``
@@ -18,17 +18,16 @@ plain http to servers on a private network, forwarding the ``Cookie`` header as 
 ``RoundRobinBalancer`` plays both parts: it keeps the cookie the way a browser on https would
 and forwards it to whichever server is next. Nothing in the app is weakened for the demo.
 
-Every process is stopped on ``__exit__``/``stop()``, when the ``Cluster`` is garbage-collected,
+Every process is stopped on ``__exit__``/``stop()``, when the ``WebFarm`` is garbage-collected,
 and at interpreter exit (``weakref.finalize``), even when a cell fails half-way. If the parent is
-killed outright (SIGKILL: no exit code runs), each server notices it was orphaned and stops
-itself within a second (``LESSONS_PARENT_PID``, see ``lessons.web.app_from_env``).
+killed outright (SIGKILL: no exit code runs), a watchdog process stops the servers and removes
+their logs (``lessons.processes.Watchdog``); the servers themselves know nothing of it.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,25 +36,20 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
 
-__all__ = ["Cluster", "Hit", "RoundRobinBalancer", "Server", "free_port", "tally"]
+from .processes import ServerExited, Watchdog, free_port, log_tail, spawn, stop, wait_until_ready
+
+__all__ = ["Hit", "RoundRobinBalancer", "Server", "WebFarm", "tally"]
 
 #: Seconds to wait for all servers to answer /health (a loaded 2-core machine may need a while).
 STARTUP_TIMEOUT = 60.0
 #: Seconds a stopped server gets to shut down gracefully before it is killed.
 STOP_TIMEOUT = 5.0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free right now (the OS picks it: bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -79,39 +73,35 @@ class Server:
         return self.process.poll() is None
 
     def log_tail(self, lines: int = 15) -> str:
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, lines)
 
 
-def _stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it does not exit in time."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
-
-
-def _cleanup(processes: list[subprocess.Popen[bytes]], clients: list[httpx.Client], tmpdir: str) -> None:
-    """Stop every process and client; used by ``stop()`` and by the finalizer at exit."""
+def _cleanup(processes: list[subprocess.Popen[bytes]], clients: list[httpx.Client],
+             watchdogs: list[Watchdog], tmpdir: str) -> None:
+    """Stop every process (SIGTERM, SIGKILL after ``STOP_TIMEOUT``) and client, dismiss the
+    watchdog; used by ``stop()`` and by the finalizer at exit."""
     for client in clients:
         client.close()
     clients.clear()
     for process in processes:
         try:
-            _stop_process(process)
+            stop(process, timeout=STOP_TIMEOUT)
         except Exception:
             process.kill()
     processes.clear()
+    for watchdog in watchdogs:
+        watchdog.dismiss()
+    watchdogs.clear()
     shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-class Cluster:
+def _answers_as(name: str, reply: httpx.Response) -> bool:
+    """True if ``/health`` answered 200 naming server ``name`` (not another server that won a
+    port race)."""
+    return reply.status_code == 200 and reply.json().get("server") == name
+
+
+class WebFarm:
     """``n`` uvicorn servers running ``lessons.web:app``; a context manager.
 
     ``store``: ``"redis"`` (shared, at ``redis_url``; default ``lessons.backend.redis_url()``) or
@@ -137,9 +127,10 @@ class Cluster:
         self.servers: list[Server] = []
         self._processes: list[subprocess.Popen[bytes]] = []
         self._clients: list[httpx.Client] = []
-        self._tmpdir = tempfile.mkdtemp(prefix="lessons-cluster-")
+        self._watchdogs: list[Watchdog] = []
+        self._tmpdir = tempfile.mkdtemp(prefix="lessons-farm-")
         self._finalizer = weakref.finalize(self, _cleanup, self._processes, self._clients,
-                                           self._tmpdir)
+                                           self._watchdogs, self._tmpdir)
 
     # -- lifecycle -------------------------------------------------------------------------
     def _env(self, name: str) -> dict[str, str]:
@@ -150,7 +141,6 @@ class Cluster:
             "LESSONS_SESSION_PREFIX": self.prefix,
             "LESSONS_SESSION_TTL": str(self.ttl),
             "LESSONS_SERVER_NAME": name,
-            "LESSONS_PARENT_PID": str(os.getpid()),  # the server stops if we die (even SIGKILL)
             # the lesson's layout, `{prefix}:{token}` with the idle TTL only, so the notebook can
             # show the keys (a deployment keeps the served app's defaults: hashed IDs, 8 h cap)
             "LESSONS_HASH_IDS": "0",
@@ -169,22 +159,21 @@ class Cluster:
         while port in taken:  # the OS may hand out a port again before its server has bound it
             port = free_port()
         log_path = os.path.join(self._tmpdir, f"{name}.log")
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "lessons.web:app", "--host", "127.0.0.1",
-                 "--port", str(port), "--log-level", "warning", "--no-access-log",
-                 "--no-proxy-headers"],  # the app decides whom to trust (LESSONS_TRUSTED_PROXIES)
-                env=self._env(name), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        process = spawn(
+            [sys.executable, "-m", "uvicorn", "lessons.web:app", "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning", "--no-access-log",
+             "--no-proxy-headers"],  # the app decides whom to trust (LESSONS_TRUSTED_PROXIES)
+            env=self._env(name), log_path=log_path)
         self._processes.append(process)
+        self._watchdogs[0].watch(process.pid)
         return Server(name, port, process, log_path)
 
-    def start(self) -> Cluster:
+    def start(self) -> WebFarm:
         """Start the servers and wait until each answers ``GET /health`` with 200 (bounded)."""
         if self.servers:
-            raise RuntimeError("this cluster is already started")
+            raise RuntimeError("this farm is already started")
         try:
+            self._watchdogs.append(Watchdog(cleanup=[self._tmpdir]))
             for i in range(self.n):  # one by one: each new port differs from those before it
                 self.servers.append(self._spawn(f"server-{i + 1}"))
             self._wait_ready()
@@ -194,42 +183,38 @@ class Cluster:
         return self
 
     def _wait_ready(self) -> None:
+        """Wait for each server in turn until its ``GET /health`` names it (not another server
+        that won a port race); one whose port was taken meanwhile is started on another."""
         deadline = time.monotonic() + self.startup_timeout
-        waiting = list(range(len(self.servers)))
-        with httpx.Client(timeout=2.0, trust_env=False) as client:
-            while waiting:
-                for i in list(waiting):
-                    server = self.servers[i]
-                    if not server.running():
-                        if "address already in use" in server.log_tail().lower():
-                            self.servers[i] = self._spawn(server.name)  # lost a port race
-                            continue
+        for i in range(len(self.servers)):
+            while True:
+                server = self.servers[i]
+                try:
+                    wait_until_ready(server.process, f"{server.url}/health",
+                                     timeout=max(deadline - time.monotonic(), 0.0),
+                                     ready=partial(_answers_as, server.name))
+                    break
+                except ServerExited:
+                    if "address already in use" not in server.log_tail().lower():
                         raise RuntimeError(f"{server.name} exited with code "
-                                           f"{server.process.returncode}:\n{server.log_tail()}")
-                    try:
-                        reply = client.get(f"{server.url}/health")
-                        if reply.status_code == 200 and reply.json().get("server") == server.name:
-                            waiting.remove(i)  # (not another server that won a port race)
-                    except httpx.TransportError:
-                        pass  # not listening yet
-                if waiting:
-                    if time.monotonic() > deadline:
-                        names = ", ".join(self.servers[i].name for i in waiting)
-                        raise TimeoutError(f"{names} did not become ready within "
-                                           f"{self.startup_timeout:.0f} s")
-                    time.sleep(0.1)
+                                           f"{server.process.returncode}:\n{server.log_tail()}"
+                                           ) from None
+                    self.servers[i] = self._spawn(server.name)  # lost a port race
+                except TimeoutError:
+                    raise TimeoutError(f"{server.name} did not become ready within "
+                                       f"{self.startup_timeout:.0f} s") from None
 
     def stop_server(self, which: int | str) -> Server:
         """Stop one server (by index or name), as if it crashed or was taken out for maintenance."""
         server = self.server(which)
-        _stop_process(server.process)
+        stop(server.process, timeout=STOP_TIMEOUT)
         return server
 
     def stop(self) -> None:
         """Stop every server and close every balancer. Safe to call twice."""
-        _cleanup(self._processes, self._clients, self._tmpdir)
+        _cleanup(self._processes, self._clients, self._watchdogs, self._tmpdir)
 
-    def __enter__(self) -> Cluster:
+    def __enter__(self) -> WebFarm:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

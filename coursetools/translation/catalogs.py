@@ -1,7 +1,7 @@
 """The run-time catalogues kept in step with the English: extract, merge, check.
 
-    python -m lessons.i18n extract        # update lessons/locale/*/lessons.po and quizzes.po
-    python -m lessons.i18n check ja       # exit 1, with a list, while anything is stale
+    python -m coursetools.translation extract        # update lessons/locale/*/lessons.po and quizzes.po
+    python -m coursetools.translation check ja       # exit 1, with a list, while anything is stale
 
 Sources: every ``_("literal", ...)`` call in ``lessons/**/*.py`` (found with ``ast``; msgctxt = the
 module, or the call's ``context="..."``) goes to ``lessons.po``; every quiz in
@@ -32,9 +32,10 @@ from pathlib import Path
 
 import polib
 
-from .runtime import LOCALE_DIR
+from lessons.i18n.runtime import LOCALE_DIR
 
-__all__ = ["Unit", "check", "extract", "extract_code", "extract_quizzes", "merge", "problems"]
+__all__ = ["Unit", "check", "extract", "extract_code", "extract_quizzes", "merge", "new_catalogue",
+           "placeholder_names", "problems"]
 
 LESSONS = LOCALE_DIR.parent  # the lessons/ package
 SIMILAR = 0.6  # difflib ratio from which a changed English text counts as "the same unit, edited"
@@ -103,10 +104,12 @@ def extract_quizzes(root: Path = LESSONS) -> list[Unit]:
     return units
 
 
-def _new_catalogue(lang: str) -> polib.POFile:
+def new_catalogue(lang: str) -> polib.POFile:
+    """An empty catalogue for ``lang`` with the course's header and metadata."""
     po = polib.POFile(wrapwidth=100)
     po.header = ("The course's run-time texts in this language. Kept in step with the English by\n"
-                 "python -m lessons.i18n extract; python -m lessons.i18n check LANG must pass.")
+                 "python -m coursetools.translation extract; "
+                 "python -m coursetools.translation check LANG must pass.")
     po.metadata = {
         "Project-Id-Version": "redis-session-course",
         "Language": lang,
@@ -120,7 +123,7 @@ def _new_catalogue(lang: str) -> polib.POFile:
 def merge(old: polib.POFile | None, units: list[Unit], lang: str, *, prune: bool = False) -> polib.POFile:
     """A catalogue for ``units`` that keeps what ``old`` had translated, by the merge rules
     (``prune``: leave out the entries whose English is gone instead of keeping them obsolete)."""
-    po = _new_catalogue(lang)
+    po = new_catalogue(lang)
     if old is not None and old.metadata:
         po.metadata = dict(old.metadata)
         po.header = old.header or po.header
@@ -197,7 +200,7 @@ _LINK = re.compile(r"\]\([^)\s]+\)|https?://[^\s)>\"']+")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 
 
-def _fields(text: str) -> list[str]:
+def placeholder_names(text: str) -> list[str]:
     """The names of ``text``'s placeholders, each once (a translation may use one twice)."""
     return sorted({name for _, name, _, _ in string.Formatter().parse(text) if name is not None})
 
@@ -214,7 +217,7 @@ def problems(msgid: str, msgstr: str, *, placeholders: bool) -> list[str]:
     found = []
     if placeholders:
         try:
-            want, got = _fields(msgid), _fields(msgstr)
+            want, got = placeholder_names(msgid), placeholder_names(msgstr)
         except ValueError as exc:
             return [f"the translation is not a valid format string ({exc})"]
         if want != got:
@@ -271,9 +274,10 @@ def check(lang: str, root: Path = LESSONS) -> list[str]:
         old = polib.pofile(str(path)) if path.is_file() else None
         po = merge(old, units, lang)
         if old is None:
-            report.append(f"{rel}: missing (run python -m lessons.i18n extract)")
+            report.append(f"{rel}: missing (run python -m coursetools.translation extract)")
         elif _content(po) != _content(old):
-            report.append(f"{rel}: not up to date with the English (run python -m lessons.i18n extract)")
+            report.append(f"{rel}: not up to date with the English "
+                          "(run python -m coursetools.translation extract)")
         for e in po:
             where = f"{rel} [{e.msgctxt}]"
             if e.obsolete:

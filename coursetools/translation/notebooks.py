@@ -1,10 +1,10 @@
 """The notebooks of another edition (Japanese): catalogues, build and the staleness check.
 
-    python -m lessons.i18n_notebooks extract ja     # English notebooks -> lessons/locale/ja/notebooks/*.po
-    python -m lessons.i18n_notebooks build ja       # English notebooks + catalogues -> notebooks/ja/
-    python -m lessons.i18n_notebooks check ja       # exit 1, with readable reasons, when anything is stale
+    python -m coursetools.translation.notebooks extract ja  # English notebooks -> locale/ja/notebooks/*.po
+    python -m coursetools.translation.notebooks build ja    # English notebooks + catalogues -> notebooks/ja/
+    python -m coursetools.translation.notebooks check ja    # exit 1, saying why, if anything is stale
 
-The English notebooks (``notebooks/NN_*.ipynb``) are the source of truth; ``lessons.i18n_units``
+The English notebooks (``notebooks/NN_*.ipynb``) are the source of truth; ``coursetools.translation.units``
 says what a translation unit is. ``extract`` merges each notebook's units into its catalogue:
 same text at the same place -> kept; same text elsewhere (a moved cell) -> carried over; similar
 text in the same cell -> ``fuzzy``, with the previous English kept (``#| msgid``); nothing
@@ -38,12 +38,12 @@ from typing import Any
 
 import nbformat
 
-from .i18n import catalogs
-from .i18n_units import Segment, cell_segments, code_signature, placeholders
+from . import catalogs
+from .units import Segment, cell_segments, code_signature, placeholders
 
 __all__ = ["build_notebook", "check", "extract", "main", "merge", "word_diff"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SIMILAR = 0.5          # word-level similarity above which a changed text is fuzzy, not new
 SHOWN = 5              # untranslated entries listed per catalogue (the rest are counted)
 _CODE = re.compile(r"(`+)(.+?)\1")
@@ -80,7 +80,7 @@ def units(nb: Any) -> list[Segment]:
 
 
 def word_diff(old: str, new: str, keep: int = 5) -> str:
-    """``old`` -> ``new`` word by word (``lessons.i18n.catalogs.word_diff``), long unchanged runs
+    """``old`` -> ``new`` word by word (``coursetools.translation.catalogs.word_diff``), long unchanged runs
     elided to their first and last ``keep`` words."""
     return catalogs.word_diff(old, new, keep)
 
@@ -95,7 +95,7 @@ def merge(found: list[Segment], old: Any | None, name: str, lang: str) -> tuple[
     polib = _po()
     po = polib.POFile(wrapwidth=0)
     po.header = (f"{name}: the {lang} edition of notebooks/{name}.ipynb.\n"
-                 "Units and contexts by `python -m lessons.i18n_notebooks extract " + lang + "`.")
+                 "Units and contexts by `python -m coursetools.translation.notebooks extract " + lang + "`.")
     po.metadata = dict(old.metadata) if old is not None else {
         "Project-Id-Version": f"redis-session-course {name}", "Language": lang,
         "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8",
@@ -352,7 +352,7 @@ def check(lang: str, src: Path, locale: Path, committed: Path | None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lessons.i18n_notebooks",
+    parser = argparse.ArgumentParser(prog="python -m coursetools.translation.notebooks",
                                      description=(__doc__ or "").split("\n")[0])
     parser.add_argument("command", choices=["extract", "build", "check"])
     parser.add_argument("lang", help="the edition's language, e.g. ja")

@@ -14,18 +14,10 @@ import threading
 import time
 from typing import Any
 
-from ..errors import SessionNotFound
-from ..keys import UserId, check_prefix, check_user_id, is_valid_session_id
-from .contract import (
-    Clock,
-    check_data,
-    check_ttl,
-    check_update,
-    idle_ttl,
-    merge_update,
-    new_session,
-    same_user,
-)
+from .errors import SessionNotFound
+from .keys import UserId, check_prefix, check_user_id, is_valid_session_id
+from .session_records import Clock, idle_ttl, merge_update, new_session, same_user
+from .session_value import check_new_data, check_ttl, check_update
 
 __all__ = ["MemoryStore"]
 
@@ -68,7 +60,7 @@ class MemoryStore:
     def create(self, data: dict[str, Any], ttl: int | None = None) -> str:
         """Store a copy of ``data`` (plus ``idle_ttl`` and timestamps); return a new 43-char ID.
         ``ttl`` must be > 0 seconds (``None``: ``default_ttl``)."""
-        check_data(data)
+        check_new_data(data)
         ttl = self.default_ttl if ttl is None else check_ttl("ttl", ttl)
         session = new_session(data, ttl)
         session_id = secrets.token_urlsafe(32)

@@ -1,4 +1,4 @@
-"""A login flood against a real server: ``python -m lessons.web.loadtest``.
+"""A login flood against a real server: ``python -m coursetools.loadtest``.
 
 Starts ``uvicorn`` (``--app``, an app factory; default: ``lessons.web``'s ``app_from_env``) on a
 free 127.0.0.1 port against ``REDIS_URL`` (else the embedded server of this process), under a
@@ -21,10 +21,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -34,9 +30,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from .. import backend
-from ..store import SessionStore
-from .factory import create_app
+from lessons import backend
+from lessons.percentile import percentile
+from lessons.processes import free_port, spawn, stop, wait_until_ready
+from lessons.store import SessionStore
+from lessons.web.factory import create_app
 
 ALICE = {"username": "alice", "password": "wonderland"}
 
@@ -56,8 +54,8 @@ class Phase:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        q = statistics.quantiles(self.me_ms, n=100) if len(self.me_ms) > 1 else [0.0] * 99
-        text = f"/me n={len(self.me_ms)} p50={q[49]:.1f} ms p99={q[98]:.1f} ms"
+        p50, p99 = (percentile(self.me_ms, q) if self.me_ms else 0.0 for q in (50, 99))
+        text = f"/me n={len(self.me_ms)} p50={p50:.1f} ms p99={p99:.1f} ms"
         if self.guesses:
             checked = self.guesses.get(401, 0)
             text += (f" | guesses answered: {dict(sorted(self.guesses.items()))}, "
@@ -121,29 +119,9 @@ def measure(base: str, seconds: float, guessers: int) -> tuple[Phase, Phase]:
     return rest, attack
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait_ready(base: str, process: subprocess.Popen[Any], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the server was not ready within {timeout} s")
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m coursetools.loadtest",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--app", default="lessons.web.config:app_from_env",
                         help="an app factory, module:function")
     parser.add_argument("--seconds", type=float, default=4.0)
@@ -153,23 +131,18 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("keep it bounded: --seconds in (0, 30], --guessers in (0, 100]")
     url = backend.redis_url()
     prefix = f"loadtest-{uuid.uuid4().hex[:8]}"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "REDIS_URL": url, "LESSONS_SESSION_PREFIX": prefix}
-    process = subprocess.Popen(
+    process = spawn(
         [sys.executable, "-m", "uvicorn", "--factory", args.app, "--no-proxy-headers", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, stdin=subprocess.DEVNULL)
+        env=env, log_path=None)
     try:
-        _wait_ready(base, process)
+        wait_until_ready(process, f"{base}/health", timeout=30)
         rest, attack = measure(base, args.seconds, args.guessers)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
         client = backend.connect(url)
         backend.delete_prefix(client, prefix)
         client.close()

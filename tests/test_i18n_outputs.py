@@ -10,7 +10,10 @@ time of the request; status codes and JSON keys never change (both backends).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from matplotlib.figure import Figure
@@ -23,12 +26,19 @@ from lessons.rediscluster import failover
 from lessons.stores.workload import OpStats
 from lessons.web import NOT_AUTHENTICATED, TOO_MANY_ATTEMPTS
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from lessons.backend import Client
+    from lessons.web import TestClient
+
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 WORD = re.compile(r"\b[a-z]{3,}\b")  # a lower-case English word (commands and names are not)
 
 
 @pytest.fixture(autouse=True)
-def english(monkeypatch):
+def english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts in English and leaves the language as it was."""
     monkeypatch.delenv("COURSE_LANG", raising=False)
     set_language(None)
@@ -45,9 +55,11 @@ def figure_texts(fig: Figure) -> list[str]:
     texts: list[Text] = [t for t in (getattr(fig, "_suptitle", None),) if t is not None]
     for legend in [*fig.legends, *(ax.get_legend() for ax in fig.axes)]:
         texts += legend.get_texts() if legend is not None else []
+    words = [t.get_text() for t in texts]
     for ax in fig.axes:
-        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
-    return [t.get_text() for t in texts if t.get_text().strip()]
+        words += [ax.get_title(loc=loc) for loc in ("center", "left", "right")]
+        words += [t.get_text() for t in (ax.xaxis.label, ax.yaxis.label, *ax.texts)]
+    return [w for w in words if w.strip()]
 
 
 def every_plot(title: str = "タイトル") -> dict[str, Figure]:
@@ -76,7 +88,7 @@ def every_plot(title: str = "タイトル") -> dict[str, Figure]:
     return figures
 
 
-def test_plot_texts_are_japanese_in_the_japanese_edition():
+def test_plot_texts_are_japanese_in_the_japanese_edition() -> None:
     set_language("ja")
     untranslated = []
     for name, fig in every_plot().items():
@@ -87,20 +99,24 @@ def test_plot_texts_are_japanese_in_the_japanese_edition():
     assert runtime.missing() == []
 
 
-def test_plot_texts_stay_english_in_the_english_edition():
+def test_plot_texts_stay_english_in_the_english_edition() -> None:
     figures = every_plot("Title")
     ttl = figures["plot_ttl"].axes[0]
     assert (ttl.get_xlabel(), ttl.get_ylabel()) == ("time since start (s)", "remaining TTL (s)")
     growth = figures["plot_key_growth"].axes[0]
     assert growth.get_title() == "Sessions kept in Redis: with and without a TTL"
-    assert [t.get_text() for t in growth.get_legend().get_texts()] == [
+    growth_legend = growth.get_legend()
+    assert growth_legend is not None
+    assert [t.get_text() for t in growth_legend.get_texts()] == [
         "plain SET (no TTL): grows forever", "SET … EX 1 (TTL 1 s): levels off",
         "most that can be alive with the TTL (2)"]
     revoke = figures["plot_revoke_scaling"].axes[0]
     assert revoke.get_title() == "Revoking one user's 5 sessions: time"
     assert figures["plot_revoke_scaling/round_trips"].axes[0].get_title() == (
         "Revoking one user's 5 sessions: round trips")
-    assert [t.get_text() for t in revoke.get_legend().get_texts()] == list(plots.REVOKE_STYLES)
+    revoke_legend = revoke.get_legend()
+    assert revoke_legend is not None
+    assert [t.get_text() for t in revoke_legend.get_texts()] == list(plots.REVOKE_STYLES)
     latency = figures["plot_store_latency"]
     assert "memory (dict, in-process)" in figure_texts(latency)
     timeline = figures["failover.plot_timeline"]
@@ -111,7 +127,7 @@ def test_plot_texts_stay_english_in_the_english_edition():
 
 
 # -- printed lines ------------------------------------------------------------------------------
-def test_backend_line_and_interleave_log_follow_the_language(client):
+def test_backend_line_and_interleave_log_follow_the_language(client: Client) -> None:
     english = backend.describe()
     set_language("ja")
     japanese = backend.describe()
@@ -131,7 +147,7 @@ def test_backend_line_and_interleave_log_follow_the_language(client):
         client.delete(key)
 
 
-def test_revoke_table_keeps_its_columns_in_both_languages():
+def test_revoke_table_keeps_its_columns_in_both_languages() -> None:
     rows = [Measurement("lesson SCAN", 500, 0.0727, 519, 5, True),
             Measurement("per-user index", 10_000, 0.0007, 3, 5, True)]
     assert format_table(rows).splitlines() == [
@@ -148,10 +164,11 @@ def test_revoke_table_keeps_its_columns_in_both_languages():
 
 
 # -- the web app ----------------------------------------------------------------------------------
-def test_web_messages_follow_the_language_keys_and_codes_do_not(app, log_in, client, prefix):
+def test_web_messages_follow_the_language_keys_and_codes_do_not(
+        app: FastAPI, log_in: Callable[..., TestClient], client: Client, prefix: str) -> None:
     from lessons.web import TestClient
 
-    def answers() -> list[tuple[int, dict]]:
+    def answers() -> list[tuple[int, dict[str, Any]]]:
         browser = TestClient(app, base_url="https://testserver")
         wrong = browser.post("/login", json={"username": "alice", "password": "nope"})
         anonymous = browser.get("/me")
@@ -181,7 +198,7 @@ def test_web_messages_follow_the_language_keys_and_codes_do_not(app, log_in, cli
 
 
 # -- the executed Japanese notebooks ------------------------------------------------------------
-def _tool():
+def _tool() -> ModuleType:
     """``tools/english-in-ja-outputs`` as a module (its file name has no ``.py``)."""
     import importlib.machinery
     import importlib.util
@@ -205,7 +222,7 @@ ALLOWED = {
 }
 
 
-def test_the_tool_tells_prose_from_code():
+def test_the_tool_tells_prose_from_code() -> None:
     runs = _tool().english_runs
     assert runs("✗ writes the new value (saw 'old')") == ["writes the new value (saw 'old')"]
     assert runs("SET demo v1 EX 60 NX → True （書き込み成功）") == []
@@ -216,7 +233,7 @@ def test_the_tool_tells_prose_from_code():
     assert runs("store.create(…)  sent SETEX <key> 3600 <value>") == ["sent SETEX <key> 3600 <value>"]
 
 
-def test_japanese_notebook_outputs_show_no_english_prose():
+def test_japanese_notebook_outputs_show_no_english_prose() -> None:
     """The committed, executed notebooks/ja: no output cell shows English prose outside ALLOWED."""
     tool = _tool()
     found = []
@@ -227,7 +244,7 @@ def test_japanese_notebook_outputs_show_no_english_prose():
     assert not found, "English prose in the Japanese notebooks' outputs:\n" + "\n".join(found)
 
 
-def test_error_answers_are_the_english_constants_in_english():
+def test_error_answers_are_the_english_constants_in_english() -> None:
     """The 503 handlers' ``detail`` (literals, so that the catalogue finds them) equal the
     constants that API clients and the English tests compare with; in Japanese they differ."""
     import asyncio
@@ -235,8 +252,10 @@ def test_error_answers_are_the_english_constants_in_english():
 
     from lessons.web import errors
 
-    def detail(handler) -> str:
-        return json.loads(asyncio.run(handler(None, Exception())).body)["detail"]
+    def detail(handler: Callable[[Any, Exception], Coroutine[Any, Any, JSONResponse]]) -> str:
+        response = asyncio.run(handler(None, Exception()))  # the handlers never read the request
+        body: dict[str, str] = json.loads(bytes(response.body))  # Starlette types it bytes | memoryview
+        return body["detail"]
 
     assert detail(errors._not_confirmed) == errors.NOT_CONFIRMED
     assert detail(errors._store_unavailable) == errors.STORE_UNAVAILABLE

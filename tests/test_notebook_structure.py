@@ -54,7 +54,7 @@ def read(path: Path) -> list[nbformat.NotebookNode]:
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_speaker_notes_are_collapsed_markdown_headed_speaker_notes(path):
+def test_speaker_notes_are_collapsed_markdown_headed_speaker_notes(path: Path) -> None:
     for cell in nbformat.read(path, as_version=4).cells:
         if NOTES_TAG in tags(cell):
             assert cell.cell_type == "markdown", f"{path.name}: notes cell {cell.get('id')} is not markdown"

@@ -14,12 +14,13 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from coursetools.slides import MAX_MINUTES, MAX_PAGES, DeckTooLong, build_all, plan, tag_notebook
+from coursetools.slides import MAX_MINUTES, MAX_PAGES, Deck, DeckTooLong, build_all, plan, tag_notebook
 from coursetools.slides import mermaid as mermaid_svgs
 from coursetools.slides.assets import FONT_FILES
 from coursetools.slides.layout import layout, notes_minutes, segments
@@ -39,6 +40,7 @@ LOADING = {("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"
            ("audio", "src"), ("video", "src"), ("embed", "src"), ("object", "data"), ("image", "href"),
            ("image", "xlink:href"), ("use", "href"), ("use", "xlink:href"), ("input", "src")}
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]""")
+Built = tuple[Path, list[Path], Path]  # (outdir, decks, copied notebooks dir): build_snapshot
 
 
 class DeckParser(HTMLParser):
@@ -49,7 +51,7 @@ class DeckParser(HTMLParser):
         self.loads: list[str] = []
         self.css: list[str] = []
         self.leaves: list[str] = []
-        self._stack: list[dict] = []  # open sections: {"html": [...], "nested": bool}
+        self._stack: list[dict[str, Any]] = []  # open sections: {"html": [...], "nested": bool}
         self._in_style = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -88,8 +90,8 @@ def parse(deck: Path) -> DeckParser:
     return parser
 
 
-def build_snapshot(tmp_path_factory, notebooks: list[Path], name: str,
-                   lang: str = "en") -> tuple[Path, list[Path], Path]:
+def build_snapshot(tmp_path_factory: pytest.TempPathFactory, notebooks: list[Path], name: str,
+                   lang: str = "en") -> Built:
     """(outdir, decks, copied notebooks dir): decks built from a snapshot of ``notebooks``."""
     copies = tmp_path_factory.mktemp(f"notebooks_{name}")
     for nb in notebooks:
@@ -100,12 +102,12 @@ def build_snapshot(tmp_path_factory, notebooks: list[Path], name: str,
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, list[Path], Path]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The English decks, from a snapshot of notebooks/."""
     return build_snapshot(tmp_path_factory, NOTEBOOKS, "en")
 
 
-def test_one_deck_per_notebook(built):
+def test_one_deck_per_notebook(built: Built) -> None:
     out, decks, copies = built
     assert NOTEBOOKS, "no notebooks found"
     assert sorted(d.name for d in decks) == sorted(f"{nb.stem}.slides.html" for nb in copies.glob("*.ipynb"))
@@ -124,14 +126,14 @@ def _remote_loads(out: Path, deck: Path) -> list[str]:
     return [r for r in refs if re.match(r"(?i)^\s*(https?:)?//", r)]
 
 
-def test_nothing_loaded_from_the_network(built):
+def test_nothing_loaded_from_the_network(built: Built) -> None:
     out, decks, _ = built
     for deck in decks:
         remote = _remote_loads(out, deck)
         assert not remote, f"{deck.name} loads {remote}"
 
 
-def test_every_asset_referenced_exists(built):
+def test_every_asset_referenced_exists(built: Built) -> None:
     out, decks, _ = built
     for deck in decks:
         page = parse(deck)
@@ -146,18 +148,18 @@ def test_every_asset_referenced_exists(built):
                     assert (css.parent / ref).is_file(), f"{css.name} references missing {ref}"
 
 
-def test_vendored_licence_is_shipped(built):
+def test_vendored_licence_is_shipped(built: Built) -> None:
     out, _, _ = built
     assert "MIT" in (out / "assets" / "reveal.js" / "LICENSE").read_text(encoding="utf-8")
 
 
-def test_at_least_eight_slides_per_deck(built):
+def test_at_least_eight_slides_per_deck(built: Built) -> None:
     _, decks, _ = built
     for deck in decks:
         assert len(parse(deck).leaves) >= 8, deck.name
 
 
-def test_quiz_questions_come_from_the_data_and_answers_on_the_next_page(built):
+def test_quiz_questions_come_from_the_data_and_answers_on_the_next_page(built: Built) -> None:
     _, decks, copies = built
     for deck in decks:
         nb = nbformat.read(copies / deck.name.replace(".slides.html", ".ipynb"), as_version=4)
@@ -177,14 +179,14 @@ def test_quiz_questions_come_from_the_data_and_answers_on_the_next_page(built):
                 f"{deck.name}: the answer to {quiz_id} shows on the question's slide")
 
 
-def test_widgets_never_show_as_their_repr(built):
+def test_widgets_never_show_as_their_repr(built: Built) -> None:
     _, decks, _ = built
     for deck in decks:
         text = deck.read_text(encoding="utf-8")
         assert "VBox(" not in text and "application/vnd.jupyter.widget" not in text, deck.name
 
 
-def test_every_mermaid_block_has_a_committed_svg():
+def test_every_mermaid_block_has_a_committed_svg() -> None:
     sources = [src for nb in NOTEBOOKS + NOTEBOOKS_JA for cell in nbformat.read(nb, as_version=4).cells
                if cell.cell_type == "markdown" for src in mermaid_svgs.blocks(cell.source)]
     missing = [mermaid_svgs.diagram_key(s) for s in sources if not mermaid_svgs.svg_path(s).exists()]
@@ -193,7 +195,7 @@ def test_every_mermaid_block_has_a_committed_svg():
         assert mermaid_svgs.load_svg(src).lstrip().startswith("<svg")
 
 
-def test_mermaid_diagrams_are_inlined(built):
+def test_mermaid_diagrams_are_inlined(built: Built) -> None:
     _, decks, copies = built
     for deck in decks:
         nb = (copies / deck.name.replace(".slides.html", ".ipynb")).read_text(encoding="utf-8")
@@ -202,7 +204,7 @@ def test_mermaid_diagrams_are_inlined(built):
         assert "```mermaid" not in text
 
 
-def _deck_for(cells: list, tmp_path: Path, **options) -> str:
+def _deck_for(cells: list[nbformat.NotebookNode], tmp_path: Path, **options: Any) -> str:
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"}})
     src = tmp_path / "nbs"
@@ -221,7 +223,7 @@ def _leaves(deck: str) -> list[str]:
 HIDDEN = {"jupyter": {"source_hidden": True, "outputs_hidden": True}}
 
 
-def _exercise_cells() -> list:
+def _exercise_cells() -> list[nbformat.NotebookNode]:
     return [new_markdown_cell("# Title"), new_code_cell("SETUP_ONLY = 1", metadata={"tags": ["setup"]}),
             new_markdown_cell("## Your turn\n\nWrite it."),
             new_code_cell("def my_code(): ...", metadata={"tags": ["exercise"]}),
@@ -231,7 +233,7 @@ def _exercise_cells() -> list:
             new_markdown_cell("## Afterwards\n\nAfter the solution")]
 
 
-def test_solutions_and_hints_go_to_an_appendix_by_default(tmp_path):
+def test_solutions_and_hints_go_to_an_appendix_by_default(tmp_path: Path) -> None:
     leaves = _leaves(_deck_for(_exercise_cells(), tmp_path))
     (turn,) = [s for s in leaves if "page-exercise" in s]
     assert "<h2" in turn and "Your turn" in turn and "my_code" in turn and "ANSWER_TEXT" not in turn
@@ -245,7 +247,7 @@ def test_solutions_and_hints_go_to_an_appendix_by_default(tmp_path):
     assert "SETUP_ONLY" not in deck and "CHECK_CELL" not in deck
 
 
-def test_solutions_inline_follow_the_exercise_and_omit_leaves_them_out(tmp_path):
+def test_solutions_inline_follow_the_exercise_and_omit_leaves_them_out(tmp_path: Path) -> None:
     inline = _leaves(_deck_for(_exercise_cells(), tmp_path / "inline", solutions="inline"))
     turn = next(n for n, s in enumerate(inline) if "my_code" in s)
     assert "HINT_TEXT" in inline[turn + 1] and "page-solution" in inline[turn + 1]
@@ -262,10 +264,11 @@ def _notes_of(leaf: str) -> str:
     return found.group(1) if found else ""
 
 
-def test_notes_cells_become_the_notes_of_the_pages_before_them(tmp_path):
-    def notes(body: str):
-        return new_markdown_cell(f"**Speaker notes**\n\n{body}",
-                                 metadata={"tags": ["notes"], "jupyter": {"source_hidden": True}})
+def test_notes_cells_become_the_notes_of_the_pages_before_them(tmp_path: Path) -> None:
+    def notes(body: str) -> nbformat.NotebookNode:
+        cell: nbformat.NotebookNode = new_markdown_cell(
+            f"**Speaker notes**\n\n{body}", metadata={"tags": ["notes"], "jupyter": {"source_hidden": True}})
+        return cell
     long_code = "\n".join(f"value_{n} = {n}" for n in range(40))  # two pages of code
     leaves = _leaves(_deck_for([
         new_markdown_cell("# Title\n\nIntro."), notes("Say hello. ~1 min"),
@@ -284,14 +287,17 @@ def test_notes_cells_become_the_notes_of_the_pages_before_them(tmp_path):
     assert notes_minutes("~1–2 min") == 2 and notes_minutes("no time given") is None
 
 
-def test_every_heading_opens_a_page_and_pages_carry_only_their_own_heading(built):
+def test_every_heading_opens_a_page_and_pages_carry_only_their_own_heading(built: Built) -> None:
     _, decks, _ = built
     for deck in decks:
         for leaf in parse(deck).leaves:
-            heading = html.unescape(re.search(r'data-heading="([^"]*)"', leaf).group(1))
+            heading_attr = re.search(r'data-heading="([^"]*)"', leaf)
+            assert heading_attr is not None, f"{deck.name}: a page without data-heading"
+            heading = html.unescape(heading_attr.group(1))
             body = re.sub(r'<aside class="notes">.*?</aside>', "", leaf, flags=re.DOTALL)
             titles = re.findall(r"<h([123])\b", body)
-            allowed = ([], ["1"], ["2"], ["3"], ["2", "3"])  # a ### may share its own ##'s near-empty page
+            # a ### may share its own ##'s near-empty page
+            allowed: tuple[list[str], ...] = ([], ["1"], ["2"], ["3"], ["2", "3"])
             assert titles in allowed, f"{deck.name}: headings {titles}: {heading}"
             first = re.search(r"<section[^>]*>\s*<(\w+)([^>]*)>(.*?)</\1>", body, re.DOTALL)
             assert first, f"{deck.name}: an empty page under {heading}"
@@ -303,11 +309,13 @@ def test_every_heading_opens_a_page_and_pages_carry_only_their_own_heading(built
                 assert heading in shown, (deck.name, shown, heading)
 
 
-def test_decks_are_linear_with_a_title_an_agenda_and_slide_numbers(built):
+def test_decks_are_linear_with_a_title_an_agenda_and_slide_numbers(built: Built) -> None:
     _, decks, copies = built
     for deck in decks:
         text = deck.read_text(encoding="utf-8")
-        config = json.loads(re.search(r"Object\.assign\((\{.*?\}), \{plugins", text).group(1))
+        options = re.search(r"Object\.assign\((\{.*?\}), \{plugins", text)
+        assert options is not None, f"{deck.name}: no Reveal configuration"
+        config = json.loads(options.group(1))
         assert config["navigationMode"] == "linear" and config["slideNumber"] == "c/t"
         assert config["pdfSeparateFragments"] is False
         leaves = parse(deck).leaves
@@ -321,7 +329,7 @@ def test_decks_are_linear_with_a_title_an_agenda_and_slide_numbers(built):
         assert len(agenda) == len(sections) >= 3, deck.name
 
 
-def test_pages_hold_at_most_90_words_of_prose_and_answer_in_code_pages_are_gone(built):
+def test_pages_hold_at_most_90_words_of_prose_and_answer_in_code_pages_are_gone(built: Built) -> None:
     _, decks, copies = built
     for deck in decks:
         nb = nbformat.read(copies / deck.name.replace(".slides.html", ".ipynb"), as_version=4)
@@ -331,39 +339,39 @@ def test_pages_hold_at_most_90_words_of_prose_and_answer_in_code_pages_are_gone(
         assert "Answer in code" not in deck.read_text(encoding="utf-8")
 
 
-def test_a_deck_has_a_title_page_even_when_its_title_cell_is_left_out(tmp_path):
+def test_a_deck_has_a_title_page_even_when_its_title_cell_is_left_out(tmp_path: Path) -> None:
     title = new_markdown_cell("# The Title\n\nLong intro.", metadata={"tags": ["no-deck"]})
     leaves = _leaves(_deck_for([title, new_markdown_cell("## A\n\nText.")], tmp_path))
     assert "page-title" in leaves[0] and "The Title" in leaves[0] and "page-agenda" in leaves[1]
     assert "Long intro" not in "".join(leaves) and "<li>A</li>" in leaves[1]
 
 
-def test_long_lists_step_in_as_fragments(tmp_path):
+def test_long_lists_step_in_as_fragments(tmp_path: Path) -> None:
     source = "# T\n\n## S\n\n- one\n- two\n- three\n\nThen:\n\n- a\n- b"
     deck = _deck_for([new_markdown_cell(source)], tmp_path)
     assert deck.count('<li class="fragment">') == 3, "three items step in; a two-item list does not"
 
 
-def test_segments_cut_markdown_before_each_heading_but_not_inside_code():
+def test_segments_cut_markdown_before_each_heading_but_not_inside_code() -> None:
     source = '<a id="x"></a>\n## A\ntext\n```python\n# not a heading\n```\n### B\nmore'
     assert [(level, head) for level, head, _ in segments(source)] == [(2, "A"), (3, "B")]
     assert segments(source)[0][2].startswith('<a id="x"></a>')
 
 
-def test_a_deck_over_the_limits_fails_with_its_name(tmp_path):
+def test_a_deck_over_the_limits_fails_with_its_name(tmp_path: Path) -> None:
     cells = [new_markdown_cell("# Long")] + [new_markdown_cell(f"## Part {n}\n\nText.") for n in range(50)]
     with pytest.raises(DeckTooLong, match=r"99_example: 52 pages \(at most 45\)"):
         _deck_for_limits(cells, tmp_path)
 
 
-def _deck_for_limits(cells: list, tmp_path: Path) -> None:
+def _deck_for_limits(cells: list[nbformat.NotebookNode], tmp_path: Path) -> None:
     src = tmp_path / "nbs"
     src.mkdir()
     nbformat.write(new_notebook(cells=cells), src / "99_example.ipynb")
     build_all(src, tmp_path / "out")
 
 
-def test_fonts_ship_with_their_licences(built):
+def test_fonts_ship_with_their_licences(built: Built) -> None:
     out, _, _ = built
     fonts = out / "assets" / "fonts"
     assert sorted(p.name for p in fonts.iterdir()) == sorted(FONT_FILES)
@@ -373,13 +381,14 @@ def test_fonts_ship_with_their_licences(built):
     assert 'url("fonts/ipaexg.ttf")' in css and 'url("fonts/DejaVuSansMono.ttf")' in css
 
 
-def test_a_4_to_3_build_uses_a_4_to_3_slide(tmp_path):
+def test_a_4_to_3_build_uses_a_4_to_3_slide(tmp_path: Path) -> None:
     src = tmp_path / "nbs"
     src.mkdir()
     shutil.copy2(NOTEBOOKS[1], src / NOTEBOOKS[1].name)
     (deck,) = build_all(src, tmp_path / "out", aspect="4:3", check_limits=False)
-    config = json.loads(re.search(r"Object\.assign\((\{.*?\}), \{plugins",
-                                  deck.path.read_text(encoding="utf-8")).group(1))
+    options = re.search(r"Object\.assign\((\{.*?\}), \{plugins", deck.path.read_text(encoding="utf-8"))
+    assert options is not None, "no Reveal configuration"
+    config = json.loads(options.group(1))
     assert (config["width"], config["height"]) == (1152, 864)
     with pytest.raises(ValueError, match="aspect must be one of"):
         build_all(src, tmp_path / "bad", aspect="21:9")
@@ -387,7 +396,7 @@ def test_a_4_to_3_build_uses_a_4_to_3_slide(tmp_path):
 
 # ---- what the notebooks must provide (strict: a deck not yet curated fails here) ----
 @pytest.fixture(scope="module")
-def numbers(tmp_path_factory):
+def numbers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Deck]:
     """The English decks' numbers (pages, minutes, notes), from a snapshot build."""
     copies = tmp_path_factory.mktemp("numbers_nbs")
     for nb in NOTEBOOKS:
@@ -396,7 +405,7 @@ def numbers(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", [nb.stem for nb in NOTEBOOKS])
-def test_every_teaching_slide_has_speaker_notes(numbers, name):
+def test_every_teaching_slide_has_speaker_notes(numbers: dict[str, Deck], name: str) -> None:
     deck = numbers[name]
     assert deck.teaching >= 10, f"{name}: only {deck.teaching} teaching slides"
     missing = [line for line in deck.outline if "NO NOTES" in line]
@@ -406,13 +415,13 @@ def test_every_teaching_slide_has_speaker_notes(numbers, name):
 
 
 @pytest.mark.parametrize("name", [nb.stem for nb in NOTEBOOKS])
-def test_every_deck_fits_a_lecture(numbers, name):
+def test_every_deck_fits_a_lecture(numbers: dict[str, Deck], name: str) -> None:
     deck = numbers[name]
     assert deck.pages <= MAX_PAGES and deck.minutes <= MAX_MINUTES, f"{name}: {deck.over_limits()}"
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
-def test_the_readme_deck_table_is_the_builds(tmp_path, lang):
+def test_the_readme_deck_table_is_the_builds(tmp_path: Path, lang: str) -> None:
     notebooks = REPO / "notebooks" if lang == "en" else REPO / "notebooks" / "ja"
     table = deck_table(build_all(notebooks, tmp_path, lang=lang, check_limits=False), lang)
     assert table_in(REPO / README_FOR[lang]) == table, (
@@ -426,12 +435,12 @@ EN_LABELS = ("Solution", "Answer in code", "(continued)", ">Quiz<", "Answer:", "
 
 
 @pytest.fixture(scope="module")
-def built_ja(tmp_path_factory) -> tuple[Path, list[Path], Path]:
+def built_ja(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The Japanese decks, from a snapshot of notebooks/ja/."""
     return build_snapshot(tmp_path_factory, NOTEBOOKS_JA, "ja", lang="ja")
 
 
-def test_japanese_build_writes_every_deck_with_html_lang_ja(built_ja):
+def test_japanese_build_writes_every_deck_with_html_lang_ja(built_ja: Built) -> None:
     _, decks, _ = built_ja
     assert len(NOTEBOOKS_JA) == len(NOTEBOOKS), "notebooks/ja/ should hold every notebook"
     assert sorted(d.name for d in decks) == sorted(f"{nb.stem}.slides.html" for nb in NOTEBOOKS)
@@ -441,7 +450,7 @@ def test_japanese_build_writes_every_deck_with_html_lang_ja(built_ja):
         assert len(parse(deck).leaves) >= 8, deck.name
 
 
-def test_japanese_decks_load_nothing_from_the_network_and_every_asset_exists(built_ja):
+def test_japanese_decks_load_nothing_from_the_network_and_every_asset_exists(built_ja: Built) -> None:
     out, decks, _ = built_ja
     for deck in decks:
         remote = _remote_loads(out, deck)
@@ -451,7 +460,7 @@ def test_japanese_decks_load_nothing_from_the_network_and_every_asset_exists(bui
         assert local and not missing, f"{deck.name} references missing files {missing}"
 
 
-def test_japanese_decks_label_pages_in_japanese(built_ja):
+def test_japanese_decks_label_pages_in_japanese(built_ja: Built) -> None:
     _, decks, _ = built_ja
     text = "".join("".join(parse(d).leaves) for d in decks)  # character references decoded
     for label in JA_LABELS:
@@ -471,7 +480,7 @@ def test_japanese_decks_label_pages_in_japanese(built_ja):
     assert ja_question != question(quiz).question and ja_question in text, "the quiz is not asked in Japanese"
 
 
-def test_english_build_is_unchanged_by_a_japanese_build(tmp_path):
+def test_english_build_is_unchanged_by_a_japanese_build(tmp_path: Path) -> None:
     copies = tmp_path / "nbs"
     copies.mkdir()
     for nb in NOTEBOOKS:
@@ -487,7 +496,7 @@ def test_english_build_is_unchanged_by_a_japanese_build(tmp_path):
         assert not any(label in text for label in ("解答例", "（続き）", "クイズ")), one.name
 
 
-def test_text_outputs_figures_and_tables_are_shown(built):
+def test_text_outputs_figures_and_tables_are_shown(built: Built) -> None:
     _, decks, _ = built
     text = "".join(d.read_text(encoding="utf-8") for d in decks)
     assert '<img class="figure"' in text and "data:image/png;base64," in text
@@ -495,7 +504,10 @@ def test_text_outputs_figures_and_tables_are_shown(built):
 
 
 # -- the tagger ---------------------------------------------------------------------------------
-def _without_slideshow(nb: dict) -> dict:
+Tagged = list[tuple[Path, str]]  # (tagged copy, its original text): the tagged fixture
+
+
+def _without_slideshow(nb: dict[str, Any]) -> dict[str, Any]:
     nb = json.loads(json.dumps(nb))
     for cell in nb["cells"]:
         cell.get("metadata", {}).pop("slideshow", None)
@@ -503,9 +515,9 @@ def _without_slideshow(nb: dict) -> dict:
 
 
 @pytest.fixture
-def tagged(tmp_path) -> list[tuple[Path, str]]:
+def tagged(tmp_path: Path) -> Tagged:
     """Copies of the notebooks, tagged once; with each original text."""
-    out = []
+    out: Tagged = []
     for nb in NOTEBOOKS:
         copy = tmp_path / nb.name
         shutil.copy2(nb, copy)
@@ -515,7 +527,7 @@ def tagged(tmp_path) -> list[tuple[Path, str]]:
     return out
 
 
-def test_tagger_sets_a_slide_type_on_every_cell_and_changes_nothing_else(tagged):
+def test_tagger_sets_a_slide_type_on_every_cell_and_changes_nothing_else(tagged: Tagged) -> None:
     for copy, original in tagged:
         after = json.loads(copy.read_text(encoding="utf-8"))
         assert all(c["metadata"]["slideshow"]["slide_type"] in SLIDE_TYPES for c in after["cells"])
@@ -528,14 +540,14 @@ def test_tagger_sets_a_slide_type_on_every_cell_and_changes_nothing_else(tagged)
             assert kind == expected, "".join(cell["source"])[:60]
 
 
-def test_tagger_is_idempotent(tagged):
+def test_tagger_is_idempotent(tagged: Tagged) -> None:
     for copy, _ in tagged:
         once = copy.read_bytes()
         assert tag_notebook(copy) is False
         assert copy.read_bytes() == once
 
 
-def test_tagger_rules():
+def test_tagger_rules() -> None:
     hidden = {"jupyter": {"source_hidden": True}}
     cells = [new_markdown_cell("# Title"), new_code_cell("x = 1", metadata={"tags": ["setup"]}),
              new_markdown_cell('<a id="s"></a>\n## Section'), new_markdown_cell("### Sub"),
@@ -550,7 +562,7 @@ def test_tagger_rules():
     assert plan(noted) == ["slide", "notes", "skip", "-"]
 
 
-def test_tagger_splits_a_section_too_tall_for_one_slide():
+def test_tagger_splits_a_section_too_tall_for_one_slide() -> None:
     code = "\n".join(f"line_{n} = {n}" for n in range(12))
     cells = [new_markdown_cell("## Long section")]
     for n in range(6):

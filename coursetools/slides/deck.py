@@ -97,7 +97,7 @@ def build_deck(notebook: Path, outdir: Path, lang: str = "en", aspect: str = "16
                solutions: str = "appendix") -> Deck:
     """Write ``outdir/<name>.slides.html`` for one notebook (assets are copied by ``build_all``)."""
     geometry = ASPECTS[aspect]
-    nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
+    nb = nbformat.read(notebook, as_version=4)
     title, pages, sections = layout(nb.cells, Renderer(geometry, lang), solutions)
     if not title:
         title = html.escape(next((heading_text(c) for c in nb.cells if heading_level(c) == 1), notebook.stem))

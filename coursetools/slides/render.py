@@ -240,7 +240,7 @@ class Renderer:
                       self.geometry.pre_height(chunk) + PRE_MARGIN) for chunk in self._chunks(source)]
 
     def pre(self, body: str, css: str) -> list[Piece]:
-        return [Piece(f'<pre class="output {css}">{ansi2html(chunk)}</pre>',  # type: ignore[no-untyped-call]
+        return [Piece(f'<pre class="output {css}">{ansi2html(chunk)}</pre>',
                       self.geometry.pre_height(chunk) + PRE_MARGIN)
                 for chunk in self._chunks(body.rstrip("\n"))]
 

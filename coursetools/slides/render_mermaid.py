@@ -33,7 +33,7 @@ def sources(paths: list[Path]) -> list[str]:
     """Every distinct mermaid source in the markdown cells of the given notebooks."""
     found: dict[str, str] = {}
     for path in paths:
-        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+        nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 for src in blocks(cell.source):

@@ -109,7 +109,7 @@ def tag_notebook(path: str | Path) -> bool:
     path = Path(path)
     original = path.read_text(encoding="utf-8")
     raw = json.loads(original)
-    cells = nbformat.reads(original, as_version=4).cells  # type: ignore[no-untyped-call]
+    cells = nbformat.reads(original, as_version=4).cells
     if len(cells) != len(raw["cells"]):
         raise ValueError(f"{path}: cell count changed while reading")
     for cell, kind in zip(raw["cells"], plan(cells), strict=True):

@@ -16,15 +16,20 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import CHROMIUM_FLAGS, chromium_path
 
+if TYPE_CHECKING:
+    from lab_page import TabCache
+    from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NAMES = [nb.stem for nb in NOTEBOOKS]
-SMALL, WIDE = {"width": 1024, "height": 768}, {"width": 1280, "height": 720}
+SMALL: ViewportSize = {"width": 1024, "height": 768}
+WIDE: ViewportSize = {"width": 1280, "height": 720}
 MIN_SCREEN_PX = 20.0
 TEACHING = ("page-page", "page-quiz", "page-answer", "page-exercise")
 
@@ -61,7 +66,7 @@ WALK_LIMIT = 400
 
 
 @pytest.fixture(scope="module")
-def decks(tmp_path_factory) -> dict[str, Path]:
+def decks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The English and Japanese decks, and the English 4:3 ones, from snapshots of the notebooks."""
     from coursetools.slides import build_all
 
@@ -78,13 +83,14 @@ def decks(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-def _open(browser: Any, deck: Path, viewport: dict[str, int]) -> tuple[Any, Any, dict[str, list[str]]]:
+def _open(browser: Browser, deck: Path,
+          viewport: ViewportSize) -> tuple[BrowserContext, Page, dict[str, list[str]]]:
     """A context and page showing ``deck``; every non-file request is aborted and recorded."""
     context = browser.new_context(viewport=viewport)
     context.set_default_timeout(30_000)
     seen: dict[str, list[str]] = {"blocked": [], "failed": [], "errors": []}
 
-    def route(r: Any) -> None:
+    def route(r: Route) -> None:
         if r.request.url.startswith(("file:", "data:")):
             r.continue_()
         else:
@@ -103,8 +109,8 @@ def _open(browser: Any, deck: Path, viewport: dict[str, int]) -> tuple[Any, Any,
 _measured: dict[tuple[str, str, int], dict[str, Any]] = {}
 
 
-def measured(browser: Any, decks: dict[str, Path], lang: str, name: str,
-             viewport: dict[str, int] = SMALL) -> dict[str, Any]:
+def measured(browser: Browser, decks: dict[str, Path], lang: str, name: str,
+             viewport: ViewportSize = SMALL) -> dict[str, Any]:
     """What MEASURE and the right-arrow walk found in one deck at one viewport (cached)."""
     key = (lang, name, viewport["width"])
     if key not in _measured:
@@ -129,7 +135,8 @@ def measured(browser: Any, decks: dict[str, Path], lang: str, name: str,
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("name", NAMES)
-def test_deck_works_offline_from_file_url(browser, decks, lang, name):
+def test_deck_works_offline_from_file_url(
+        browser: Browser, decks: dict[str, Path], lang: str, name: str) -> None:
     found = measured(browser, decks, lang, name)
     assert not found["blocked"], f"non-local requests: {found['blocked']}"
     assert not found["failed"], f"failed requests: {found['failed']}"
@@ -142,7 +149,8 @@ def test_deck_works_offline_from_file_url(browser, decks, lang, name):
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("name", NAMES)
-def test_the_right_arrow_alone_visits_every_page_in_order(browser, decks, lang, name):
+def test_the_right_arrow_alone_visits_every_page_in_order(
+        browser: Browser, decks: dict[str, Path], lang: str, name: str) -> None:
     found = measured(browser, decks, lang, name)
     walk, total = found["walk"], found["total"]
     pages = [h for n, h in enumerate(walk) if n == 0 or h != walk[n - 1]]
@@ -155,7 +163,8 @@ def test_the_right_arrow_alone_visits_every_page_in_order(browser, decks, lang, 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("name", NAMES)
-def test_every_page_carries_its_own_sections_heading(browser, decks, lang, name):
+def test_every_page_carries_its_own_sections_heading(
+        browser: Browser, decks: dict[str, Path], lang: str, name: str) -> None:
     for page in measured(browser, decks, lang, name)["pages"]:
         # one heading at most; a ### may share its own ## section's near-empty page
         assert page["headings"] in ("", "H1", "H2", "H3", "H2 H3"), (
@@ -168,7 +177,8 @@ def test_every_page_carries_its_own_sections_heading(browser, decks, lang, name)
 @pytest.mark.parametrize("viewport", [SMALL, WIDE], ids=["1024x768", "1280x720"])
 @pytest.mark.parametrize("lang", ["en", "ja", "en-4:3"])
 @pytest.mark.parametrize("name", NAMES)
-def test_code_and_output_are_20px_on_screen_and_nothing_overflows(browser, decks, lang, name, viewport):
+def test_code_and_output_are_20px_on_screen_and_nothing_overflows(
+        browser: Browser, decks: dict[str, Path], lang: str, name: str, viewport: ViewportSize) -> None:
     found = measured(browser, decks, lang, name, viewport)
     sizes = [p["minMono"] for p in found["pages"] if p["minMono"] is not None]
     print(f"\n{lang} {name} at {viewport['width']}x{viewport['height']}: scale {found['scale']:.3f}, "
@@ -179,7 +189,7 @@ def test_code_and_output_are_20px_on_screen_and_nothing_overflows(browser, decks
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_teaching_slide_has_speaker_notes(browser, decks, name):
+def test_every_teaching_slide_has_speaker_notes(browser: Browser, decks: dict[str, Path], name: str) -> None:
     pages = measured(browser, decks, "en", name)["pages"]
     teaching = [p for p in pages if any(k in p["kind"].split() for k in TEACHING)]
     without = [(p["index"] + 1, p["heading"]) for p in teaching if not p["notes"]]
@@ -190,12 +200,12 @@ def test_every_teaching_slide_has_speaker_notes(browser, decks, name):
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("name", NAMES)
-def test_a_deck_has_at_most_45_pages(browser, decks, lang, name):
+def test_a_deck_has_at_most_45_pages(browser: Browser, decks: dict[str, Path], lang: str, name: str) -> None:
     total = measured(browser, decks, lang, name)["total"]
     assert total <= 45, f"{name} ({lang}): {total} pages"
 
 
-def test_s_opens_the_speaker_view_offline(browser, decks):
+def test_s_opens_the_speaker_view_offline(browser: Browser, decks: dict[str, Path]) -> None:
     context, page, seen = _open(browser, decks["en"] / f"{NAMES[1]}.slides.html", WIDE)
     try:
         index = page.evaluate("Reveal.getSlides().findIndex(s => s.querySelector('aside.notes'))")
@@ -245,7 +255,8 @@ TEXT = """async () => {
 }"""
 
 
-def test_japanese_decks_render_every_character_with_no_japanese_system_font(browser, decks, tmp_path):
+def test_japanese_decks_render_every_character_with_no_japanese_system_font(
+        browser: Browser, decks: dict[str, Path], tmp_path: Path) -> None:
     """A second Chromium whose fontconfig sees one Latin-only font (DejaVu Serif, which the decks
     never name): every character must come from the fonts the decks ship. (With no system font
     at all, Chromium fails every @font-face load with a NetworkError, so one font has to stay.)"""
@@ -267,7 +278,7 @@ def test_japanese_decks_render_every_character_with_no_japanese_system_font(brow
     covered = _cmap_union()
     problems = []
     chromium = browser.browser_type.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS,
-                                           headless=True, env=env)
+                                           headless=True, env={**env})
     try:
         for name in NAMES:
             page = chromium.new_page(viewport=WIDE)
@@ -287,7 +298,7 @@ def test_japanese_decks_render_every_character_with_no_japanese_system_font(brow
     assert not problems, f"(deck, characters no shipped font has, fonts that failed, other fonts): {problems}"
 
 
-def test_the_pdf_handout_has_one_page_per_deck_page(browser, tmp_path):
+def test_the_pdf_handout_has_one_page_per_deck_page(browser: Browser, tmp_path: Path) -> None:
     import re
 
     from coursetools.slides import build_all
@@ -317,7 +328,7 @@ LAB_SIZES = """() => {
 }"""
 
 
-def test_presenting_live_in_jupyterlab_font_sizes(notebook_tabs):
+def test_presenting_live_in_jupyterlab_font_sizes(notebook_tabs: TabCache) -> None:
     """What README's "Presenting live in JupyterLab" says, measured in JupyterLab 4: the default
     sizes; after Settings → Theme → Increase Code / Content Font Size three times each; and that
     Presentation Mode (View → Appearance) leaves the side bar shown."""

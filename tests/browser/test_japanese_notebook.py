@@ -24,9 +24,17 @@ import importlib.util
 import json
 import re
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from browser_lab import LabServer
+    from lab_page import TabCache
+    from playwright.sync_api import Browser, Locator
 
 NOTEBOOK = "01_session_store.ipynb"
 FOLDER = "notebooks/ja"
@@ -41,7 +49,7 @@ TOOL = Path(__file__).resolve().parents[2] / "tools" / "english-in-ja-outputs"
 pytestmark = pytest.mark.timeout(600)
 
 
-def _load_tool():
+def _load_tool() -> ModuleType:
     """``tools/english-in-ja-outputs`` as a module (its file name has no ``.py``)."""
     loader = importlib.machinery.SourceFileLoader("english_in_ja_outputs", str(TOOL))
     spec = importlib.util.spec_from_loader(loader.name, loader)
@@ -51,7 +59,7 @@ def _load_tool():
     return module
 
 
-english_runs = _load_tool().english_runs
+english_runs: Callable[[str], list[str]] = _load_tool().english_runs
 
 # Every rendered markdown block, its code spans left out: [{cell, tag, text}].
 MARKDOWN_BLOCKS_JS = """
@@ -104,7 +112,7 @@ print(json.dumps({"family": family, "ipaex": ipaex,
 """
 
 
-def output_text(output: dict) -> str:
+def output_text(output: dict[str, Any]) -> str:
     """What a learner reads in one output (stream, text/plain, an error)."""
     if output.get("output_type") == "error":
         return f"{output.get('ename')}: {output.get('evalue')}"
@@ -117,7 +125,7 @@ def english_prose(text: str) -> list[str]:
     return [run for line in text.splitlines() for run in english_runs(line)]
 
 
-def wait_for(output, needle: str, timeout_s: float = 20.0) -> str:
+def wait_for(output: Locator, needle: str, timeout_s: float = 20.0) -> str:
     """The output's line that starts with ``needle``, once the widget shows it."""
     deadline = time.monotonic() + timeout_s
     text = ""
@@ -132,7 +140,7 @@ def wait_for(output, needle: str, timeout_s: float = 20.0) -> str:
 
 
 @pytest.fixture(scope="module")
-def japanese_tabs(browser, jupyterlab):
+def japanese_tabs(browser: Browser, jupyterlab: LabServer) -> Iterator[TabCache]:
     """Tabs on the private JupyterLab's copy of notebooks/ja (lab_page.TabCache)."""
     from lab_page import TabCache
 
@@ -143,7 +151,7 @@ def japanese_tabs(browser, jupyterlab):
         tabs.close_all()
 
 
-def test_japanese_notebook_runs_and_reads_in_japanese(japanese_tabs):
+def test_japanese_notebook_runs_and_reads_in_japanese(japanese_tabs: TabCache) -> None:
     nb = japanese_tabs.notebook(NOTEBOOK)
     tab = japanese_tabs.get(NOTEBOOK)
     tab.restart_and_run_all()
@@ -192,10 +200,10 @@ def test_japanese_notebook_runs_and_reads_in_japanese(japanese_tabs):
     problems += [f"drawing Japanese warns: {w}" for w in font["glyph_warnings"]]
 
     # The quiz, answered in the widget: a Japanese button, Japanese verdicts.
-    index = next((i for i, cell in enumerate(nb["cells"])
-                  if cell["cell_type"] == "code" and QUIZ_CALL in "".join(cell["source"])), None)
-    assert index is not None, f"{NOTEBOOK} has no cell calling {QUIZ_CALL}"
-    cell = tab.cell(index)
+    quiz_index = next((i for i, cell in enumerate(nb["cells"])
+                       if cell["cell_type"] == "code" and QUIZ_CALL in "".join(cell["source"])), None)
+    assert quiz_index is not None, f"{NOTEBOOK} has no cell calling {QUIZ_CALL}"
+    cell = tab.cell(quiz_index)
     cell.scroll_into_view_if_needed()
     radios = cell.locator(".widget-radio-box")
     radios.wait_for(state="visible", timeout=30_000)

@@ -26,9 +26,10 @@ import redis
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
-from . import classroom
+from . import classroom, progress
 from .admin import SessionAdmin
 from .i18n import set_language
+from .notebook import show_progress
 from .redis_cluster import INSTALL_HINT, SLOTS, LocalRedisCluster
 from .replicated import NotReplicated
 from .store import SessionStore
@@ -77,6 +78,7 @@ def start(notebook: str, *, masters: int = 3, replicas: int = 1,
     Prints where the keys live. Without ``redis-server``: ``(None, None, ns)``."""
     if edition is not None:
         set_language(edition)
+    progress.use_notebook(notebook)  # its check and quizzes record under this notebook
     ns = classroom.namespace(notebook, edition=edition)
     cluster = start_or_skip(masters=masters, replicas=replicas)
     if cluster is None:
@@ -89,7 +91,8 @@ def start(notebook: str, *, masters: int = 3, replicas: int = 1,
 
 def finish(cluster: LocalRedisCluster, *clients: Any) -> None:
     """The last cell: close ``clients``, stop the cluster (by PID) and say how many of its
-    ``redis-server`` processes are still running (0)."""
+    ``redis-server`` processes are still running (0); then the learner's progress in the course
+    (``lessons.notebook.show_progress``)."""
     pids = cluster.pids
     for client in clients:
         client.close()
@@ -97,6 +100,7 @@ def finish(cluster: LocalRedisCluster, *clients: Any) -> None:
     left = sum(os.path.exists(f"/proc/{pid}") for pid in pids)
     print(f"Stopped this notebook's cluster: {left} of its {len(pids)} redis-server processes "
           "still running.")
+    show_progress()
 
 
 def master_of(cluster: Any, key: str) -> int:

@@ -33,22 +33,31 @@ edition's keys from the other, and ``reset("01")`` leaves ``ja-01`` alone.
 
 The instructor cleans a whole class afterwards with ``python -m lessons.classroom clean``, which
 deletes every ``course:*`` key in the database ``REDIS_URL`` names (give each class its own
-database number, e.g. ``redis://host:6379/3``), and nothing else. A malformed ``REDIS_URL``
-(``/13x``, a bad port or scheme, a database the server does not have) is refused in one line.
+database number, e.g. ``redis://host:6379/3``), and nothing else. During the class,
+``python -m lessons.classroom progress [--watch [SECONDS]] [--csv FILE]`` shows every learner's
+checks and quizzes (``lessons.progress``: it reads only ``course:*:progress`` hashes), and
+``python -m lessons.classroom grade DIR`` grades submitted notebooks (``lessons.grading``). A
+malformed ``REDIS_URL`` (``/13x``, a bad port or scheme, a database the server does not have) is
+refused in one line.
 """
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import hashlib
 import os
 import re
 import socket
 import sys
+import time
 import unicodedata
+
+import redis
 
 from . import backend
 from .errors import CourseError, InvalidRedisUrl
+from .i18n import _
 
 __all__ = ["COURSE_ROOT", "clean_class", "learner", "learner_key", "namespace", "reset"]
 
@@ -174,13 +183,46 @@ def clean_class(client: backend.Client | None = None) -> int:
     return backend.delete_prefix(client, COURSE_ROOT)
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lessons.classroom",
+        description=_("One Redis for a class: the instructor's commands. They use the database "
+                      "REDIS_URL names and only keys under course:."))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("clean", help=_("delete every course:* key in the database REDIS_URL names"))
+    progress = commands.add_parser(
+        "progress", help=_("every learner's checks and quizzes: ✓, ✗ with attempts, · not tried"),
+        description=_("Print a learners × exercises table of the class database: stuck learners "
+                      "first, then the exercises most learners fail. Reads only "
+                      "course:*:progress."))
+    progress.add_argument("--watch", nargs="?", type=float, const=5.0, default=None,
+                          metavar="SECONDS", help=_("refresh every SECONDS (default 5) until Ctrl-C"))
+    progress.add_argument("--csv", metavar="FILE", help=_("also write the table to FILE for a spreadsheet"))
+    progress.add_argument("--roster", metavar="FILE",
+                          help=_("the class list, one learner name a line: absent learners are shown too"))
+    commands.add_parser("grade", add_help=False,
+                        help=_("grade submitted notebooks: python -m lessons.classroom grade --help"))
+    return parser
+
+
 def main(argv: list[str]) -> int:
-    """``python -m lessons.classroom clean``: 0 when done, 2 for a wrong command line or a
-    malformed ``REDIS_URL``, 1 when Redis does not answer (one line on stderr either way)."""
-    if argv != ["clean"]:
-        print("usage: python -m lessons.classroom clean   (deletes every course:* key in the "
-              "database REDIS_URL names)", file=sys.stderr)
-        return 2
+    """``python -m lessons.classroom clean | progress | grade``: 0 when done, 2 for a wrong
+    command line or a malformed ``REDIS_URL``, 1 when Redis does not answer (one line on stderr
+    either way), 130 when Ctrl-C ends ``progress --watch``. ``grade`` is ``lessons.grading.main``'s."""
+    if argv[:1] == ["grade"]:
+        from . import grading  # only the grader needs nbclient
+
+        return grading.main(argv[1:])
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a wrong command line (2): argparse has said why
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command == "progress":
+        return _progress(args.watch, args.csv, args.roster)
+    return _clean()
+
+
+def _clean() -> int:
     if backend.is_embedded():
         print("REDIS_URL is not set: nothing to clean (the embedded server lives only inside "
               "each notebook kernel).")
@@ -196,6 +238,62 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"Deleted {deleted} course keys ({where}).")
     return 0
+
+
+def _progress(watch: float | None, csv_file: str | None, roster_file: str | None) -> int:
+    """The ``progress`` command: the class table once, or every ``watch`` seconds until Ctrl-C
+    (then 130, quietly). Without ``REDIS_URL``: this machine's learner (the embedded backend's
+    progress file). ``roster_file``: every learner named there is in the table, all · and listed
+    as not started when they have recorded nothing."""
+    from . import progress
+
+    if watch is not None and watch <= 0:
+        print(_("lessons.classroom: --watch needs a number of seconds above 0"), file=sys.stderr)
+        return 2
+    client = None
+    try:
+        roster = [learner_key(name) for name in progress.read_roster(roster_file)] if roster_file else []
+        if not backend.is_embedded():
+            client = backend.connect()  # refuses a malformed REDIS_URL
+            where = backend.describe(client)  # says which Redis
+        while True:
+            if client is None:
+                where = _("REDIS_URL is not set: this machine's learner only")
+                rows = {learner(): progress.results()}
+            else:
+                rows = progress.class_results(client)
+            for name in roster:
+                rows.setdefault(name, {})
+            table = progress.render_table(rows, progress.course_items())
+            heading = where
+            if watch is not None:
+                print("\x1b[H\x1b[2J", end="")  # clear the terminal, cursor home
+                heading += _(" (every {seconds} s, {time}; Ctrl-C stops)", seconds=f"{watch:g}",
+                             time=time.strftime("%H:%M:%S"))
+            print(f"{heading}\n{table}", flush=True)
+            if csv_file:
+                progress.write_csv(csv_file, rows, progress.course_items())
+            if watch is None:
+                return 0
+            time.sleep(watch)
+    except KeyboardInterrupt:
+        return 130  # 128 + SIGINT, as a shell reports Ctrl-C
+    except InvalidRedisUrl as exc:
+        print(f"lessons.classroom: {exc}", file=sys.stderr)
+        return 2
+    except (CourseError, redis.RedisError) as exc:
+        print(f"lessons.classroom: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # a roster that is not text
+        print(f"lessons.classroom: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the roster cannot be read, or the CSV file cannot be written
+        print(_("lessons.classroom: cannot use {file}: {error}", file=exc.filename, error=exc.strerror),
+              file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            client.close()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ choices and explanation come from ``lessons/locale/{lang}/quizzes.po`` (msgctxt
 ``quiz:{id}:question``, ``quiz:{id}:choice:A``, ``quiz:{id}:explanation``), each falling back
 to the JSON's English; the UI's own words ("Correct:", the button) go through ``_()``.
 ``questions()`` is always the English data (the answer key).
+
+Every answer (``check``, the widget's Check button) is recorded in the learner's progress
+(``lessons.progress``): passed or not, under the quiz's id. A choice that is not one of the
+options is not an answer and is not recorded.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from . import progress
 from .i18n import _, language, translate
 
 __all__ = [
@@ -32,6 +37,7 @@ __all__ = [
     "question_html",
     "question_text",
     "questions",
+    "record",
     "verdict",
 ]
 
@@ -96,9 +102,19 @@ def verdict(quiz_id: str, choice: str) -> str:
     return f"{head}\n{q.explanation}"
 
 
+def record(quiz_id: str, choice: str) -> None:
+    """Record an answer in the learner's progress (nothing for a choice that is not an option)."""
+    q = questions()[quiz_id]
+    key = str(choice).strip().upper()
+    notebook = progress.notebook_of(quiz_id) or progress.current_notebook()
+    if key in q.choices and notebook:
+        progress.record(notebook, quiz_id, key == q.answer, kind="quiz")
+
+
 def check(quiz_id: str, choice: str) -> None:
-    """Print whether ``choice`` is right, and why."""
+    """Print whether ``choice`` is right, and why; record the answer in the learner's progress."""
     print(verdict(quiz_id, choice))
+    record(quiz_id, choice)
 
 
 def question_html(quiz_id: str) -> str:
@@ -156,6 +172,7 @@ def ask(quiz_id: str) -> Any:
             feedback.value = f"<p>{html.escape(_('Pick an answer first.'))}</p>"
         else:
             feedback.value = _verdict_html(quiz_id, picker.value)
+            record(quiz_id, picker.value)
 
     button.on_click(on_click)
     return Quiz([title, picker, button, feedback])

@@ -11,6 +11,11 @@ exception raised by the learner's code is a ``✗`` line, never a traceback.
         report.check(other is None, "answers None for a missing key", seen=other, trivial=True)
     return report.finish()
 
+``finish`` also records the verdict in the learner's progress (``lessons.progress``), as the
+item named after the check function that called it (``check_refresh`` -> ``refresh``) or the
+``item`` given to ``Report(item=…)``. Recording never changes the verdict: if it cannot be
+saved, one more line says so (once per kernel).
+
 A property that an empty stub already has (``return None`` answers "None for a missing key") is
 ``trivial=True``: it earns its ``✓`` only once at least one other property passes, so a stub is
 never praised. Until then it is printed as ``·`` (not counted yet). The lines are printed
@@ -24,10 +29,12 @@ writes them, as literals with named placeholders, so ``python -m coursetools.tra
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .. import progress
 from ..i18n import _
 
 __all__ = ["Report"]
@@ -44,8 +51,9 @@ class _Line:
 class Report:
     """The ✓/✗ lines of one check, printed by ``finish``."""
 
-    def __init__(self) -> None:
+    def __init__(self, item: str | None = None) -> None:
         self.lines: list[_Line] = []
+        self.item = item  # the exercise's id in the learner's progress (default: the caller's name)
 
     def check(self, passed: bool, text: str, seen: object = None, *, trivial: bool = False) -> bool:
         """Record ``✓ text`` or ``✗ text (saw …)``; returns ``passed``. ``trivial``: a property
@@ -82,7 +90,8 @@ class Report:
         return self.failed == 0 and self._earned
 
     def finish(self) -> bool:
-        """Print every line and the verdict; return True if every check passed."""
+        """Print every line and the verdict, record it in the learner's progress (one line more
+        if that fails, once per kernel); return True if every check passed."""
         earned = self._earned
         for line in self.lines:
             if line.passed and line.trivial and not earned:
@@ -96,4 +105,9 @@ class Report:
             print(_("Not yet: {failed} of {total} checks failed. "
                     "Edit your code above, run its cell, then run this check again.",
                     failed=self.failed, total=len(self.lines)))
+        caller = sys._getframe(1).f_code.co_name
+        item = self.item or (caller.removeprefix("check_") if caller.startswith("check_") else None)
+        notebook = item and (progress.notebook_of(item) or progress.current_notebook())
+        if item and notebook:
+            progress.record(notebook, item, self.ok, kind="exercise")
         return self.ok

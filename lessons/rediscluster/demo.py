@@ -27,10 +27,11 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
-from .. import classroom
+from .. import classroom, progress
 from ..admin import SessionAdmin
 from ..backend import Client
 from ..i18n import _, pad, set_language
+from ..notebook import show_progress
 from ..replicated import NotReplicated
 from ..store import SessionStore
 from .local import INSTALL_HINT, SLOTS, LocalRedisCluster, Node
@@ -80,6 +81,7 @@ def start(notebook: str, *, masters: int = 3, replicas: int = 1,
     Prints where the keys live. Without ``redis-server``: ``(None, None, ns)``."""
     if edition is not None:
         set_language(edition)
+    progress.use_notebook(notebook)  # its check and quizzes record under this notebook
     ns = classroom.namespace(notebook, edition=edition)
     cluster = start_or_skip(masters=masters, replicas=replicas)
     if cluster is None:
@@ -92,7 +94,8 @@ def start(notebook: str, *, masters: int = 3, replicas: int = 1,
 
 def finish(cluster: LocalRedisCluster, *clients: Client) -> None:
     """The last cell: close ``clients``, stop the cluster (by PID) and say how many of its
-    ``redis-server`` processes are still running (0)."""
+    ``redis-server`` processes are still running (0); then the learner's progress in the course
+    (``lessons.notebook.show_progress``)."""
     pids = cluster.pids
     for client in clients:
         client.close()
@@ -100,6 +103,7 @@ def finish(cluster: LocalRedisCluster, *clients: Client) -> None:
     left = sum(os.path.exists(f"/proc/{pid}") for pid in pids)
     print(_("Stopped this notebook's cluster: {left} of its {n} redis-server processes still running.",
             left=left, n=len(pids)))
+    show_progress()
 
 
 def master_of(cluster: LocalRedisCluster, key: str) -> int:

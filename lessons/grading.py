@@ -172,7 +172,7 @@ def _read(path: Path) -> tuple[Any, str | None]:
     from nbformat.reader import NotJSONError
 
     try:
-        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+        nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
     except (NotJSONError, UnicodeDecodeError):
         return None, _("not a notebook (not JSON: cut short, or another kind of file)")
@@ -183,7 +183,7 @@ def _read(path: Path) -> tuple[Any, str | None]:
     for index, cell in enumerate(nb.cells):
         tags = set(cell.get("metadata", {}).get("tags", []))
         if cell.cell_type == "code" and (is_solution_cell(cell) or tags & ANSWER_TAGS):
-            nb.cells[index] = nbformat.v4.new_raw_cell(cell.source)  # type: ignore[no-untyped-call]
+            nb.cells[index] = nbformat.v4.new_raw_cell(cell.source)
     return nb, None
 
 

@@ -10,6 +10,7 @@ import matplotlib
 import pytest
 
 from lessons import progress
+from lessons.backend import Client
 from lessons.class_heatmap import COLOURS, heatmap
 from lessons.class_simulation import NAMES, SIMULATION_TTL, SimulatedClass, simulated_results
 from lessons.progress import Result, course_items, learner_order
@@ -17,7 +18,7 @@ from lessons.progress import Result, course_items, learner_order
 matplotlib.use("Agg")
 
 
-def test_the_simulated_class_is_the_same_every_time_and_covers_every_kind_of_learner():
+def test_the_simulated_class_is_the_same_every_time_and_covers_every_kind_of_learner() -> None:
     items = course_items()
     first, again = simulated_results(NAMES, items), simulated_results(NAMES, items)
     assert first == again
@@ -29,7 +30,7 @@ def test_the_simulated_class_is_the_same_every_time_and_covers_every_kind_of_lea
     assert any(len(found) == len(items) or len(found) < len(items) // 2 for found in first.values())
 
 
-def test_stored_read_back_and_removed_without_reading_other_learners(client):
+def test_stored_read_back_and_removed_without_reading_other_learners(client: Client) -> None:
     other = f"test-{uuid.uuid4().hex[:10]}"
     progress.write_results(client, other, {("01", "refresh"): Result(True, 1, 1.0)}, ttl=60)
     rows = simulated_results(NAMES[:3], course_items())
@@ -46,7 +47,7 @@ def test_stored_read_back_and_removed_without_reading_other_learners(client):
         client.delete(*sim.keys(), progress.progress_key(other))
 
 
-def test_heatmap_rows_columns_colours_and_labels():
+def test_heatmap_rows_columns_colours_and_labels() -> None:
     items = course_items()
     rows = {"done": {(nb, it): Result(True, 1, 0.0) for nb, it, _k in items},
             "stuck": {("01", "refresh"): Result(False, 4, 0.0)},
@@ -57,10 +58,13 @@ def test_heatmap_rows_columns_colours_and_labels():
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert len(labels) == len(items) and "refresh" in labels and "ttl-reset (quiz)" in labels
     grid = ax.images[0].get_array()
+    assert grid is not None
     col = next(i for i, (nb, it, _k) in enumerate(items) if (nb, it) == ("01", "refresh"))
     assert grid[0][col] == 1 and grid[1][col] == 2 and grid[2][col] == 0
     assert [t.get_text() for t in ax.texts if t.get_text() == "4"] == ["4"]  # attempts in the ✗ cell
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+    legend = ax.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == [
         "passed", "tried, not passed (n: attempts)", "not tried"]
     assert ax.get_xlabel() and ax.get_ylabel()
     assert {t.get_text() for t in ax.texts} >= {"00", "01", "06"}  # notebook numbers over the columns
@@ -68,14 +72,14 @@ def test_heatmap_rows_columns_colours_and_labels():
 
 
 @pytest.mark.parametrize("n", [1, 30])
-def test_heatmap_is_tall_enough_for_every_name(n):
+def test_heatmap_is_tall_enough_for_every_name(n: int) -> None:
     rows = simulated_results([f"learner-{i:02d}" for i in range(n)], course_items())
     fig = heatmap(rows, course_items())
     assert fig.get_size_inches()[1] >= 0.3 * n  # at least 0.3 inch a learner
     assert len(fig.axes[0].get_yticklabels()) == n
 
 
-def test_the_heat_map_rows_are_the_text_tables_order_stuck_first_absent_last():
+def test_the_heat_map_rows_are_the_text_tables_order_stuck_first_absent_last() -> None:
     rows = {"b": {("01", "x"): Result(True, 1, 0.0)},
             "a": {("01", "x"): Result(False, 2, 0.0)},
             "c": {("01", "x"): Result(False, 5, 0.0)},

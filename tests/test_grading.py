@@ -13,6 +13,7 @@ import csv
 import os
 import uuid
 from pathlib import Path
+from typing import cast
 
 import nbformat
 import psutil
@@ -20,7 +21,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from lessons import classroom, grading
-from lessons.progress import Result, course_items, render_table
+from lessons.progress import Item, Result, course_items, render_table
 
 TIME_LIMIT = 45.0  # seconds per notebook: the endless one is stopped there (a hang guard, not a timing test)
 MARKER = "COURSE_GRADING_TEST"
@@ -40,9 +41,12 @@ ISOLATION = ("import os, socket\nfrom lessons import progress\n"
              "progress.record('01', 'loopback-only', [n for _, n in socket.if_nameindex()] == ['lo'], "
              "kind='exercise')")
 
+# what the `graded` fixture gives: ({learner: verdicts}, each notebook's run, processes left running)
+Grading = tuple[dict[str, dict[Item, Result]], list[grading.Graded], list[psutil.Process]]
+
 
 def code(source: str, *tags: str) -> nbformat.NotebookNode:
-    return new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
+    return cast(nbformat.NotebookNode, new_code_cell(source, metadata={"tags": list(tags)} if tags else {}))
 
 
 def write(path: Path, *cells: nbformat.NotebookNode) -> None:
@@ -62,7 +66,7 @@ def marked_processes(value: str) -> list[psutil.Process]:
 
 
 @pytest.fixture(scope="module")
-def submitted(tmp_path_factory) -> Path:
+def submitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("submitted")
     write(root / "finished" / "01_session_store.ipynb", code(START), code(KEEP_TTL), code(REFRESH_SOLVED),
           code(QUIZ_OWN), code(ISOLATION))
@@ -87,7 +91,7 @@ def submitted(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def graded(submitted):
+def graded(submitted: Path) -> Grading:
     """(rows, runs, processes left by the kernels), graded once with REDIS_URL set in the
     grader's environment (the kernels must not see it)."""
     mark = uuid.uuid4().hex
@@ -105,11 +109,11 @@ def graded(submitted):
     return rows, runs, marked_processes(mark)
 
 
-def marks(found: dict) -> dict[tuple[str, str], tuple[bool, int]]:
+def marks(found: dict[Item, Result]) -> dict[tuple[str, str], tuple[bool, int]]:
     return {item: (r.passed, r.attempts) for item, r in found.items()}
 
 
-def test_each_learner_gets_the_verdicts_of_the_checks_their_notebook_ran(graded):
+def test_each_learner_gets_the_verdicts_of_the_checks_their_notebook_ran(graded: Grading) -> None:
     rows, _runs, _left = graded
     assert sorted(rows) == ["broken", "endless", "eve", "finished", "half-done"]  # not .ipynb_checkpoints
     finished = marks(rows["finished"])
@@ -124,7 +128,7 @@ def test_each_learner_gets_the_verdicts_of_the_checks_their_notebook_ran(graded)
     assert rows["eve"] == {}
 
 
-def test_the_kernel_runs_without_redis_url_and_offline_where_possible(graded):
+def test_the_kernel_runs_without_redis_url_and_offline_where_possible(graded: Grading) -> None:
     rows, _runs, _left = graded
     assert rows["finished"][("01", "no-redis-url")].passed
     if grading._offline_prefix() is not None:
@@ -133,13 +137,15 @@ def test_the_kernel_runs_without_redis_url_and_offline_where_possible(graded):
         pytest.skip("no network namespaces here (unshare): only REDIS_URL was checked")
 
 
-def test_a_notebook_that_did_not_run_to_the_end_gets_one_line(graded, submitted):
+def test_a_notebook_that_did_not_run_to_the_end_gets_one_line(graded: Grading, submitted: Path) -> None:
     _rows, runs, _left = graded
     problems = {(run.learner, run.path.relative_to(submitted / run.learner).as_posix()): run.problem
                 for run in runs}
     syntax = problems.pop(("broken", "01_session_store.ipynb"))  # Python's wording varies by version
+    assert syntax is not None
     assert syntax.startswith("cell 3 raised SyntaxError: ") and syntax.endswith("(line 1)"), syntax
     schema = problems.pop(("eve", "02_fastapi_sessions.ipynb"))  # JSON, not a notebook: nbformat says why
+    assert schema is not None
     assert schema.startswith("not a notebook (") and schema.endswith(")"), schema
     assert problems == {
         ("endless", "01_session_store.ipynb"):
@@ -152,7 +158,7 @@ def test_a_notebook_that_did_not_run_to_the_end_gets_one_line(graded, submitted)
     assert all("\n" not in (p or "") and "Traceback" not in (p or "") for p in problems.values())
 
 
-def test_the_time_limit_holds_and_no_kernel_is_left_running(graded):
+def test_the_time_limit_holds_and_no_kernel_is_left_running(graded: Grading) -> None:
     _rows, runs, left = graded
     endless = next(run for run in runs if run.learner == "endless")
     assert endless.seconds >= TIME_LIMIT
@@ -160,8 +166,9 @@ def test_the_time_limit_holds_and_no_kernel_is_left_running(graded):
     assert left == [], f"processes of the graded kernels still running: {[p.pid for p in left]}"
 
 
-def test_main_prints_the_table_the_reasons_and_writes_the_csv(graded, submitted, tmp_path, monkeypatch,
-                                                              capsys):
+def test_main_prints_the_table_the_reasons_and_writes_the_csv(
+        graded: Grading, submitted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     rows, runs, _left = graded
     monkeypatch.setattr(grading, "grade", lambda root, **kw: (rows, runs))
     out_csv = tmp_path / "grades.csv"
@@ -179,7 +186,8 @@ def test_main_prints_the_table_the_reasons_and_writes_the_csv(graded, submitted,
     assert by_learner["broken"]["notes"].startswith("01_session_store.ipynb: cell 3 raised SyntaxError: ")
 
 
-def test_a_roster_adds_the_learners_who_submitted_nothing(tmp_path, monkeypatch, capsys):
+def test_a_roster_adds_the_learners_who_submitted_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     rows = {"alice": {("01", "refresh"): Result(True, 1, 1.0)},
             "たろう": {("01", "refresh"): Result(False, 2, 1.0)}}
     monkeypatch.setattr(grading, "grade", lambda root, **kw: ({k: dict(v) for k, v in rows.items()}, []))
@@ -198,7 +206,7 @@ def test_a_roster_adds_the_learners_who_submitted_nothing(tmp_path, monkeypatch,
     assert "cannot read the roster" in capsys.readouterr().err
 
 
-def test_command_line_errors_exit_2(tmp_path, capsys):
+def test_command_line_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert grading.main([str(tmp_path / "missing")]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert grading.main([str(tmp_path), "--jobs", "0"]) == 2
@@ -207,13 +215,14 @@ def test_command_line_errors_exit_2(tmp_path, capsys):
     assert "DIR/<learner>/*.ipynb" in capsys.readouterr().out
 
 
-def test_grade_is_reached_from_the_classroom_command(tmp_path, capsys):
+def test_grade_is_reached_from_the_classroom_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "nobody").mkdir()
     assert classroom.main(["grade", str(tmp_path)]) == 0
     assert "nobody" in capsys.readouterr().out
 
 
-def test_results_of_one_learner_over_two_notebooks_are_merged():
+def test_results_of_one_learner_over_two_notebooks_are_merged() -> None:
     early, late = Result(False, 2, 100.0), Result(True, 1, 200.0)
     runs = [grading.Graded("a", Path("x"), {("01", "refresh"): late, ("00", "cleanup_sql"): early}),
             grading.Graded("a", Path("y"), {("01", "refresh"): early})]

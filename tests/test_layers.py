@@ -49,6 +49,11 @@ LAYERS: dict[str, str] = {
     "lessons.interleave": "support",
     "lessons.percentile": "support",
     "lessons.processes": "support",
+    # class progress: what each check and quiz records, the instructor's table, heat map and grading
+    "lessons.progress": "support",
+    "lessons.grading": "support",
+    "lessons.class_heatmap": "support",
+    "lessons.class_simulation": "support",
     "lessons.stores": "exhibits",
     "lessons.security": "exhibits",
     "lessons.bench": "exhibits",

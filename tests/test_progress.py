@@ -13,33 +13,35 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from lessons import backend, classroom, progress, quiz
+from lessons.backend import Client
 from lessons.checks.security import check_host_cookie
 from lessons.checks.store import check_refresh
 from lessons.notebook import finish
-from lessons.progress import Result
+from lessons.progress import Item, Result
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_COOKIE = "__Host-session_id=abc; Path=/; Max-Age=60; Secure; HttpOnly; SameSite=Lax"
 
 
 @pytest.fixture
-def memory(monkeypatch) -> dict:
+def memory(monkeypatch: pytest.MonkeyPatch) -> dict[Item, Result]:
     """Progress in this process's memory, empty at the start of the test."""
     monkeypatch.setenv("COURSE_PROGRESS_FILE", progress.MEMORY)
-    store: dict = {}
+    store: dict[Item, Result] = {}
     monkeypatch.setattr(progress, "_memory", store)
     monkeypatch.setattr(progress, "_warned", False)
     return store
 
 
 @pytest.fixture
-def on_redis(redis_url, monkeypatch, learner):
+def on_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch, learner: str) -> Iterator[Client]:
     """Progress on the backend under test as on a class Redis (REDIS_URL set): the learner's
     hash; deleted, with the rest of the test learner's keys, at teardown."""
     monkeypatch.setenv("REDIS_URL", redis_url)
@@ -63,7 +65,7 @@ def _notebook_items(path: Path) -> list[tuple[str, str]]:
     return found
 
 
-def test_the_course_table_lists_every_check_and_quiz_of_the_notebooks_in_order():
+def test_the_course_table_lists_every_check_and_quiz_of_the_notebooks_in_order() -> None:
     notebooks = sorted((ROOT / "notebooks").glob("0*.ipynb"))
     assert [p.name[:2] for p in notebooks] == list(progress.COURSE)
     for path in notebooks:
@@ -76,7 +78,8 @@ def test_the_course_table_lists_every_check_and_quiz_of_the_notebooks_in_order()
     assert progress.notebook_of("refresh") == "01" and progress.notebook_of("nope") is None
 
 
-def test_a_check_and_a_quiz_record_on_redis_one_hash_with_a_ttl(on_redis, learner, capsys):
+def test_a_check_and_a_quiz_record_on_redis_one_hash_with_a_ttl(
+        on_redis: Client, learner: str, capsys: pytest.CaptureFixture[str]) -> None:
     before = time.time()
     check_refresh(lambda r, key, ttl: None)             # a stub: ✗
     check_refresh(lambda r, key, ttl: bool(r.expire(key, ttl)))
@@ -99,7 +102,7 @@ def test_a_check_and_a_quiz_record_on_redis_one_hash_with_a_ttl(on_redis, learne
     assert progress.class_results(on_redis)[classroom.learner_key(learner)] == found
 
 
-def test_ever_passed_stays_passed_and_a_failure_counts_its_attempts(on_redis):
+def test_ever_passed_stays_passed_and_a_failure_counts_its_attempts(on_redis: Client) -> None:
     for ok in (False, False, True, False):
         assert progress.record("04", "touch", ok, kind="exercise")
     assert progress.record("04", "sec-signing", False, kind="quiz")
@@ -108,7 +111,8 @@ def test_ever_passed_stays_passed_and_a_failure_counts_its_attempts(on_redis):
     assert found[("04", "sec-signing")] == Result(False, 1, found[("04", "sec-signing")].last)
 
 
-def test_the_embedded_backend_keeps_progress_in_the_file_across_kernels(monkeypatch, tmp_path, capsys):
+def test_the_embedded_backend_keeps_progress_in_the_file_across_kernels(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     path = tmp_path / "deep" / "progress.json"
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(path))
@@ -123,7 +127,7 @@ def test_the_embedded_backend_keeps_progress_in_the_file_across_kernels(monkeypa
     assert [p.name for p in path.parent.iterdir()] == ["progress.json"]  # no temporary file left
 
 
-def test_load_file_reads_nothing_from_a_missing_or_foreign_file(tmp_path):
+def test_load_file_reads_nothing_from_a_missing_or_foreign_file(tmp_path: Path) -> None:
     assert progress.load_file(tmp_path / "missing.json") == {}
     (tmp_path / "x.json").write_text("not json", encoding="utf-8")
     assert progress.load_file(tmp_path / "x.json") == {}
@@ -132,7 +136,8 @@ def test_load_file_reads_nothing_from_a_missing_or_foreign_file(tmp_path):
     assert progress.load_file(tmp_path / "y.json") == {}
 
 
-def test_redis_down_the_check_still_prints_its_verdict_and_one_line_once(monkeypatch, capsys):
+def test_redis_down_the_check_still_prints_its_verdict_and_one_line_once(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1
     monkeypatch.delenv("COURSE_PROGRESS_FILE", raising=False)
     monkeypatch.setattr(progress, "_warned", False)
@@ -148,7 +153,8 @@ def test_redis_down_the_check_still_prints_its_verdict_and_one_line_once(monkeyp
     assert progress.record("04", "touch", True, kind="exercise") is False
 
 
-def test_an_unwritable_file_is_said_once_and_the_check_goes_on(monkeypatch, tmp_path, capsys):
+def test_an_unwritable_file_is_said_once_and_the_check_goes_on(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "a-file" / "progress.json"))
@@ -158,13 +164,13 @@ def test_an_unwritable_file_is_said_once_and_the_check_goes_on(monkeypatch, tmp_
     assert out[-2] == "All checks passed." and out[-1].startswith("(Progress not saved: cannot write ")
 
 
-def test_memory_mode_writes_nowhere(memory, client, learner):
+def test_memory_mode_writes_nowhere(memory: dict[Item, Result], client: Client, learner: str) -> None:
     assert progress.record("01", "refresh", True, kind="exercise")
     assert set(progress.results()) == {("01", "refresh")} == set(memory)
     assert client.exists(f"course:{classroom.learner_key(learner)}:progress") == 0
 
 
-def test_wrong_ids_are_the_callers_bug():
+def test_wrong_ids_are_the_callers_bug() -> None:
     with pytest.raises(ValueError, match="kind is one of"):
         progress.record("01", "refresh", True, kind="homework")
     with pytest.raises(ValueError, match="progress item"):
@@ -173,7 +179,8 @@ def test_wrong_ids_are_the_callers_bug():
         progress.progress_key("*")
 
 
-def test_the_last_cell_shows_the_learners_course(memory, client, learner, capsys):
+def test_the_last_cell_shows_the_learners_course(
+        memory: dict[Item, Result], client: Client, learner: str, capsys: pytest.CaptureFixture[str]) -> None:
     progress.record("01", "refresh", False, kind="exercise")
     progress.record("01", "ttl-reset", True, kind="quiz")
     progress.record("04", "touch", True, kind="exercise")
@@ -194,7 +201,9 @@ def _learners(tag: str) -> dict[str, str]:
     return {role: f"test-{tag}-{role}" for role in ("done", "stuck", "absent")}
 
 
-def test_three_learners_on_one_redis_done_stuck_absent(real_redis_url, monkeypatch, capsys, tmp_path):
+def test_three_learners_on_one_redis_done_stuck_absent(
+        real_redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
     """Each learner runs real checks and quizzes as their own kernel would (COURSE_LEARNER);
     the instructor's table, given the roster, shows the stuck one first, the done one all ✓, the
     absent one last, all ·, listed as not started, and the item the stuck one fails."""
@@ -251,7 +260,7 @@ def test_three_learners_on_one_redis_done_stuck_absent(real_redis_url, monkeypat
         client.close()
 
 
-def test_a_roster_is_names_as_learners_give_them(tmp_path, capsys):
+def test_a_roster_is_names_as_learners_give_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     roster = tmp_path / "roster.txt"
     roster.write_text("\ufeffalice\n# a comment\n\n たろう \nalice\n", encoding="utf-8")
     assert progress.read_roster(roster) == ["alice", "たろう"]
@@ -262,7 +271,7 @@ def test_a_roster_is_names_as_learners_give_them(tmp_path, capsys):
     assert "cannot use " in capsys.readouterr().err
 
 
-def test_class_results_for_named_learners_reads_only_theirs(client, learner):
+def test_class_results_for_named_learners_reads_only_theirs(client: Client, learner: str) -> None:
     other = f"test-{uuid.uuid4().hex[:10]}"
     try:
         progress.write_results(client, learner, {("01", "refresh"): Result(True, 2, 1.5)})
@@ -276,7 +285,8 @@ def test_class_results_for_named_learners_reads_only_theirs(client, learner):
         client.delete(progress.progress_key(learner), progress.progress_key(other))
 
 
-def test_class_results_reads_only_progress_hashes_of_plain_learner_segments(client, learner):
+def test_class_results_reads_only_progress_hashes_of_plain_learner_segments(
+        client: Client, learner: str) -> None:
     key = f"course:{learner}:progress"
     decoy = f"course:{learner}:01:x:progress"  # a notebook's key that happens to end so
     try:
@@ -291,7 +301,8 @@ def test_class_results_reads_only_progress_hashes_of_plain_learner_segments(clie
         client.delete(key, decoy)
 
 
-def test_clean_and_a_learners_reset_remove_progress(client, monkeypatch, learner):
+def test_clean_and_a_learners_reset_remove_progress(
+        client: Client, monkeypatch: pytest.MonkeyPatch, learner: str) -> None:
     """``reset()`` without parts (all of this learner's keys) and the instructor's clean both
     delete the progress hash; clean runs on this process's embedded server only."""
     segment = classroom.learner_key(learner)
@@ -304,7 +315,7 @@ def test_clean_and_a_learners_reset_remove_progress(client, monkeypatch, learner
     assert embedded.exists(progress.progress_key(segment)) == 0
 
 
-def test_render_table_sorts_stuck_first_and_pads_wide_names():
+def test_render_table_sorts_stuck_first_and_pads_wide_names() -> None:
     items = [("01", "a", "exercise"), ("01", "b", "quiz"), ("02", "c", "exercise")]
     rows = {"たろう": {("01", "a"): Result(False, 12, 0.0)},
             "alice": {("01", "a"): Result(True, 1, 0.0), ("01", "b"): Result(True, 1, 0.0),
@@ -323,7 +334,7 @@ def test_render_table_sorts_stuck_first_and_pads_wide_names():
     assert progress.render_table({}, items) == "No progress recorded yet."
 
 
-def test_progress_command_help_and_wrong_arguments(capsys):
+def test_progress_command_help_and_wrong_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert classroom.main(["progress", "--help"]) == 0
     assert "--watch [SECONDS]" in capsys.readouterr().out
     assert classroom.main(["progress", "--watch", "0"]) == 2
@@ -332,7 +343,7 @@ def test_progress_command_help_and_wrong_arguments(capsys):
     assert "--watch needs a number of seconds above 0" in err and "invalid choice: 'nonsense'" in err
 
 
-def test_the_quiz_widgets_check_button_records_the_answer(memory):
+def test_the_quiz_widgets_check_button_records_the_answer(memory: dict[Item, Result]) -> None:
     widget = quiz.ask("sliding-read")
     picker, button = widget.children[1], widget.children[2]
     button.click()                       # nothing picked yet: not an answer
@@ -345,7 +356,9 @@ def test_the_quiz_widgets_check_button_records_the_answer(memory):
     assert result.passed and result.attempts == 2
 
 
-def test_watch_refreshes_until_ctrl_c_and_grade_goes_to_the_grader(memory, monkeypatch, capsys):
+def test_watch_refreshes_until_ctrl_c_and_grade_goes_to_the_grader(
+        memory: dict[Item, Result], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     progress.record("05", "login_throttle", False, kind="exercise")
 
@@ -361,12 +374,17 @@ def test_watch_refreshes_until_ctrl_c_and_grade_goes_to_the_grader(memory, monke
     import lessons.grading
 
     seen: list[list[str]] = []
-    monkeypatch.setattr(lessons.grading, "main", lambda argv: seen.append(list(argv)) or 7)
+
+    def fake_main(argv: list[str]) -> int:
+        seen.append(list(argv))
+        return 7
+
+    monkeypatch.setattr(lessons.grading, "main", fake_main)
     assert classroom.main(["grade", "submitted", "--jobs", "2"]) == 7
     assert seen == [["submitted", "--jobs", "2"]]
 
 
-def test_ctrl_c_ends_watch_quietly(client, redis_url, learner):
+def test_ctrl_c_ends_watch_quietly(client: Client, redis_url: str, learner: str) -> None:
     """A real ``--watch`` process, interrupted once its first table is out: exit 130, the table
     on stdout, nothing on stderr (no traceback, no client finalised half-way)."""
     progress.write_results(client, learner, {("01", "refresh"): Result(False, 2, 1.0)}, ttl=60)
@@ -377,11 +395,11 @@ def test_ctrl_c_ends_watch_quietly(client, redis_url, learner):
                              # Ctrl-C's default even when pytest runs in a background job (SIGINT ignored)
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        assert watch.stdout is not None
-        seen = []
+        assert watch.stdout is not None and watch.stderr is not None
+        seen: list[str] = []
         while not any(line.startswith(learner) for line in seen):
             line = watch.stdout.readline()
-            assert line, f"--watch ended before its first table: {watch.stderr.read()}"  # type: ignore[union-attr]
+            assert line, f"--watch ended before its first table: {watch.stderr.read()}"
             seen.append(line)
         watch.send_signal(signal.SIGINT)
         rest, err = watch.communicate()
@@ -395,7 +413,7 @@ def test_ctrl_c_ends_watch_quietly(client, redis_url, learner):
     assert "Ctrl-C stops)" in "".join(seen) and "Traceback" not in rest
 
 
-def test_tests_and_their_notebook_kernels_keep_progress_in_memory():
+def test_tests_and_their_notebook_kernels_keep_progress_in_memory() -> None:
     """The repository's conftest.py sets it for every pytest run (nbval's kernels inherit it), and
     tools/execute-notebooks for the committed outputs: each last cell shows that run only."""
     assert os.environ["COURSE_PROGRESS_FILE"] == progress.MEMORY

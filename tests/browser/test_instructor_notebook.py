@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from lab_page import TabCache
 
 NOTEBOOK = "instructor/progress.ipynb"
 HEATMAP_CALL = "heatmap(rows, items)"
@@ -20,7 +24,7 @@ SCREENSHOTS = Path(os.environ.get("COURSE_BROWSER_SCREENSHOTS", "/tmp/course-bro
 pytestmark = pytest.mark.timeout(600)
 
 
-def test_instructor_notebook_runs_and_shows_the_heat_map(notebook_tabs):
+def test_instructor_notebook_runs_and_shows_the_heat_map(notebook_tabs: TabCache) -> None:
     tab = notebook_tabs.get(NOTEBOOK)
     try:
         tab.restart_and_run_all()

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m coursetools.learner_edition",
         description="Write the learner edition: every notebook of NOTEBOOK_DIR without its "
-                    "solution cells and outputs, into TARGET_DIR.")
+        "solution cells and outputs, into TARGET_DIR.",
+    )
     parser.add_argument("notebook_dir", type=Path, help="the committed notebooks, e.g. notebooks")
     parser.add_argument("target_dir", type=Path, help="where to write, e.g. build/learner-edition")
     args = parser.parse_args(argv)

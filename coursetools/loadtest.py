@@ -41,8 +41,10 @@ ALICE = {"username": "alice", "password": "wonderland"}
 
 def unthrottled_app() -> FastAPI:
     """The fixed app with limits no flood reaches: shows the separate password pool alone."""
-    store = SessionStore(redis_url=os.environ.get("REDIS_URL") or None,
-                         prefix=os.environ.get("LESSONS_SESSION_PREFIX", "session"))
+    store = SessionStore(
+        redis_url=os.environ.get("REDIS_URL") or None,
+        prefix=os.environ.get("LESSONS_SESSION_PREFIX", "session"),
+    )
     return create_app(store, max_failures_per_account=10**9, max_failures_per_client=10**9)
 
 
@@ -58,8 +60,10 @@ class Phase:
         text = f"/me n={len(self.me_ms)} p50={p50:.1f} ms p99={p99:.1f} ms"
         if self.guesses:
             checked = self.guesses.get(401, 0)
-            text += (f" | guesses answered: {dict(sorted(self.guesses.items()))}, "
-                     f"checked (401) {checked} = {checked / self.seconds:.1f}/s")
+            text += (
+                f" | guesses answered: {dict(sorted(self.guesses.items()))}, "
+                f"checked (401) {checked} = {checked / self.seconds:.1f}/s"
+            )
             if self.first_429 is not None:
                 text += f", first 429 after {self.first_429:.2f} s"
         return text
@@ -80,8 +84,7 @@ def probe_me(base: str, cookies: dict[str, str], seconds: float) -> list[float]:
     return latencies
 
 
-async def _guess_loop(client: httpx.AsyncClient, done: asyncio.Event, started: float,
-                      phase: Phase) -> None:
+async def _guess_loop(client: httpx.AsyncClient, done: asyncio.Event, started: float, phase: Phase) -> None:
     n = 0
     while not done.is_set():
         n += 1
@@ -97,8 +100,7 @@ async def _attack(base: str, guessers: int, probe: Any, phase: Phase) -> None:
     limits = httpx.Limits(max_connections=guessers)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         started = time.monotonic()
-        tasks = [asyncio.create_task(_guess_loop(client, done, started, phase))
-                 for _ in range(guessers)]
+        tasks = [asyncio.create_task(_guess_loop(client, done, started, phase)) for _ in range(guessers)]
         while not probe.ready():
             await asyncio.sleep(0.05)
         done.set()
@@ -120,10 +122,12 @@ def measure(base: str, seconds: float, guessers: int) -> tuple[Phase, Phase]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m coursetools.loadtest",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--app", default="lessons.web.config:app_from_env",
-                        help="an app factory, module:function")
+    parser = argparse.ArgumentParser(
+        prog="python -m coursetools.loadtest", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--app", default="lessons.web.config:app_from_env", help="an app factory, module:function"
+    )
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--guessers", type=int, default=40)
     args = parser.parse_args(argv)
@@ -135,9 +139,24 @@ def main(argv: list[str] | None = None) -> None:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "REDIS_URL": url, "LESSONS_SESSION_PREFIX": prefix}
     process = spawn(
-        [sys.executable, "-m", "uvicorn", "--factory", args.app, "--no-proxy-headers", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, log_path=None)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            args.app,
+            "--no-proxy-headers",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        log_path=None,
+    )
     try:
         wait_until_ready(process, f"{base}/health", timeout=30)
         rest, attack = measure(base, args.seconds, args.guessers)

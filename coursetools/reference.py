@@ -44,8 +44,7 @@ def save_reference(reference: Reference, path: str | os.PathLike[str] = DEFAULT_
     """Write ``reference`` as indented JSON; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(reference.to_json(), indent=2, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(json.dumps(reference.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 
@@ -62,8 +61,9 @@ def machine_description() -> tuple[str, str]:
         pass
     model = model or platform.processor() or platform.machine() or "unknown CPU"
     machine = f"{model}, {os.cpu_count()} cores" + (", VM" if virtual else "")
-    system = (f"{platform.system()} {platform.release()} {platform.machine()}, "
-              f"Python {platform.python_version()}")
+    system = (
+        f"{platform.system()} {platform.release()} {platform.machine()}, Python {platform.python_version()}"
+    )
     return machine, system
 
 
@@ -83,14 +83,16 @@ def measure_reference(redis_url: str, sessions: int = 500, rounds: int = 5) -> R
         raise ValueError("measure the reference on a single Redis, not on a Redis Cluster")
     version = client.info("server").get("redis_version", "?")
     host = client.connection_pool.connection_kwargs.get("host", "?")
-    connection = (f"loopback TCP ({host})" if host in ("127.0.0.1", "localhost", "::1")
-                  else f"TCP to {host}")
+    connection = f"loopback TCP ({host})" if host in ("127.0.0.1", "localhost", "::1") else f"TCP to {host}"
     prefix = classroom.namespace(NAMESPACE)
     backend.delete_prefix(client, prefix + ":")
     workdir = Path(tempfile.mkdtemp(prefix="store-reference-"))
-    stores: list[ComparedStore] = [MemoryStore(), FileStore(workdir / "sessions"),
-                           SqliteStore(workdir / "sessions.db"),
-                           RedisStore(redis_url, prefix=f"{prefix}:store")]
+    stores: list[ComparedStore] = [
+        MemoryStore(),
+        FileStore(workdir / "sessions"),
+        SqliteStore(workdir / "sessions.db"),
+        RedisStore(redis_url, prefix=f"{prefix}:store"),
+    ]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     pooled: dict[str, dict[str, list[float]]] = {s.kind: {} for s in stores}
     try:
@@ -108,9 +110,15 @@ def measure_reference(redis_url: str, sessions: int = 500, rounds: int = 5) -> R
     machine, system = machine_description()
     return Reference(
         measured_on=time.strftime("%Y-%m-%d", time.gmtime()),
-        redis_version=version, redis_connection=connection, machine=machine, system=system,
-        load_average=round(load, 2), sessions=sessions, rounds=rounds,
-        rows=tuple(summarize(pooled)))
+        redis_version=version,
+        redis_connection=connection,
+        machine=machine,
+        system=system,
+        load_average=round(load, 2),
+        sessions=sessions,
+        rounds=rounds,
+        rows=tuple(summarize(pooled)),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,15 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     url = os.environ.get("REDIS_URL")
     if not url:
-        print("Set REDIS_URL to a real Redis, e.g. REDIS_URL=redis://127.0.0.1:6379/0",
-              file=sys.stderr)
+        print("Set REDIS_URL to a real Redis, e.g. REDIS_URL=redis://127.0.0.1:6379/0", file=sys.stderr)
         return 2
     reference = measure_reference(url, sessions=args.sessions, rounds=args.rounds)
     path = save_reference(reference, args.path)
     print(f"{reference.label}\nwritten to {path}")
     for row in reference.rows:
-        print(f"  {row.kind:<7} {row.op:<7} median {row.median_us:9.1f} µs  p99 {row.p99_us:9.1f} µs"
-              f"  {row.ops_per_s:>10,.0f} calls/s")
+        print(
+            f"  {row.kind:<7} {row.op:<7} median {row.median_us:9.1f} µs  p99 {row.p99_us:9.1f} µs"
+            f"  {row.ops_per_s:>10,.0f} calls/s"
+        )
     return 0
 
 

@@ -37,7 +37,7 @@ SCAN_COUNT = 1000
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _surely_gone(entries: Iterable[tuple[str, float]], missing: set[str]) -> list[str]:
@@ -112,8 +112,14 @@ class SessionAdmin:
     Works the same on a single Redis and on Redis Cluster (per-key steps, SCAN on every primary).
     """
 
-    def __init__(self, redis_client: Client, prefix: str = "session", *, hash_ids: bool = False,
-                 scan_count: int = SCAN_COUNT):
+    def __init__(
+        self,
+        redis_client: Client,
+        prefix: str = "session",
+        *,
+        hash_ids: bool = False,
+        scan_count: int = SCAN_COUNT,
+    ):
         self.r = redis_client
         self.keys = KeySchema(check_prefix(prefix), hash_ids=hash_ids)
         if isinstance(scan_count, bool) or not isinstance(scan_count, int) or scan_count <= 0:
@@ -321,8 +327,7 @@ class LastSeen:
             raise ValueError(f"window must be a positive number of seconds, not {window!r}")
         self.window = window
 
-    def touch(self, user_id: int | str, pipe: Pipeline | None = None,
-              now_ms: int | None = None) -> None:
+    def touch(self, user_id: int | str, pipe: Pipeline | None = None, now_ms: int | None = None) -> None:
         """Record that ``user_id`` was seen now: ZADD + PEXPIRE, one round trip (or none if you
         pass a ``pipe`` that you execute yourself, e.g. together with the session lookup)."""
         check_user_id(user_id)

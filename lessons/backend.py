@@ -103,8 +103,12 @@ def _precise_expiry() -> None:
         if key and len(args) == 2:
             option, amount = bytes(args[0]).lower(), int(args[1])
             now = self._db.time
-            at = {b"ex": now + amount, b"px": now + amount / 1000, b"exat": amount,
-                  b"pxat": amount / 1000}.get(option)
+            at = {
+                b"ex": now + amount,
+                b"px": now + amount / 1000,
+                b"exat": amount,
+                b"pxat": amount / 1000,
+            }.get(option)
             if at is not None:
                 key.expireat = at
         return reply
@@ -147,8 +151,10 @@ def embedded_server() -> BaseServer:
             _precise_expiry()
             server = _EmbeddedServer(("127.0.0.1", 0))  # port 0: the OS picks a free port
             thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                name="embedded-fakeredis", daemon=True,
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="embedded-fakeredis",
+                daemon=True,
             )
             thread.start()
             port = server.server_address[1]
@@ -190,7 +196,8 @@ def _db_text(text: str, where: str, url: str, name: str) -> int:
     if not _DIGITS.fullmatch(text):
         raise InvalidRedisUrl(
             f"{name} {_redacted(url)}: the database {where} must be a whole number such as 0 "
-            f"or 3, not {text!r}")
+            f"or 3, not {text!r}"
+        )
     return int(text)
 
 
@@ -205,35 +212,41 @@ def check_url(url: str, name: str = "the Redis URL") -> str:
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unbalanced [ in an IPv6 host
-        raise InvalidRedisUrl(f"{name} {_redacted(url)} is not a URL (is an IPv6 host's [ ] "
-                              "unbalanced?)") from None
+        raise InvalidRedisUrl(
+            f"{name} {_redacted(url)} is not a URL (is an IPv6 host's [ ] unbalanced?)"
+        ) from None
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in _SCHEMES:
         shown = f"{scheme!r}" if scheme else "none"
-        raise InvalidRedisUrl(f"{name} {_redacted(url)}: the scheme must be redis://, rediss:// "
-                              f"or unix://, and it is {shown} (example: redis://localhost:6379/0)")
+        raise InvalidRedisUrl(
+            f"{name} {_redacted(url)}: the scheme must be redis://, rediss:// "
+            f"or unix://, and it is {shown} (example: redis://localhost:6379/0)"
+        )
     query = parse_qs(parts.query)
     db_query = query.get("db", [None])[-1]
     if scheme == "unix":
         if not parts.path:
-            raise InvalidRedisUrl(f"{name} {_redacted(url)}: a unix:// URL needs the socket's "
-                                  "path (unix:///run/redis.sock?db=0)")
+            raise InvalidRedisUrl(
+                f"{name} {_redacted(url)}: a unix:// URL needs the socket's "
+                "path (unix:///run/redis.sock?db=0)"
+            )
     else:
         host = parts.netloc.rpartition("@")[2]
         if not parts.hostname:
-            raise InvalidRedisUrl(f"{name} {_redacted(url)}: no host (example: "
-                                  f"{scheme}://localhost:6379/0)")
-        port = host.rpartition("]")[2].partition(":")[2] if host.startswith("[") \
-            else host.partition(":")[2]
+            raise InvalidRedisUrl(f"{name} {_redacted(url)}: no host (example: {scheme}://localhost:6379/0)")
+        port = host.rpartition("]")[2].partition(":")[2] if host.startswith("[") else host.partition(":")[2]
         if port and (not _DIGITS.fullmatch(port) or not 1 <= int(port) <= 65535):
-            raise InvalidRedisUrl(f"{name} {_redacted(url)}: the port must be a number from 1 "
-                                  f"to 65535, not {port!r}")
+            raise InvalidRedisUrl(
+                f"{name} {_redacted(url)}: the port must be a number from 1 to 65535, not {port!r}"
+            )
         path = unquote(parts.path)
         if path not in ("", "/"):
             _db_text(path[1:], "after the port", url, name)
             if db_query is not None:
-                raise InvalidRedisUrl(f"{name} {_redacted(url)}: give the database once, as "
-                                      "/N after the port or as ?db=N, not both")
+                raise InvalidRedisUrl(
+                    f"{name} {_redacted(url)}: give the database once, as "
+                    "/N after the port or as ?db=N, not both"
+                )
     if db_query is not None:
         _db_text(db_query, "in ?db=", url, name)
     try:
@@ -350,14 +363,21 @@ def describe(client: Client | None = None) -> str:
         client = client or connect(url)
         if is_embedded():
             client.ping()
-            return _("Backend: embedded fakeredis {version} (a Python simulation of Redis) at {url}",
-                     version=fakeredis.__version__, url=url)
+            return _(
+                "Backend: embedded fakeredis {version} (a Python simulation of Redis) at {url}",
+                version=fakeredis.__version__,
+                url=url,
+            )
         if isinstance(client, RedisCluster):
             node = client.get_default_node()
             version = client.info("server", target_nodes=node).get("redis_version", "?")
             masters = len(client.get_primaries())
-            return _("Backend: Redis Cluster, {masters} masters, Redis {version}, at {url} "
-                     "(from REDIS_URL)", masters=masters, version=version, url=_redacted(url))
+            return _(
+                "Backend: Redis Cluster, {masters} masters, Redis {version}, at {url} (from REDIS_URL)",
+                masters=masters,
+                version=version,
+                url=_redacted(url),
+            )
         try:
             version = client.info("server").get("redis_version", "?")
         except redis.ResponseError:  # INFO refused (an ACL, or a server that lacks it)
@@ -365,8 +385,13 @@ def describe(client: Client | None = None) -> str:
             version = "?"
     except (redis.ConnectionError, redis.TimeoutError, RedisClusterException) as exc:
         raise BackendUnavailable(
-            _("No Redis answers at {url} ({why}). Start one, or unset REDIS_URL to use the embedded "
-              "server.", url=_redacted(url), why=_why_unreachable(exc))) from None
+            _(
+                "No Redis answers at {url} ({why}). Start one, or unset REDIS_URL to use the embedded "
+                "server.",
+                url=_redacted(url),
+                why=_why_unreachable(exc),
+            )
+        ) from None
     return _("Backend: Redis {version} at {url} (from REDIS_URL)", version=version, url=_redacted(url))
 
 
@@ -375,10 +400,16 @@ def _why_unreachable(exc: Exception) -> str:
     if isinstance(exc, redis.AuthenticationError):
         return _("it refused the user name or password")
     if isinstance(exc, redis.TimeoutError):
-        return _("no answer within {connect:g} s to connect or {reply:g} s to reply",
-                 connect=CONNECT_TIMEOUT, reply=SOCKET_TIMEOUT)
-    return _("the connection was refused or closed") if isinstance(exc, redis.ConnectionError) \
+        return _(
+            "no answer within {connect:g} s to connect or {reply:g} s to reply",
+            connect=CONNECT_TIMEOUT,
+            reply=SOCKET_TIMEOUT,
+        )
+    return (
+        _("the connection was refused or closed")
+        if isinstance(exc, redis.ConnectionError)
         else _("the cluster client reached no node that serves the slots")
+    )
 
 
 def delete_prefix(client: Client, *prefixes: str) -> int:

@@ -51,9 +51,11 @@ class Backoff:
     def __post_init__(self) -> None:
         if not self.seconds > 0:
             raise ValueError(f"seconds must be > 0 (got {self.seconds})")
-        if self.max_retries is not None and (isinstance(self.max_retries, bool)
-                                             or not isinstance(self.max_retries, int)
-                                             or self.max_retries < 0):
+        if self.max_retries is not None and (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
+        ):
             raise ValueError(f"max_retries must be None or a whole number >= 0 (got {self.max_retries!r})")
         if not 0 < self.base <= self.cap:
             raise ValueError(f"need 0 < base <= cap (got base={self.base}, cap={self.cap})")
@@ -83,11 +85,13 @@ class Attempt:
         ``RetryLimitExceeded`` if the time budget (or ``max_retries``) is spent."""
         policy = self.policy
         elapsed = policy.clock() - self.started
-        if elapsed >= policy.seconds or (policy.max_retries is not None
-                                         and self.retries >= policy.max_retries):
+        if elapsed >= policy.seconds or (
+            policy.max_retries is not None and self.retries >= policy.max_retries
+        ):
             raise RetryLimitExceeded(
                 f"{what} gave up after {self.retries + 1} conflicting writes in {elapsed:.1f} s "
-                "(another writer changed the key every time)")
+                "(another writer changed the key every time)"
+            )
         limit = min(policy.cap, policy.base * 2.0 ** min(self.retries, 64))  # no overflow
         delay = min(policy.random() * limit, policy.seconds - elapsed)
         self.retries += 1

@@ -54,9 +54,17 @@ __all__ = [
 FIRST_BULK_USER = 1_000_000
 
 
-def populate(client: Client, prefix: str, count: int, *, first: int = 0,
-             per_user: int = 10, ttl: int = 600, batch: int = 5000,
-             last_seen: LastSeen | None = None) -> list[str]:
+def populate(
+    client: Client,
+    prefix: str,
+    count: int,
+    *,
+    first: int = 0,
+    per_user: int = 10,
+    ttl: int = 600,
+    batch: int = 5000,
+    last_seen: LastSeen | None = None,
+) -> list[str]:
     """Create ``count`` sessions for bulk users; returns their IDs.
 
     Session number ``n`` (counting from ``first``, so calls can grow one population) belongs to
@@ -78,8 +86,13 @@ def populate(client: Client, prefix: str, count: int, *, first: int = 0,
         for n in range(start, stop):
             user = FIRST_BULK_USER + n // per_user
             sid = secrets.token_urlsafe(32)
-            value = {"idle_ttl": ttl, "user_id": user, "username": f"user{user}",
-                     "created_at": now_iso, "last_accessed": now_iso}
+            value = {
+                "idle_ttl": ttl,
+                "user_id": user,
+                "username": f"user{user}",
+                "created_at": now_iso,
+                "last_accessed": now_iso,
+            }
             pipe.set(keys.session_key(sid), json.dumps(value), ex=ttl)
             by_user.setdefault(user, {})[sid] = now_ms
             ids.append(sid)
@@ -122,12 +135,13 @@ class Measurement:
 def _all_exist(client: Client, keys: list[str], chunk: int = 10_000) -> bool:
     found = 0
     for start in range(0, len(keys), chunk):
-        found += client.exists(*keys[start:start + chunk])
+        found += client.exists(*keys[start : start + chunk])
     return found == len(keys)
 
 
-def _run_revoke(revoke: Callable[[Client, str, int | str], int], client: Client, *, prefix: str,
-                user_id: int | str) -> int:
+def _run_revoke(
+    revoke: Callable[[Client, str, int | str], int], client: Client, *, prefix: str, user_id: int | str
+) -> int:
     return revoke(client, prefix, user_id)
 
 
@@ -173,24 +187,33 @@ def revoke_scaling(
                 predicted = previous[1] * size / previous[0]
                 if size_started - started + predicted > budget_seconds:
                     if progress:
-                        print(_("{size:>9,} sessions: skipped, about {predicted:.0f} s more would "
-                                "overrun the {budget:g} s budget", size=size, predicted=predicted,
-                                budget=budget_seconds), flush=True)
+                        print(
+                            _(
+                                "{size:>9,} sessions: skipped, about {predicted:.0f} s more would "
+                                "overrun the {budget:g} s budget",
+                                size=size,
+                                predicted=predicted,
+                                budget=budget_seconds,
+                            ),
+                            flush=True,
+                        )
                     break
             missing = size - user_sessions - len(others)
             if missing < 0:
                 raise ValueError(f"sizes must be >= {user_sessions} and increasing")
-            others += populate(client, prefix, missing, first=len(others), ttl=ttl,
-                               last_seen=last_seen)
+            others += populate(client, prefix, missing, first=len(others), ttl=ttl, last_seen=last_seen)
             other_keys = [store.key(sid) for sid in others]
             for name, revoke in methods.items():
                 best: Measurement | None = None
                 for _round in range(repeats.get(name, 1)):
                     client.delete(store.keys.index_key(user_id))  # start from a clean index
-                    mine = [store.create({"user_id": user_id, "username": "target"})
-                            for _n in range(user_sessions)]
+                    mine = [
+                        store.create({"user_id": user_id, "username": "target"})
+                        for _n in range(user_sessions)
+                    ]
                     seconds, trips, revoked = measure(
-                        functools.partial(_run_revoke, revoke, prefix=prefix, user_id=user_id), url)
+                        functools.partial(_run_revoke, revoke, prefix=prefix, user_id=user_id), url
+                    )
                     gone = client.exists(*[store.key(sid) for sid in mine]) == 0
                     row = Measurement(name, size, seconds, trips, int(revoked), gone)
                     if best is None or row.seconds < best.seconds:
@@ -201,8 +224,14 @@ def revoke_scaling(
             client.delete(store.keys.index_key(user_id))
             previous = (size, time.perf_counter() - size_started)
             if progress:
-                print(_("{size:>9,} sessions: measured ({seconds:.1f} s so far)", size=size,
-                        seconds=time.perf_counter() - started), flush=True)
+                print(
+                    _(
+                        "{size:>9,} sessions: measured ({seconds:.1f} s so far)",
+                        size=size,
+                        seconds=time.perf_counter() - started,
+                    ),
+                    flush=True,
+                )
     finally:
         client.close()
     return rows
@@ -224,8 +253,13 @@ def round_trip_time(client: Client, pings: int = 50) -> float:
     return statistics.median(times)
 
 
-def choose_sizes(round_trip: float, budget_seconds: float = 6.0, *, minimum: int = 3,
-                 candidates: Iterable[int] = CANDIDATE_SIZES) -> tuple[int, ...]:
+def choose_sizes(
+    round_trip: float,
+    budget_seconds: float = 6.0,
+    *,
+    minimum: int = 3,
+    candidates: Iterable[int] = CANDIDATE_SIZES,
+) -> tuple[int, ...]:
     """The population sizes a ``revoke_scaling`` run can afford in about ``budget_seconds``.
 
     Cost model: the lesson's revoke makes one round trip per session in Redis (a GET each), and
@@ -251,14 +285,22 @@ def choose_sizes(round_trip: float, budget_seconds: float = 6.0, *, minimum: int
 def format_table(rows: Iterable[Measurement]) -> str:
     """The measurements as an aligned text table (times in ms). Headers in the course's language;
     a column widens when its header needs it (display width: ``lessons.i18n.pad``)."""
-    headers = [_("method"), _("sessions"), _("time (ms)"), _("round trips"), _("revoked"),
-               _("only that user")]
+    headers = [
+        _("method"),
+        _("sessions"),
+        _("time (ms)"),
+        _("round trips"),
+        _("revoked"),
+        _("only that user"),
+    ]
     w = [max(least, width(h) + 1) for least, h in zip((21, 10, 12, 13, 9, 16), headers)]
     w[0] += 1  # the method column is left-aligned: its space is after the name
     lines = [pad(headers[0], w[0]) + "".join(pad(h, n, ">") for h, n in zip(headers[1:], w[1:]))]
     for r in rows:
-        lines.append(f"{r.method:<{w[0]}}{r.sessions:>{w[1]},}{r.seconds * 1000:>{w[2]}.2f}"
-                     f"{r.round_trips:>{w[3]},}{r.revoked:>{w[4]}}{r.only_that_user!s:>{w[5]}}")
+        lines.append(
+            f"{r.method:<{w[0]}}{r.sessions:>{w[1]},}{r.seconds * 1000:>{w[2]}.2f}"
+            f"{r.round_trips:>{w[3]},}{r.revoked:>{w[4]}}{r.only_that_user!s:>{w[5]}}"
+        )
     return "\n".join(lines)
 
 
@@ -280,8 +322,9 @@ class DuplicatingScan(_Wrapper):
     between two calls); this makes that happen every time, so the effect can be shown.
     """
 
-    def scan(self, cursor: int = 0, match: str | None = None, count: int | None = None,
-             **kwargs: Any) -> tuple[int, list[str]]:
+    def scan(
+        self, cursor: int = 0, match: str | None = None, count: int | None = None, **kwargs: Any
+    ) -> tuple[int, list[str]]:
         cursor, keys = self._client.scan(cursor, match=match, count=count, **kwargs)
         found = [str(k) for k in keys]
         return cursor, found + found

@@ -31,8 +31,12 @@ COLOURS = ("#E6E6E6", "#D55E00", "#009E73")
 NOT_TRIED, FAILED, PASSED = 0, 1, 2
 
 
-def heatmap(rows: Mapping[str, Mapping[Item, Result]], items: Iterable[tuple[str, str, str]], *,
-            title: str | None = None) -> Figure:
+def heatmap(
+    rows: Mapping[str, Mapping[Item, Result]],
+    items: Iterable[tuple[str, str, str]],
+    *,
+    title: str | None = None,
+) -> Figure:
     """The heat map of ``rows`` ({learner: {(notebook, item): Result}}) over ``items`` ((notebook,
     item, kind) in course order); returns the figure (the notebook shows it)."""
     items = list(items)
@@ -40,34 +44,66 @@ def heatmap(rows: Mapping[str, Mapping[Item, Result]], items: Iterable[tuple[str
     grid: list[list[int]] = []
     for name in learners:
         found = rows[name]
-        grid.append([NOT_TRIED if (nb, it) not in found else PASSED if found[(nb, it)].passed else FAILED
-                     for nb, it, _kind in items])
+        grid.append(
+            [
+                NOT_TRIED if (nb, it) not in found else PASSED if found[(nb, it)].passed else FAILED
+                for nb, it, _kind in items
+            ]
+        )
 
     fig, ax = plt.subplots(figsize=(max(8.0, 0.28 * len(items) + 2.5), max(4.0, 0.3 * len(learners) + 4.0)))
     ax.grid(False)
-    ax.imshow(grid or [[NOT_TRIED] * len(items)], cmap=ListedColormap(list(COLOURS)),
-              norm=BoundaryNorm([-0.5, 0.5, 1.5, 2.5], 3), aspect="auto", interpolation="nearest")
+    ax.imshow(
+        grid or [[NOT_TRIED] * len(items)],
+        cmap=ListedColormap(list(COLOURS)),
+        norm=BoundaryNorm([-0.5, 0.5, 1.5, 2.5], 3),
+        aspect="auto",
+        interpolation="nearest",
+    )
     for row, name in enumerate(learners):
         for col, (nb, it, _kind) in enumerate(items):
             if grid[row][col] == FAILED:
-                ax.text(col, row, str(rows[name][(nb, it)].attempts), ha="center", va="center",
-                        fontsize=8, color="white", fontweight="bold")
+                ax.text(
+                    col,
+                    row,
+                    str(rows[name][(nb, it)].attempts),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white",
+                    fontweight="bold",
+                )
 
     ax.set_yticks(range(len(learners)), learners, fontsize=11)
-    ax.set_xticks(range(len(items)),
-                  [it if kind == "exercise" else _("{item} (quiz)", item=it) for _nb, it, kind in items],
-                  rotation=90, fontsize=10)
+    ax.set_xticks(
+        range(len(items)),
+        [it if kind == "exercise" else _("{item} (quiz)", item=it) for _nb, it, kind in items],
+        rotation=90,
+        fontsize=10,
+    )
     ax.tick_params(length=0)
     _notebook_groups(ax, items, len(learners))
     ax.set_xlabel(_("exercise or quiz, by notebook"), fontsize=13)
     ax.set_ylabel(_("learner (stuck first)"), fontsize=13)
-    ax.set_title(title or _("Class progress: {learners} learners, {items} items",
-                            learners=len(learners), items=len(items)), fontsize=15, pad=50)
-    ax.legend(handles=[Patch(facecolor=COLOURS[PASSED], label=_("passed")),
-                       Patch(facecolor=COLOURS[FAILED], label=_("tried, not passed (n: attempts)")),
-                       Patch(facecolor=COLOURS[NOT_TRIED], edgecolor="#999999", label=_("not tried"))],
-              loc="lower center", bbox_to_anchor=(0.5, 1.03), ncol=3, fontsize=11, frameon=False,
-              borderaxespad=0.0)
+    ax.set_title(
+        title
+        or _("Class progress: {learners} learners, {items} items", learners=len(learners), items=len(items)),
+        fontsize=15,
+        pad=50,
+    )
+    ax.legend(
+        handles=[
+            Patch(facecolor=COLOURS[PASSED], label=_("passed")),
+            Patch(facecolor=COLOURS[FAILED], label=_("tried, not passed (n: attempts)")),
+            Patch(facecolor=COLOURS[NOT_TRIED], edgecolor="#999999", label=_("not tried")),
+        ],
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.03),
+        ncol=3,
+        fontsize=11,
+        frameon=False,
+        borderaxespad=0.0,
+    )
     fig.tight_layout()
     plt.close(fig)  # shown once, by the notebook's display of the returned figure
     return fig
@@ -80,7 +116,14 @@ def _notebook_groups(ax: Any, items: list[tuple[str, str, str]], n_rows: int) ->
         if col == len(items) or items[col][0] != items[start][0]:
             if col < len(items):
                 ax.axvline(col - 0.5, color="white", linewidth=3)
-            ax.text((start + col - 1) / 2, -0.7, items[start][0], ha="center", va="bottom", fontsize=12,
-                    fontweight="bold")
+            ax.text(
+                (start + col - 1) / 2,
+                -0.7,
+                items[start][0],
+                ha="center",
+                va="bottom",
+                fontsize=12,
+                fontweight="bold",
+            )
             start = col
     ax.set_ylim(n_rows - 0.5 if n_rows else 0.5, -0.5)

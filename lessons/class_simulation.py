@@ -27,15 +27,45 @@ from .progress import Item, Result
 __all__ = ["NAMES", "SimulatedClass", "simulated_results"]
 
 #: 30 learners
-NAMES = ("aiko", "ben", "carla", "daiki", "elif", "farid", "gwen", "haruto", "ines", "jun",
-         "kofi", "lena", "mei", "nils", "olu", "priya", "quinn", "ren", "sofia", "taro",
-         "uma", "vikram", "wen", "ximena", "yuki", "zoe", "amara", "bruno", "chloe", "dmitri")
+NAMES = (
+    "aiko",
+    "ben",
+    "carla",
+    "daiki",
+    "elif",
+    "farid",
+    "gwen",
+    "haruto",
+    "ines",
+    "jun",
+    "kofi",
+    "lena",
+    "mei",
+    "nils",
+    "olu",
+    "priya",
+    "quinn",
+    "ren",
+    "sofia",
+    "taro",
+    "uma",
+    "vikram",
+    "wen",
+    "ximena",
+    "yuki",
+    "zoe",
+    "amara",
+    "bruno",
+    "chloe",
+    "dmitri",
+)
 SIMULATION_TTL = 3600  # seconds
 START = 1_767_225_600.0  # a fixed clock (2026-01-01 00:00 UTC), so every run draws the same class
 
 
-def simulated_results(names: Sequence[str], items: Iterable[tuple[str, str, str]], *,
-                      seed: int = 21) -> dict[str, dict[Item, Result]]:
+def simulated_results(
+    names: Sequence[str], items: Iterable[tuple[str, str, str]], *, seed: int = 21
+) -> dict[str, dict[Item, Result]]:
     """A plausible class over ``items``: each learner got some way into the course (from a few
     items to all of them), passed most of what they tried, sometimes after a few attempts, and a
     few are stuck on an item. The same ``seed`` gives the same class."""
@@ -65,8 +95,9 @@ class SimulatedClass:
     names: tuple[str, ...]
 
     @classmethod
-    def store(cls, client: Any, rows: Mapping[str, Mapping[Item, Result]],
-              *, ttl: int = SIMULATION_TTL) -> SimulatedClass:
+    def store(
+        cls, client: Any, rows: Mapping[str, Mapping[Item, Result]], *, ttl: int = SIMULATION_TTL
+    ) -> SimulatedClass:
         """Write ``rows`` ({plain name: results}) as progress hashes; one MULTI/EXEC round trip
         per learner (``progress.write_results``: UNLINK, HSET, EXPIRE)."""
         sim = cls(client, f"demo-{uuid.uuid4().hex[:6]}", tuple(rows))

@@ -70,11 +70,15 @@ _SLUG_LENGTH = 20  # slug + "-" + 8 hex stays well under the 43 characters of a 
 _BAD_PART = re.compile(r"[*?\[\]\\:\s]")
 _EDITION = re.compile(r"[a-z]{2,3}")
 
-_KANA = ("あいうえお かきくけこ さしすせそ たちつてと なにぬねの はひふへほ まみむめも やゆよ "
-         "らりるれろ わを ん がぎぐげご ざじずぜぞ だぢづでど ばびぶべぼ ぱぴぷぺぽ ぁぃぅぇぉ ゃゅょ ゔ")
-_ROMAJI = ("a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he "
-           "ho ma mi mu me mo ya yu yo ra ri ru re ro wa wo n ga gi gu ge go za ji zu ze zo da ji "
-           "zu de do ba bi bu be bo pa pi pu pe po a i u e o ya yu yo vu")
+_KANA = (
+    "あいうえお かきくけこ さしすせそ たちつてと なにぬねの はひふへほ まみむめも やゆよ "
+    "らりるれろ わを ん がぎぐげご ざじずぜぞ だぢづでど ばびぶべぼ ぱぴぷぺぽ ぁぃぅぇぉ ゃゅょ ゔ"
+)
+_ROMAJI = (
+    "a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he "
+    "ho ma mi mu me mo ya yu yo ra ri ru re ro wa wo n ga gi gu ge go za ji zu ze zo da ji "
+    "zu de do ba bi bu be bo pa pi pu pe po a i u e o ya yu yo vu"
+)
 _ROMA = dict(zip("".join(_KANA.split()), _ROMAJI.split(), strict=True))
 
 
@@ -157,8 +161,10 @@ def namespace(*parts: str, edition: str | None = None) -> str:
     names = list(parts)
     for part in names:
         if not part or _BAD_PART.search(part):
-            raise ValueError(f"a namespace part must be one non-empty key segment without ':', "
-                             f"spaces or glob characters, not {part!r}")
+            raise ValueError(
+                f"a namespace part must be one non-empty key segment without ':', "
+                f"spaces or glob characters, not {part!r}"
+            )
     if edition not in (None, "en"):
         if not isinstance(edition, str) or not _EDITION.fullmatch(edition):
             raise ValueError(f"an edition is a language code such as 'ja', not {edition!r}")
@@ -186,22 +192,40 @@ def clean_class(client: backend.Client | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lessons.classroom",
-        description=_("One Redis for a class: the instructor's commands. They use the database "
-                      "REDIS_URL names and only keys under course:."))
+        description=_(
+            "One Redis for a class: the instructor's commands. They use the database "
+            "REDIS_URL names and only keys under course:."
+        ),
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("clean", help=_("delete every course:* key in the database REDIS_URL names"))
     progress = commands.add_parser(
-        "progress", help=_("every learner's checks and quizzes: ✓, ✗ with attempts, · not tried"),
-        description=_("Print a learners × exercises table of the class database: stuck learners "
-                      "first, then the exercises most learners fail. Reads only "
-                      "course:*:progress."))
-    progress.add_argument("--watch", nargs="?", type=float, const=5.0, default=None,
-                          metavar="SECONDS", help=_("refresh every SECONDS (default 5) until Ctrl-C"))
+        "progress",
+        help=_("every learner's checks and quizzes: ✓, ✗ with attempts, · not tried"),
+        description=_(
+            "Print a learners × exercises table of the class database: stuck learners "
+            "first, then the exercises most learners fail. Reads only "
+            "course:*:progress."
+        ),
+    )
+    progress.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=5.0,
+        default=None,
+        metavar="SECONDS",
+        help=_("refresh every SECONDS (default 5) until Ctrl-C"),
+    )
     progress.add_argument("--csv", metavar="FILE", help=_("also write the table to FILE for a spreadsheet"))
-    progress.add_argument("--roster", metavar="FILE",
-                          help=_("the class list, one learner name a line: absent learners are shown too"))
-    commands.add_parser("grade", add_help=False,
-                        help=_("grade submitted notebooks: python -m lessons.classroom grade --help"))
+    progress.add_argument(
+        "--roster",
+        metavar="FILE",
+        help=_("the class list, one learner name a line: absent learners are shown too"),
+    )
+    commands.add_parser(
+        "grade", add_help=False, help=_("grade submitted notebooks: python -m lessons.classroom grade --help")
+    )
     return parser
 
 
@@ -224,8 +248,10 @@ def main(argv: list[str]) -> int:
 
 def _clean() -> int:
     if backend.is_embedded():
-        print("REDIS_URL is not set: nothing to clean (the embedded server lives only inside "
-              "each notebook kernel).")
+        print(
+            "REDIS_URL is not set: nothing to clean (the embedded server lives only inside "
+            "each notebook kernel)."
+        )
         return 0
     try:
         where = backend.describe()  # refuses a malformed REDIS_URL before anything is deleted
@@ -268,8 +294,11 @@ def _progress(watch: float | None, csv_file: str | None, roster_file: str | None
             heading = where
             if watch is not None:
                 print("\x1b[H\x1b[2J", end="")  # clear the terminal, cursor home
-                heading += _(" (every {seconds} s, {time}; Ctrl-C stops)", seconds=f"{watch:g}",
-                             time=time.strftime("%H:%M:%S"))
+                heading += _(
+                    " (every {seconds} s, {time}; Ctrl-C stops)",
+                    seconds=f"{watch:g}",
+                    time=time.strftime("%H:%M:%S"),
+                )
             print(f"{heading}\n{table}", flush=True)
             if csv_file:
                 progress.write_csv(csv_file, rows, progress.course_items())
@@ -288,8 +317,10 @@ def _progress(watch: float | None, csv_file: str | None, roster_file: str | None
         print(f"lessons.classroom: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the roster cannot be read, or the CSV file cannot be written
-        print(_("lessons.classroom: cannot use {file}: {error}", file=exc.filename, error=exc.strerror),
-              file=sys.stderr)
+        print(
+            _("lessons.classroom: cannot use {file}: {error}", file=exc.filename, error=exc.strerror),
+            file=sys.stderr,
+        )
         return 1
     finally:
         if client is not None:

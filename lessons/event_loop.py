@@ -140,10 +140,8 @@ def blocking_demo_app(delay: float, *, meeting: Meeting | None = None) -> FastAP
     return app
 
 
-async def _gather(client: httpx.AsyncClient, path: str, n: int,
-                  headers: Mapping[str, str]) -> None:
-    responses = await asyncio.gather(*(client.get(path, headers=dict(headers))
-                                       for _ in range(n)))
+async def _gather(client: httpx.AsyncClient, path: str, n: int, headers: Mapping[str, str]) -> None:
+    responses = await asyncio.gather(*(client.get(path, headers=dict(headers)) for _ in range(n)))
     bad = [r.status_code for r in responses if r.status_code != 200]
     if bad:
         raise RuntimeError(f"{len(bad)} of {n} requests to {path} did not answer 200: {bad[:5]}")
@@ -159,9 +157,9 @@ async def _timed(app: Any, path: str, n: int, headers: Mapping[str, str], warmup
         return time.perf_counter() - start
 
 
-def time_concurrent_requests(app: Any, path: str, n: int = 10,
-                             headers: Mapping[str, str] | None = None, *, warmup: int = 1
-                             ) -> float:
+def time_concurrent_requests(
+    app: Any, path: str, n: int = 10, headers: Mapping[str, str] | None = None, *, warmup: int = 1
+) -> float:
     """Seconds until ``n`` concurrent ``GET path`` requests to ``app`` have all been answered.
 
     The requests start together on one event loop, like ``n`` browsers hitting one server
@@ -201,8 +199,7 @@ class _SlowConnection(redis.Connection):
         super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]  # redis-py: unannotated
 
 
-def slow_client(delay: float, url: str | None = None, *,
-                meeting: Meeting | None = None) -> redis.Redis:
+def slow_client(delay: float, url: str | None = None, *, meeting: Meeting | None = None) -> redis.Redis:
     """A ``decode_responses=True`` client for ``url`` (default: the course's Redis) that waits
     ``delay`` seconds before every round trip: a stand-in for a Redis far away (another region,
     a congested network). Commands, pipelines and scripts run unchanged; each request written to
@@ -214,6 +211,5 @@ def slow_client(delay: float, url: str | None = None, *,
     url = url or backend.redis_url()
     if not url.startswith("redis://"):
         raise ValueError("slow_client supports redis:// URLs only")
-    connection_class = type("SlowConnection", (_SlowConnection,),
-                            {"delay": delay, "meeting": meeting})
+    connection_class = type("SlowConnection", (_SlowConnection,), {"delay": delay, "meeting": meeting})
     return redis.Redis.from_url(url, decode_responses=True, connection_class=connection_class)

@@ -10,8 +10,8 @@ Each notebook runs top to bottom in a fresh kernel (nbclient), ``--jobs`` at a t
 - on the embedded backend: ``REDIS_URL`` is removed, so no Redis outside the kernel is reached;
   ``COURSE_PROGRESS_FILE`` is a fresh temporary file of its own, from which the verdicts are read
   afterwards (``lessons.progress.load_file``); ``COURSE_LEARNER`` is the folder's name;
-- without the course's own answers: cells tagged ``solution`` (``lessons.edition``) and
-  ``quiz-answer`` (they call ``check()`` with the right letter) are not run, or every submission
+- without the course's own answers: cells tagged ``solution`` and
+  ``quiz-answer`` (they show the right answer) are not run, or every submission
   would pass. A quiz therefore counts only when the learner's own cell calls ``check(id, letter)``:
   an answer clicked in a quiz widget is recorded in the learner's live progress (the ``progress``
   command), not in the submitted notebook, so it is not seen here;
@@ -54,14 +54,13 @@ from pathlib import Path
 from typing import Any
 
 from .classroom import learner_key
-from .edition import is_solution_cell
 from .i18n import _
 from .progress import Item, Result, course_items, load_file, read_roster, render_table, write_csv
 
 __all__ = ["Graded", "find_submissions", "grade", "main"]
 
 DEFAULT_TIMEOUT = 300.0  # seconds per notebook; the slowest committed one (06) takes about 40 s
-ANSWER_TAGS = {"quiz-answer"}  # the course's own answer cells, besides the solution cells
+ANSWER_TAGS = {"solution", "quiz-answer"}  # the course's own solution and answer cells
 EXPECTED_ERROR_TAG = "raises-exception"  # cells that raise on purpose (notebook 03's NameError)
 CELL_FILE = re.compile(r"\(\d+\.py, (line \d+)\)")  # IPython's name for a cell: a hash, not for people
 RUN_MARKER = "COURSE_GRADING_RUN"
@@ -84,8 +83,10 @@ def find_submissions(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     learners: dict[str, list[Path]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         learners[folder.name] = sorted(
-            p for p in folder.rglob("*.ipynb")
-            if p.is_file() and ".ipynb_checkpoints" not in p.relative_to(folder).parts)
+            p
+            for p in folder.rglob("*.ipynb")
+            if p.is_file() and ".ipynb_checkpoints" not in p.relative_to(folder).parts
+        )
     stray = sorted(p for p in root.glob("*.ipynb") if p.is_file())
     return learners, stray
 
@@ -97,15 +98,26 @@ def _offline_prefix() -> list[str] | None:
     unshare, ip = shutil.which("unshare"), shutil.which("ip")
     if unshare is None or ip is None:
         return None
-    prefix = [unshare, "--net", "--map-root-user", "--", "sh", "-c", f'{ip} link set lo up && exec "$@"',
-              "kernel"]
-    probe = ("import socket\n"
-             "s = socket.create_server(('127.0.0.1', 0)); socket.create_connection(s.getsockname())\n"
-             "try:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\n"
-             "except OSError:\n    pass\nelse:\n    raise SystemExit(3)\n")
+    prefix = [
+        unshare,
+        "--net",
+        "--map-root-user",
+        "--",
+        "sh",
+        "-c",
+        f'{ip} link set lo up && exec "$@"',
+        "kernel",
+    ]
+    probe = (
+        "import socket\n"
+        "s = socket.create_server(('127.0.0.1', 0)); socket.create_connection(s.getsockname())\n"
+        "try:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\n"
+        "except OSError:\n    pass\nelse:\n    raise SystemExit(3)\n"
+    )
     try:
-        done = subprocess.run([*prefix, sys.executable, "-c", probe], capture_output=True, timeout=30,
-                              check=False)
+        done = subprocess.run(
+            [*prefix, sys.executable, "-c", probe], capture_output=True, timeout=30, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return prefix if done.returncode == 0 else None
@@ -182,7 +194,7 @@ def _read(path: Path) -> tuple[Any, str | None]:
         return None, _("not a notebook ({error})", error=_one_line(f"{type(exc).__name__}: {exc}", 70))
     for index, cell in enumerate(nb.cells):
         tags = set(cell.get("metadata", {}).get("tags", []))
-        if cell.cell_type == "code" and (is_solution_cell(cell) or tags & ANSWER_TAGS):
+        if cell.cell_type == "code" and tags & ANSWER_TAGS:
             nb.cells[index] = nbformat.v4.new_raw_cell(cell.source)
     return nb, None
 
@@ -204,8 +216,9 @@ def _cell_errors(nb: Any) -> str | None:
     first = _one_line(f"{name}: {value}" if value else name, 70)
     if len(errors) == 1:
         return _("cell {cell} raised {error}", cell=cell, error=first)
-    return _("{count} cells raised errors, first cell {cell}: {error}", count=len(errors), cell=cell,
-             error=first)
+    return _(
+        "{count} cells raised errors, first cell {cell}: {error}", count=len(errors), cell=cell, error=first
+    )
 
 
 async def _run(nb: Any, env: dict[str, str], cwd: Path, timeout: float, manager: type[Any]) -> str | None:
@@ -214,9 +227,15 @@ async def _run(nb: Any, env: dict[str, str], cwd: Path, timeout: float, manager:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    client = NotebookClient(nb, kernel_name="python3", allow_errors=True, shutdown_kernel="immediate",
-                            kernel_manager_class=manager, startup_timeout=min(60, math.ceil(timeout)),
-                            resources={"metadata": {"path": str(cwd)}})
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        allow_errors=True,
+        shutdown_kernel="immediate",
+        kernel_manager_class=manager,
+        startup_timeout=min(60, math.ceil(timeout)),
+        resources={"metadata": {"path": str(cwd)}},
+    )
     deadline = time.monotonic() + timeout
     index = -1
     try:
@@ -230,8 +249,11 @@ async def _run(nb: Any, env: dict[str, str], cwd: Path, timeout: float, manager:
                 client.timeout = max(1, math.ceil(left))
                 await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
     except CellTimeoutError:
-        return _("stopped at the time limit ({seconds} s), in cell {cell}", seconds=f"{timeout:.0f}",
-                 cell=index + 1)
+        return _(
+            "stopped at the time limit ({seconds} s), in cell {cell}",
+            seconds=f"{timeout:.0f}",
+            cell=index + 1,
+        )
     except DeadKernelError:
         return _("the kernel died in cell {cell}", cell=index + 1)
     except RuntimeError as exc:  # the kernel did not start
@@ -239,8 +261,9 @@ async def _run(nb: Any, env: dict[str, str], cwd: Path, timeout: float, manager:
     return _cell_errors(nb)
 
 
-async def _grade_one(learner: str, path: Path, *, timeout: float, prefix: list[str] | None,
-                     gate: asyncio.Semaphore) -> Graded:
+async def _grade_one(
+    learner: str, path: Path, *, timeout: float, prefix: list[str] | None, gate: asyncio.Semaphore
+) -> Graded:
     async with gate:
         started = time.monotonic()
         graded = Graded(learner, path)
@@ -273,37 +296,58 @@ def _merge(runs: list[Graded]) -> dict[Item, Result]:
     return merged
 
 
-async def _grade_all(jobs: list[tuple[str, Path]], *, timeout: float, workers: int, offline: bool,
-                     log: Any) -> list[Graded]:
+async def _grade_all(
+    jobs: list[tuple[str, Path]], *, timeout: float, workers: int, offline: bool, log: Any
+) -> list[Graded]:
     prefix = _offline_prefix() if offline else None
     if prefix is not None:
         print(_("Network: each kernel runs in a network namespace of its own (loopback only)."), file=log)
     else:
         print(_("Network: not isolated (no unshare here); HTTP proxies point at a closed port."), file=log)
     gate = asyncio.Semaphore(workers)
-    tasks = [asyncio.ensure_future(_grade_one(learner, path, timeout=timeout, prefix=prefix, gate=gate))
-             for learner, path in jobs]
+    tasks = [
+        asyncio.ensure_future(_grade_one(learner, path, timeout=timeout, prefix=prefix, gate=gate))
+        for learner, path in jobs
+    ]
     done: list[Graded] = []
     for finished in asyncio.as_completed(tasks):
         graded = await finished
         done.append(graded)
         passed = sum(1 for r in graded.results.values() if r.passed)
         failed = len(graded.results) - passed
-        print(_("[{n}/{total}] {learner}/{name}: {seconds} s, {passed} ✓ {failed} ✗{problem}",
-                n=len(done), total=len(jobs), learner=graded.learner, name=graded.path.name,
-                seconds=f"{graded.seconds:.1f}", passed=passed, failed=failed,
-                problem=f" — {graded.problem}" if graded.problem else ""), file=log, flush=True)
+        print(
+            _(
+                "[{n}/{total}] {learner}/{name}: {seconds} s, {passed} ✓ {failed} ✗{problem}",
+                n=len(done),
+                total=len(jobs),
+                learner=graded.learner,
+                name=graded.path.name,
+                seconds=f"{graded.seconds:.1f}",
+                passed=passed,
+                failed=failed,
+                problem=f" — {graded.problem}" if graded.problem else "",
+            ),
+            file=log,
+            flush=True,
+        )
     order = {job: i for i, job in enumerate(jobs)}
     return sorted(done, key=lambda g: order[(g.learner, g.path)])
 
 
-def grade(root: Path, *, timeout: float = DEFAULT_TIMEOUT, workers: int = 1, offline: bool = True,
-          log: Any = sys.stderr) -> tuple[dict[str, dict[Item, Result]], list[Graded]]:
+def grade(
+    root: Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    workers: int = 1,
+    offline: bool = True,
+    log: Any = sys.stderr,
+) -> tuple[dict[str, dict[Item, Result]], list[Graded]]:
     """Grade every learner's notebooks under ``root``: ``({learner: verdicts}, [each notebook])``."""
     learners, stray = find_submissions(root)
     for path in stray:
-        print(_("skipped {name}: not in a learner's folder (DIR/<learner>/*.ipynb)", name=path.name),
-              file=log)
+        print(
+            _("skipped {name}: not in a learner's folder (DIR/<learner>/*.ipynb)", name=path.name), file=log
+        )
     jobs = [(learner, path) for learner, paths in learners.items() for path in paths]
     runs = asyncio.run(_grade_all(jobs, timeout=timeout, workers=workers, offline=offline, log=log))
     rows = {learner: _merge([g for g in runs if g.learner == learner]) for learner in learners}
@@ -327,8 +371,9 @@ def _add_notes(path: Path, problems: dict[str, list[str]]) -> None:
         rows = list(csv.reader(f))
     if not rows:
         return
-    out = [[*rows[0], "notes"]] + [[*row, "; ".join(problems.get(row[0], []))] if row else row
-                                   for row in rows[1:]]
+    out = [[*rows[0], "notes"]] + [
+        [*row, "; ".join(problems.get(row[0], []))] if row else row for row in rows[1:]
+    ]
     with path.open("w", newline="", encoding="utf-8-sig") as f:
         csv.writer(f).writerows(out)
 
@@ -336,20 +381,36 @@ def _add_notes(path: Path, problems: dict[str, list[str]]) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lessons.classroom grade",
-        description=_("Run each learner's submitted notebooks (DIR/<learner>/*.ipynb) in a fresh kernel "
-                      "on the embedded backend and print the learners × exercises table of their "
-                      "checks' verdicts."))
-    parser.add_argument("dir", metavar="DIR", type=Path,
-                        help=_("one folder per learner, holding their notebooks"))
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=_("time limit for each whole notebook (default: {seconds})",
-                               seconds=f"{DEFAULT_TIMEOUT:.0f}"))
+        description=_(
+            "Run each learner's submitted notebooks (DIR/<learner>/*.ipynb) in a fresh kernel "
+            "on the embedded backend and print the learners × exercises table of their "
+            "checks' verdicts."
+        ),
+    )
+    parser.add_argument(
+        "dir", metavar="DIR", type=Path, help=_("one folder per learner, holding their notebooks")
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=_("time limit for each whole notebook (default: {seconds})", seconds=f"{DEFAULT_TIMEOUT:.0f}"),
+    )
     parser.add_argument("--csv", type=Path, metavar="FILE", help=_("also write the table as CSV"))
-    parser.add_argument("--roster", type=Path, metavar="FILE",
-                        help=_("the class list, one learner name a line: absent learners are shown too"))
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                        help=_("notebooks run at once (default: the number of CPUs, {n})",
-                               n=os.cpu_count() or 1))
+    parser.add_argument(
+        "--roster",
+        type=Path,
+        metavar="FILE",
+        help=_("the class list, one learner name a line: absent learners are shown too"),
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help=_("notebooks run at once (default: the number of CPUs, {n})", n=os.cpu_count() or 1),
+    )
     return parser
 
 
@@ -367,8 +428,14 @@ def main(argv: Sequence[str]) -> int:
     try:
         roster = read_roster(args.roster) if args.roster is not None else []
     except (OSError, ValueError) as exc:
-        print(_("lessons.classroom grade: cannot read the roster {file}: {error}", file=args.roster,
-                error=getattr(exc, "strerror", None) or exc), file=sys.stderr)
+        print(
+            _(
+                "lessons.classroom grade: cannot read the roster {file}: {error}",
+                file=args.roster,
+                error=getattr(exc, "strerror", None) or exc,
+            ),
+            file=sys.stderr,
+        )
         return 2
     rows, runs = grade(root, timeout=args.timeout, workers=args.jobs)
     submitted = {learner_key(name) for name in rows}

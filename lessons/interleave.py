@@ -55,8 +55,14 @@ def _atomic(pipe: Any) -> bool:
 class _Shared:
     """What a stand-in and the pipelines it makes have in common."""
 
-    def __init__(self, command: str | None, when: str | None, action: Callable[[], object] | None,
-                 times: int, skip: int = 0):
+    def __init__(
+        self,
+        command: str | None,
+        when: str | None,
+        action: Callable[[], object] | None,
+        times: int,
+        skip: int = 0,
+    ):
         self.command, self.when, self.action, self.left = command, when, action, times
         self.skip = skip  # matching calls to let through before the first pause
         self.log: list[str] = []
@@ -78,9 +84,11 @@ class _Shared:
         assert self.action is not None
         self.left -= 1
         self.pauses += 1
-        self.log.append(_("(paused after {command}: someone else acts)", command=name.upper())
-                        if when == "after" else
-                        _("(paused before {command}: someone else acts)", command=name.upper()))
+        self.log.append(
+            _("(paused after {command}: someone else acts)", command=name.upper())
+            if when == "after"
+            else _("(paused before {command}: someone else acts)", command=name.upper())
+        )
         self.action()
 
 
@@ -167,16 +175,18 @@ def recording(client: Client) -> StandIn:
     return StandIn(client, _Shared(None, None, None, 0))
 
 
-def pause_before(client: Client, command: str, action: Callable[[], object], times: int = 1,
-                 skip: int = 0) -> StandIn:
+def pause_before(
+    client: Client, command: str, action: Callable[[], object], times: int = 1, skip: int = 0
+) -> StandIn:
     """A stand-in for ``client`` that runs ``action()`` right before its next ``command`` call
     (``"*"``: any command), also inside pipelines it makes; ``skip`` such calls pass first, then
     ``times`` calls in all (default 1) pause."""
     return StandIn(client, _Shared(command.lower(), "before", action, times, skip))
 
 
-def pause_after(client: Client, command: str, action: Callable[[], object], times: int = 1,
-                skip: int = 0) -> StandIn:
+def pause_after(
+    client: Client, command: str, action: Callable[[], object], times: int = 1, skip: int = 0
+) -> StandIn:
     """A stand-in for ``client`` that runs ``action()`` right after its next ``command`` call
     (``"*"``: any command) has its reply, also inside pipelines it makes; ``skip`` such calls
     pass first, then ``times`` calls in all (default 1) pause."""

@@ -73,7 +73,8 @@ def check_prefix(prefix: object) -> str:
     if bad:
         raise InvalidPrefix(
             f"prefix {prefix!r} contains {' '.join(bad)}: glob characters would make SCAN patterns "
-            "match other keys, and braces are a Redis Cluster hash tag that puts every key on one node")
+            "match other keys, and braces are a Redis Cluster hash tag that puts every key on one node"
+        )
     return prefix
 
 
@@ -116,7 +117,7 @@ class KeySchema:
 
     def stored_id_of(self, key: str) -> str:
         """The stored ID in a session key (the lesson's ``key.split(':')[1]`` breaks on ``a:b``)."""
-        return key[len(self.prefix) + 1:]
+        return key[len(self.prefix) + 1 :]
 
     def is_stored_id(self, stored_id: object) -> bool:
         """True if ``stored_id`` has the shape of this schema's stored IDs. No Redis."""
@@ -143,7 +144,7 @@ class KeySchema:
 
     def user_of_index_key(self, key: str) -> UserId:
         """The user ID an index key belongs to (the inverse of ``index_key``)."""
-        value = json.loads(key[len(self.index_prefix):])
+        value = json.loads(key[len(self.index_prefix) :])
         return check_user_id(value)
 
     @property

@@ -34,8 +34,7 @@ class MemoryStore:
 
     kind = "memory"
 
-    def __init__(self, default_ttl: int = 3600, *, prefix: str = "memory",
-                 clock: Clock = time.monotonic):
+    def __init__(self, default_ttl: int = 3600, *, prefix: str = "memory", clock: Clock = time.monotonic):
         self.default_ttl = check_ttl("default_ttl", default_ttl)
         self.prefix = check_prefix(prefix)
         self.clock = clock
@@ -89,8 +88,9 @@ class MemoryStore:
             raise SessionNotFound("malformed session ID")
         with self._lock:
             now = self.clock()
-            expires_at, updated = merge_update(self._live(session_id, now), data, refresh, now,
-                                               self.default_ttl)
+            expires_at, updated = merge_update(
+                self._live(session_id, now), data, refresh, now, self.default_ttl
+            )
             self._data[session_id] = (expires_at, updated)
             return dict(updated)
 
@@ -147,17 +147,22 @@ class MemoryStore:
             check_user_id(user_id)
         with self._lock:
             now = self.clock()
-            return [{**session, "session_id": sid, "ttl": round(expires_at - now)}
-                    for sid, (expires_at, session) in self._data.items()
-                    if expires_at > now and (user_id is None or same_user(session, user_id))]
+            return [
+                {**session, "session_id": sid, "ttl": round(expires_at - now)}
+                for sid, (expires_at, session) in self._data.items()
+                if expires_at > now and (user_id is None or same_user(session, user_id))
+            ]
 
     def revoke_all_sessions(self, user_id: UserId) -> int:
         """End every live session of ``user_id``; returns how many were ended."""
         check_user_id(user_id)
         with self._lock:
             now = self.clock()
-            doomed = [sid for sid, (expires_at, session) in self._data.items()
-                      if expires_at > now and same_user(session, user_id)]
+            doomed = [
+                sid
+                for sid, (expires_at, session) in self._data.items()
+                if expires_at > now and same_user(session, user_id)
+            ]
             for sid in doomed:
                 del self._data[sid]
         return len(doomed)

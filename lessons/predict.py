@@ -41,8 +41,14 @@ def _same(guess: Any, actual: Any, tolerance: float) -> bool:
     return bool(guess == actual)
 
 
-def reveal(guess: Any, actual: Any, *, what: str | None = None, tolerance: float = 0,
-           same: Callable[[Any, Any], bool] | None = None) -> bool | None:
+def reveal(
+    guess: Any,
+    actual: Any,
+    *,
+    what: str | None = None,
+    tolerance: float = 0,
+    same: Callable[[Any, Any], bool] | None = None,
+) -> bool | None:
     """Print what really happened next to the learner's guess; True/False if they guessed,
     None if they did not.
 
@@ -53,13 +59,18 @@ def reveal(guess: Any, actual: Any, *, what: str | None = None, tolerance: float
     if what is None:
         what = _("the answer")
     if guess is None or guess is Ellipsis or (isinstance(guess, str) and not guess.strip()):
-        print(_("{what}: {actual!r}. (No guess written: put yours in the cell above and run both "
-                "cells again.)", what=what, actual=actual))
+        print(
+            _(
+                "{what}: {actual!r}. (No guess written: put yours in the cell above and run both "
+                "cells again.)",
+                what=what,
+                actual=actual,
+            )
+        )
         return None
     right = same(guess, actual) if same is not None else _same(guess, actual, tolerance)
     if right:
         print(_("{what}: {actual!r}. ✓ as you predicted.", what=what, actual=actual))
     else:
-        print(_("{what}: {actual!r}. ✗ you predicted {guess!r}.", what=what, actual=actual,
-                guess=guess))
+        print(_("{what}: {actual!r}. ✗ you predicted {guess!r}.", what=what, actual=actual, guess=guess))
     return right

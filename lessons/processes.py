@@ -43,8 +43,17 @@ from typing import IO, TYPE_CHECKING
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["STOP_TIMEOUT", "ServerExited", "Watchdog", "free_port", "free_ports", "log_tail",
-           "spawn", "stop", "wait_until_ready"]
+__all__ = [
+    "STOP_TIMEOUT",
+    "ServerExited",
+    "Watchdog",
+    "free_port",
+    "free_ports",
+    "log_tail",
+    "spawn",
+    "stop",
+    "wait_until_ready",
+]
 
 #: Seconds a process gets to exit after SIGTERM before it is sent SIGKILL.
 STOP_TIMEOUT = 10.0
@@ -87,8 +96,11 @@ def free_ports(n: int, *, host: str = "127.0.0.1", companion_offset: int = 0) ->
             port: int = s.getsockname()[1]
             if companion_offset:
                 companion = port + companion_offset
-                if companion > 65535 or {port - companion_offset, companion} & set(ports) \
-                        or not _bindable(host, companion):
+                if (
+                    companion > 65535
+                    or {port - companion_offset, companion} & set(ports)
+                    or not _bindable(host, companion)
+                ):
                     continue
             ports.append(port)
             if len(ports) == n:
@@ -99,9 +111,14 @@ def free_ports(n: int, *, host: str = "127.0.0.1", companion_offset: int = 0) ->
     raise RuntimeError(f"could not find {n} free ports on {host}")
 
 
-def spawn(command: Sequence[str], *, log_path: str | os.PathLike[str] | None,
-          env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
-          new_session: bool = False) -> subprocess.Popen[bytes]:
+def spawn(
+    command: Sequence[str],
+    *,
+    log_path: str | os.PathLike[str] | None,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    new_session: bool = False,
+) -> subprocess.Popen[bytes]:
     """Start ``command`` with no stdin, its stdout and stderr appended to ``log_path`` (None:
     this process's own).
 
@@ -109,11 +126,19 @@ def spawn(command: Sequence[str], *, log_path: str | os.PathLike[str] | None,
     this process's group (a notebook kernel's) does not reach it, and ``stop(group=True)``
     stops it together with every process it starts (uvicorn's workers)."""
     if log_path is None:
-        return subprocess.Popen(list(command), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                start_new_session=new_session)
+        return subprocess.Popen(
+            list(command), env=env, cwd=cwd, stdin=subprocess.DEVNULL, start_new_session=new_session
+        )
     with open(log_path, "ab") as log:
-        return subprocess.Popen(list(command), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
+        return subprocess.Popen(
+            list(command),
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
 
 
 def log_tail(log_path: str | os.PathLike[str], lines: int = 15) -> str:
@@ -129,10 +154,15 @@ def _is_200(response: httpx.Response) -> bool:
     return response.status_code == 200
 
 
-def wait_until_ready(process: subprocess.Popen[bytes], url: str, *, timeout: float,
-                     ready: Callable[[httpx.Response], bool] = _is_200,
-                     log_path: str | os.PathLike[str] | None = None,
-                     interval: float = 0.1) -> None:
+def wait_until_ready(
+    process: subprocess.Popen[bytes],
+    url: str,
+    *,
+    timeout: float,
+    ready: Callable[[httpx.Response], bool] = _is_200,
+    log_path: str | os.PathLike[str] | None = None,
+    interval: float = 0.1,
+) -> None:
     """Poll ``GET url`` every ``interval`` seconds until ``ready(response)`` (default: status
     200). ``ServerExited`` if the process exits first, ``TimeoutError`` after ``timeout``
     seconds (a hang guard: give a busy machine plenty); both end with the log's tail."""
@@ -145,8 +175,7 @@ def wait_until_ready(process: subprocess.Popen[bytes], url: str, *, timeout: flo
     with httpx.Client(timeout=2.0, trust_env=False) as client:
         while True:
             if process.poll() is not None:
-                raise ServerExited(f"{process.args!r} exited with code {process.returncode}"
-                                   + tail())
+                raise ServerExited(f"{process.args!r} exited with code {process.returncode}" + tail())
             try:
                 if ready(client.get(url)):
                     return
@@ -157,8 +186,7 @@ def wait_until_ready(process: subprocess.Popen[bytes], url: str, *, timeout: flo
             time.sleep(interval)
 
 
-def stop(process: subprocess.Popen[bytes], *, timeout: float = STOP_TIMEOUT,
-         group: bool = False) -> None:
+def stop(process: subprocess.Popen[bytes], *, timeout: float = STOP_TIMEOUT, group: bool = False) -> None:
     """Stop ``process`` by its PID: SIGTERM (a graceful shutdown), then SIGKILL if it has not
     exited after ``timeout`` seconds; reaps it. ``group=True``: signal its whole process group
     (it must lead one: ``spawn(new_session=True)``). Safe to call on a stopped process."""
@@ -185,9 +213,17 @@ class Watchdog:
 
     def __init__(self, cleanup: Iterable[str | os.PathLike[str]] = ()):
         self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-I", os.path.abspath(__file__), str(os.getpid()),
-             *(os.fspath(directory) for directory in cleanup)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+            [
+                sys.executable,
+                "-I",
+                os.path.abspath(__file__),
+                str(os.getpid()),
+                *(os.fspath(directory) for directory in cleanup),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def _tell(self, line: str) -> None:
         if self._process is not None and self._process.stdin is not None:

@@ -54,10 +54,29 @@ from . import backend, classroom
 from .errors import CourseError
 from .i18n import _, pad, width
 
-__all__ = ["COURSE", "KINDS", "MEMORY", "PROGRESS_TTL", "Item", "Result", "class_results",
-           "course_items", "current_notebook", "learner_order", "learner_summary", "load_file", "notebook_of",
-           "progress_key", "read_roster", "record", "render_table", "results", "use_notebook", "write_csv",
-           "write_results"]
+__all__ = [
+    "COURSE",
+    "KINDS",
+    "MEMORY",
+    "PROGRESS_TTL",
+    "Item",
+    "Result",
+    "class_results",
+    "course_items",
+    "current_notebook",
+    "learner_order",
+    "learner_summary",
+    "load_file",
+    "notebook_of",
+    "progress_key",
+    "read_roster",
+    "record",
+    "render_table",
+    "results",
+    "use_notebook",
+    "write_csv",
+    "write_results",
+]
 
 #: The value of ``COURSE_PROGRESS_FILE`` that keeps progress in this kernel's memory only.
 MEMORY = ":memory:"
@@ -67,22 +86,50 @@ KINDS = ("exercise", "quiz")
 
 #: Every exercise and quiz of the course, per notebook, in the order the notebook asks them.
 COURSE: dict[str, tuple[tuple[str, str], ...]] = {
-    "00": (("cleanup_sql", "exercise"), ("why-redis-shared", "quiz"),
-           ("why-redis-cleanup", "quiz"), ("why-redis-table", "quiz")),
-    "01": (("ttl-reset", "quiz"), ("update_keep_ttl", "exercise"), ("refresh", "exercise"),
-           ("sliding-read", "quiz")),
-    "02": (("02-one-round-trip", "quiz"), ("get_session", "exercise"),
-           ("02-memory-behind-balancer", "quiz"), ("02-secure-over-http", "quiz"),
-           ("02-stolen-after-logout", "quiz")),
-    "03": (("admin-split-colon", "quiz"), ("admin-scan-duplicates", "quiz"),
-           ("admin-scan-empty-batch", "quiz"), ("live_session_ids", "exercise"),
-           ("lock_out", "exercise"), ("admin-index-round-trips", "quiz")),
-    "04": (("safe_login", "exercise"), ("host_cookie", "exercise"), ("touch", "exercise"),
-           ("find_immortal", "exercise"), ("sec-fixation", "quiz"), ("sec-set-drops-ttl", "quiz"),
-           ("sec-signing", "quiz")),
+    "00": (
+        ("cleanup_sql", "exercise"),
+        ("why-redis-shared", "quiz"),
+        ("why-redis-cleanup", "quiz"),
+        ("why-redis-table", "quiz"),
+    ),
+    "01": (
+        ("ttl-reset", "quiz"),
+        ("update_keep_ttl", "exercise"),
+        ("refresh", "exercise"),
+        ("sliding-read", "quiz"),
+    ),
+    "02": (
+        ("02-one-round-trip", "quiz"),
+        ("get_session", "exercise"),
+        ("02-memory-behind-balancer", "quiz"),
+        ("02-secure-over-http", "quiz"),
+        ("02-stolen-after-logout", "quiz"),
+    ),
+    "03": (
+        ("admin-split-colon", "quiz"),
+        ("admin-scan-duplicates", "quiz"),
+        ("admin-scan-empty-batch", "quiz"),
+        ("live_session_ids", "exercise"),
+        ("lock_out", "exercise"),
+        ("admin-index-round-trips", "quiz"),
+    ),
+    "04": (
+        ("safe_login", "exercise"),
+        ("host_cookie", "exercise"),
+        ("touch", "exercise"),
+        ("find_immortal", "exercise"),
+        ("sec-fixation", "quiz"),
+        ("sec-set-drops-ttl", "quiz"),
+        ("sec-signing", "quiz"),
+    ),
     "05": (("hard-hashed-keys", "quiz"), ("login_throttle", "exercise"), ("hard-throttle", "quiz")),
-    "06": (("user_keys", "exercise"), ("cluster-or-sentinel", "quiz"), ("cluster-crossslot", "quiz"),
-           ("cluster-hash-tag-cost", "quiz"), ("cluster-async-replication", "quiz")),
+    "06": (
+        ("user_keys", "exercise"),
+        ("cluster-or-sentinel", "quiz"),
+        ("cluster-crossslot", "quiz"),
+        ("cluster-hash-tag-cost", "quiz"),
+        ("cluster-async-replication", "quiz"),
+    ),
 }
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a notebook or item id
@@ -137,8 +184,10 @@ def progress_key(learner: str | None = None) -> str:
 def _checked_learner(learner: str | None) -> str:
     name = classroom.learner() if learner is None else learner
     if not _LEARNER.fullmatch(name):
-        raise ValueError(f"a learner is a key segment such as 'alice' or 'tarou-f2239790' "
-                         f"(lower-case letters, digits, - and _), not {name!r}")
+        raise ValueError(
+            f"a learner is a key segment such as 'alice' or 'tarou-f2239790' "
+            f"(lower-case letters, digits, - and _), not {name!r}"
+        )
     return name
 
 
@@ -181,8 +230,12 @@ def _say_not_saved(reason: str) -> None:
     global _warned
     if not _warned:
         _warned = True
-        print(_("(Progress not saved: {reason}. The verdict above still holds; "
-                "this is said once.)", reason=reason))
+        print(
+            _(
+                "(Progress not saved: {reason}. The verdict above still holds; this is said once.)",
+                reason=reason,
+            )
+        )
 
 
 def record(notebook: str, item: str, passed: bool, *, kind: str) -> bool:
@@ -208,8 +261,9 @@ def record(notebook: str, item: str, passed: bool, *, kind: str) -> bool:
             pipe = _client().pipeline(transaction=True)
             field = f"{notebook}:{item}"
             pipe.hincrby(key, f"{field}:tries", 1)
-            pipe.hset(key, mapping={f"{field}:last": f"{now:.3f}",
-                                    **({f"{field}:passed": "1"} if passed else {})})
+            pipe.hset(
+                key, mapping={f"{field}:last": f"{now:.3f}", **({f"{field}:passed": "1"} if passed else {})}
+            )
             pipe.expire(key, PROGRESS_TTL)
             pipe.execute()
             return True
@@ -234,9 +288,13 @@ def record(notebook: str, item: str, passed: bool, *, kind: str) -> bool:
 def _write_file(path: Path, found: Mapping[Item, Result]) -> None:
     """Write ``found`` to ``path`` atomically (a temporary file in the same folder, renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"format": 1, "results": {f"{nb}:{item}": {"passed": r.passed, "attempts": r.attempts,
-                                                       "last": round(r.last, 3)}
-                                     for (nb, item), r in sorted(found.items())}}
+    data = {
+        "format": 1,
+        "results": {
+            f"{nb}:{item}": {"passed": r.passed, "attempts": r.attempts, "last": round(r.last, 3)}
+            for (nb, item), r in sorted(found.items())
+        },
+    }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".progress-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -262,8 +320,9 @@ def load_file(path: str | os.PathLike[str]) -> dict[Item, Result]:
         notebook, sep, item = str(name).partition(":")
         try:
             if sep:
-                found[(notebook, item)] = Result(bool(entry["passed"]), int(entry["attempts"]),
-                                                 float(entry["last"]))
+                found[(notebook, item)] = Result(
+                    bool(entry["passed"]), int(entry["attempts"]), float(entry["last"])
+                )
         except (KeyError, TypeError, ValueError):
             continue
     return found
@@ -280,8 +339,9 @@ def _from_hash(fields: Mapping[str, str]) -> dict[Item, Result]:
     found: dict[Item, Result] = {}
     for item_key, got in parts.items():
         try:
-            found[item_key] = Result(got.get("passed") == "1", int(got.get("tries", "0")),
-                                     float(got.get("last", "0")))
+            found[item_key] = Result(
+                got.get("passed") == "1", int(got.get("tries", "0")), float(got.get("last", "0"))
+            )
         except ValueError:
             continue
     return found
@@ -302,8 +362,9 @@ def results(learner: str | None = None) -> dict[Item, Result]:
     return _from_hash(fields)
 
 
-def class_results(client: Any | None = None,
-                  learners: Iterable[str] | None = None) -> dict[str, dict[Item, Result]]:
+def class_results(
+    client: Any | None = None, learners: Iterable[str] | None = None
+) -> dict[str, dict[Item, Result]]:
     """Learners' results in the class database, by learner key segment.
 
     Reads only ``course:{learner}:progress`` hashes. Every learner: SCAN MATCH
@@ -316,15 +377,20 @@ def class_results(client: Any | None = None,
     if learners is not None:
         names = list(dict.fromkeys(_checked_learner(name) for name in learners))
     else:
-        scanned = (key[len(root):-len(tail)] for key in client.scan_iter(match=f"{root}*{tail}", count=1000))
+        scanned = (
+            key[len(root) : -len(tail)] for key in client.scan_iter(match=f"{root}*{tail}", count=1000)
+        )
         names = sorted({name for name in scanned if _LEARNER.fullmatch(name)})
     if not names:
         return {}
     pipe = client.pipeline(transaction=False)
     for name in names:
         pipe.hgetall(progress_key(name))
-    return {name: _from_hash(fields) for name, fields in zip(names, pipe.execute(), strict=True)
-            if fields or learners is not None}
+    return {
+        name: _from_hash(fields)
+        for name, fields in zip(names, pipe.execute(), strict=True)
+        if fields or learners is not None
+    }
 
 
 def read_roster(path: str | os.PathLike[str]) -> list[str]:
@@ -339,8 +405,9 @@ def read_roster(path: str | os.PathLike[str]) -> list[str]:
     return list(dict.fromkeys(name for name in names if name and not name.startswith("#")))
 
 
-def write_results(client: Any, learner: str, found: Mapping[Item, Result], *,
-                  ttl: int = PROGRESS_TTL) -> None:
+def write_results(
+    client: Any, learner: str, found: Mapping[Item, Result], *, ttl: int = PROGRESS_TTL
+) -> None:
     """Store ``found`` as ``learner``'s progress hash, replacing it (a simulated class, a
     restored backup). One MULTI/EXEC round trip: UNLINK, HSET, EXPIRE."""
     key = progress_key(learner)
@@ -362,6 +429,7 @@ def write_results(client: Any, learner: str, found: Mapping[Item, Result], *,
 
 # --- views -------------------------------------------------------------------------------------
 
+
 def _mark(result: Result | None) -> str:
     """✓ passed, ✗n tried n times without passing, · not tried."""
     if result is None:
@@ -379,8 +447,16 @@ def learner_order(rows: Mapping[str, Mapping[Item, Result]]) -> list[str]:
     """The learners, stuck first: most items tried without passing, then most attempts spent on
     them, then fewest items passed, then by name; learners with nothing recorded (absent) last,
     by name (the table's and the heat map's order)."""
-    return sorted(rows, key=lambda name: (not rows[name], -_failing(rows[name])[0], -_failing(rows[name])[1],
-                                          sum(r.passed for r in rows[name].values()), name))
+    return sorted(
+        rows,
+        key=lambda name: (
+            not rows[name],
+            -_failing(rows[name])[0],
+            -_failing(rows[name])[1],
+            sum(r.passed for r in rows[name].values()),
+            name,
+        ),
+    )
 
 
 def render_table(rows: Mapping[str, Mapping[Item, Result]], items: Iterable[tuple[str, str, str]]) -> str:
@@ -411,9 +487,14 @@ def render_table(rows: Mapping[str, Mapping[Item, Result]], items: Iterable[tupl
     for nb, _it, _kind in items:
         header.append(nb if nb != previous else "")
         previous = nb
-    lines = [_("Learners: {learners}, items: {items} (✓ passed, ✗n tried n times without passing, "
-               "· not tried)", learners=len(rows), items=len(items)),
-             line(_("learner"), header)]
+    lines = [
+        _(
+            "Learners: {learners}, items: {items} (✓ passed, ✗n tried n times without passing, · not tried)",
+            learners=len(rows),
+            items=len(items),
+        ),
+        line(_("learner"), header),
+    ]
     lines += [line(name, marks[name]) for name in order]
     absent = [name for name in order if not rows[name]]
     if absent:
@@ -427,8 +508,16 @@ def render_table(rows: Mapping[str, Mapping[Item, Result]], items: Iterable[tupl
     if failing:
         lines.append(_("Most failed (learners who tried without passing):"))
         for minus, nb, it, kind, tried_by in sorted(failing)[:5]:
-            lines.append(_("  {notebook} {item} ({kind}): {stuck} of the {tried} who tried it",
-                           notebook=nb, item=it, kind=_kind_name(kind), stuck=-minus, tried=tried_by))
+            lines.append(
+                _(
+                    "  {notebook} {item} ({kind}): {stuck} of the {tried} who tried it",
+                    notebook=nb,
+                    item=it,
+                    kind=_kind_name(kind),
+                    stuck=-minus,
+                    tried=tried_by,
+                )
+            )
     return "\n".join(lines)
 
 
@@ -436,8 +525,11 @@ def _kind_name(kind: str) -> str:
     return _("exercise") if kind == "exercise" else _("quiz")
 
 
-def write_csv(path: str | os.PathLike[str], rows: Mapping[str, Mapping[Item, Result]],
-              items: Iterable[tuple[str, str, str]]) -> None:
+def write_csv(
+    path: str | os.PathLike[str],
+    rows: Mapping[str, Mapping[Item, Result]],
+    items: Iterable[tuple[str, str, str]],
+) -> None:
     """One row per learner, one column per item (``01 refresh``), the table's marks (✓, ✗3,
     empty for not tried), then passed / failing counts. UTF-8 with a byte order mark, so that
     spreadsheet programs read ✓ and names in any script correctly."""
@@ -448,8 +540,14 @@ def write_csv(path: str | os.PathLike[str], rows: Mapping[str, Mapping[Item, Res
         for name in sorted(rows):
             found = rows[name]
             cells = [_mark(found.get((nb, it))) for nb, it, _kind in items]
-            writer.writerow([name, *(c if c != "·" else "" for c in cells),
-                             sum(r.passed for r in found.values()), _failing(found)[0]])
+            writer.writerow(
+                [
+                    name,
+                    *(c if c != "·" else "" for c in cells),
+                    sum(r.passed for r in found.values()),
+                    _failing(found)[0],
+                ]
+            )
 
 
 def learner_summary(found: Mapping[Item, Result], items: Iterable[tuple[str, str, str]] | None = None) -> str:
@@ -459,12 +557,20 @@ def learner_summary(found: Mapping[Item, Result], items: Iterable[tuple[str, str
     exercises_label, quizzes_label = _("exercises"), _("quizzes")
 
     def marks(nb: str, kind: str) -> str:
-        return " ".join("·" if found.get((nb, it)) is None else "✓" if found[(nb, it)].passed else "✗"
-                        for n, it, k in items if n == nb and k == kind) or "-"
+        return (
+            " ".join(
+                "·" if found.get((nb, it)) is None else "✓" if found[(nb, it)].passed else "✗"
+                for n, it, k in items
+                if n == nb and k == kind
+            )
+            or "-"
+        )
 
     column = max(len(marks(nb, "exercise")) for nb in notebooks) + 2
     lines = [_("Your course so far: ✓ passed, ✗ not passed yet, · not tried")]
     for nb in notebooks:
-        lines.append(f"  {nb}  {exercises_label} {pad(marks(nb, 'exercise'), column)}"
-                     f"{quizzes_label} {marks(nb, 'quiz')}".rstrip())
+        lines.append(
+            f"  {nb}  {exercises_label} {pad(marks(nb, 'exercise'), column)}"
+            f"{quizzes_label} {marks(nb, 'quiz')}".rstrip()
+        )
     return "\n".join(lines)

@@ -38,6 +38,7 @@ __all__ = [
     "question_text",
     "questions",
     "record",
+    "show_answer",
     "verdict",
 ]
 
@@ -59,8 +60,9 @@ def questions() -> dict[str, Question]:
     found: dict[str, Question] = {}
     for path in sorted(_HERE.glob("quizzes*.json")):
         for item in json.loads(path.read_text(encoding="utf-8")):
-            q = Question(item["id"], item["question"], dict(item["choices"]),
-                         item["answer"], item["explanation"])
+            q = Question(
+                item["id"], item["question"], dict(item["choices"]), item["answer"], item["explanation"]
+            )
             if q.id in found:
                 raise ValueError(f"duplicate quiz id {q.id!r} in {path.name}")
             if q.answer not in q.choices:
@@ -82,9 +84,13 @@ def question(quiz_id: str) -> Question:
         found = translate(text, f"quiz:{q.id}:{part}")
         return text if found is None else found
 
-    return Question(q.id, local("question", q.question),
-                    {k: local(f"choice:{k}", v) for k, v in q.choices.items()},
-                    q.answer, local("explanation", q.explanation))
+    return Question(
+        q.id,
+        local("question", q.question),
+        {k: local(f"choice:{k}", v) for k, v in q.choices.items()},
+        q.answer,
+        local("explanation", q.explanation),
+    )
 
 
 def verdict(quiz_id: str, choice: str) -> str:
@@ -92,13 +98,21 @@ def verdict(quiz_id: str, choice: str) -> str:
     q = question(quiz_id)
     key = str(choice).strip().upper()
     if key not in q.choices:
-        return _("{choice!r} is not one of the choices ({choices}). Try again.",
-                 choice=choice, choices=", ".join(q.choices))
+        return _(
+            "{choice!r} is not one of the choices ({choices}). Try again.",
+            choice=choice,
+            choices=", ".join(q.choices),
+        )
     if key == q.answer:
         head = _("Correct: {key}. {text}", key=key, text=q.choices[key])
     else:
-        head = _("Not quite: {key}. {text} is not it. The answer is {answer}. {answer_text}",
-                 key=key, text=q.choices[key], answer=q.answer, answer_text=q.choices[q.answer])
+        head = _(
+            "Not quite: {key}. {text} is not it. The answer is {answer}. {answer_text}",
+            key=key,
+            text=q.choices[key],
+            answer=q.answer,
+            answer_text=q.choices[q.answer],
+        )
     return f"{head}\n{q.explanation}"
 
 
@@ -117,28 +131,40 @@ def check(quiz_id: str, choice: str) -> None:
     record(quiz_id, choice)
 
 
+def show_answer(quiz_id: str) -> None:
+    """Print the right answer and why (what ``check`` prints for it), without recording anything:
+    the course's own answer cells call it, so running them (or "Run All") earns no ✓."""
+    print(verdict(quiz_id, question(quiz_id).answer))
+
+
 def question_html(quiz_id: str) -> str:
     """The question and its options as HTML: what a quiz shows before its kernel runs."""
     q = question(quiz_id)
-    items = "".join(f"<li><b>{html.escape(k)}.</b> {html.escape(v)}</li>"
-                    for k, v in q.choices.items())
-    return (f"<p><b>{html.escape(q.question)}</b></p><ul style='list-style: none'>{items}</ul>"
-            f"<p><i>{html.escape(_('Run this cell to answer with buttons.'))}</i></p>")
+    items = "".join(f"<li><b>{html.escape(k)}.</b> {html.escape(v)}</li>" for k, v in q.choices.items())
+    return (
+        f"<p><b>{html.escape(q.question)}</b></p><ul style='list-style: none'>{items}</ul>"
+        f"<p><i>{html.escape(_('Run this cell to answer with buttons.'))}</i></p>"
+    )
 
 
 def question_text(quiz_id: str) -> str:
     """The question and its options as plain text."""
     q = question(quiz_id)
-    lines = [q.question, *(f"  {k}. {v}" for k, v in q.choices.items()),
-             _("(Run this cell to answer with buttons.)")]
+    lines = [
+        q.question,
+        *(f"  {k}. {v}" for k, v in q.choices.items()),
+        _("(Run this cell to answer with buttons.)"),
+    ]
     return "\n".join(lines)
 
 
 def _verdict_html(quiz_id: str, choice: str) -> str:
     head, _sep, explanation = verdict(quiz_id, choice).partition("\n")
-    return (f"<div style='white-space: normal; word-break: normal; overflow-wrap: normal; "
-            f"max-width: 60em'><p><b>{html.escape(head)}</b></p>"
-            f"<p>{html.escape(explanation)}</p></div>")
+    return (
+        f"<div style='white-space: normal; word-break: normal; overflow-wrap: normal; "
+        f"max-width: 60em'><p><b>{html.escape(head)}</b></p>"
+        f"<p>{html.escape(explanation)}</p></div>"
+    )
 
 
 def ask(quiz_id: str) -> Any:

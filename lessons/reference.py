@@ -33,25 +33,30 @@ __all__ = ["DEFAULT_PATH", "Reference", "load_reference", "your_run_label"]
 #: The committed reference data file.
 DEFAULT_PATH = Path(__file__).parent / "data" / "store_latency_reference.json"
 
+
 @dataclass(frozen=True)
 class Reference:
     """One reference run: where and when it was measured, and its figures per store and op."""
 
-    measured_on: str          # date, YYYY-MM-DD (UTC)
-    redis_version: str        # from INFO server
-    redis_connection: str     # e.g. "loopback TCP (127.0.0.1)"
-    machine: str              # CPU and cores, e.g. "Intel(R) Xeon(R) Processor, 2 cores, VM"
-    system: str               # OS and Python, e.g. "Linux 6.18 x86_64, Python 3.11.7"
-    load_average: float       # 1-minute load average when the run started (busy machine or not)
-    sessions: int             # run_workload(n=sessions) per round
-    rounds: int               # rounds per store; the timings of all rounds are pooled
+    measured_on: str  # date, YYYY-MM-DD (UTC)
+    redis_version: str  # from INFO server
+    redis_connection: str  # e.g. "loopback TCP (127.0.0.1)"
+    machine: str  # CPU and cores, e.g. "Intel(R) Xeon(R) Processor, 2 cores, VM"
+    system: str  # OS and Python, e.g. "Linux 6.18 x86_64, Python 3.11.7"
+    load_average: float  # 1-minute load average when the run started (busy machine or not)
+    sessions: int  # run_workload(n=sessions) per round
+    rounds: int  # rounds per store; the timings of all rounds are pooled
     rows: tuple[OpStats, ...]
 
     @property
     def label(self) -> str:
         """``reference: real Redis 7.0.15 on <machine>, <date>``: the title of its plot panel."""
-        return _("reference: real Redis {version} on {machine}, {date}", version=self.redis_version,
-                 machine=self.machine, date=self.measured_on)
+        return _(
+            "reference: real Redis {version} on {machine}, {date}",
+            version=self.redis_version,
+            machine=self.machine,
+            date=self.measured_on,
+        )
 
     def stats(self, kind: str, op: str) -> OpStats:
         """The row of one store (``memory``, ``file``, ``sqlite``, ``redis``) and operation."""
@@ -63,8 +68,10 @@ class Reference:
     def to_json(self) -> dict[str, Any]:
         """The data file's content: every field, figures rounded to 0.01."""
         data = asdict(self)
-        data["rows"] = [{k: round(v, 2) if isinstance(v, float) else v
-                         for k, v in asdict(row).items()} for row in self.rows]
+        data["rows"] = [
+            {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(row).items()}
+            for row in self.rows
+        ]
         return data
 
     @classmethod
@@ -84,7 +91,8 @@ def your_run_label(client: backend.Client) -> str:
     if backend.is_embedded():
         import fakeredis
 
-        return _("your run: embedded fakeredis {version} (a Python simulation)",
-                 version=fakeredis.__version__)
+        return _(
+            "your run: embedded fakeredis {version} (a Python simulation)", version=fakeredis.__version__
+        )
     version = client.info("server").get("redis_version", "?")
     return _("your run: Redis {version} (REDIS_URL)", version=version)

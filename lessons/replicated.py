@@ -42,10 +42,11 @@ class NotReplicated(redis.exceptions.ConnectionError):
     it: a created session could vanish, an ended one come back. A ``redis.ConnectionError``, so
     the web app answers 503 ("try again") instead of a success that may not stick."""
 
-    def __init__(self, what: str, acknowledged: int, required: int, timeout_ms: int,
-                 done: int = 0):
-        super().__init__(f"{what}, but {acknowledged} of {required} replicas confirmed it within "
-                         f"{timeout_ms} ms: a failover now could undo it")
+    def __init__(self, what: str, acknowledged: int, required: int, timeout_ms: int, done: int = 0):
+        super().__init__(
+            f"{what}, but {acknowledged} of {required} replicas confirmed it within "
+            f"{timeout_ms} ms: a failover now could undo it"
+        )
         self.acknowledged, self.required, self.done = acknowledged, required, done
 
 
@@ -67,8 +68,9 @@ def _refresh_slots(client: Client) -> None:
             pass  # no node answers now: the next command tries again
 
 
-def _then_wait(client: Client, key: str, queue: Callable[[NodePipeline], object], replicas: int,
-               timeout_ms: int) -> tuple[list[Any], int]:
+def _then_wait(
+    client: Client, key: str, queue: Callable[[NodePipeline], object], replicas: int, timeout_ms: int
+) -> tuple[list[Any], int]:
     """The commands ``queue`` adds to a pipeline, then ``WAIT replicas timeout_ms``, on one
     connection to the node serving ``key`` (WAIT counts the replicas that have the writes of
     its own connection; ``RedisCluster.wait`` would go to another node): one round trip.
@@ -124,11 +126,11 @@ class ReplicatedStore(SessionStore):
 
     def _set_new(self, key: str, payload: str, ttl: int) -> bool:
         """``SET key payload EX ttl NX`` then ``WAIT``: one round trip, one connection."""
-        (created,), acknowledged = self._replicated(
-            key, lambda pipe: pipe.set(key, payload, ex=ttl, nx=True))
+        (created,), acknowledged = self._replicated(key, lambda pipe: pipe.set(key, payload, ex=ttl, nx=True))
         if created and acknowledged < self.replicas:
-            raise NotReplicated("the session was created on its master", acknowledged,
-                                self.replicas, self.timeout_ms, done=1)
+            raise NotReplicated(
+                "the session was created on its master", acknowledged, self.replicas, self.timeout_ms, done=1
+            )
         return bool(created)
 
     def delete_stored(self, stored_id: str) -> bool:
@@ -138,9 +140,15 @@ class ReplicatedStore(SessionStore):
         (raw,), acknowledged = self._replicated(key, lambda pipe: pipe.getdel(key))
         self._known.pop(stored_id, None)
         if acknowledged < self.replicas:
-            raise NotReplicated("the session was ended on its master" if raw is not None else
-                                "the session was not found on its master", acknowledged,
-                                self.replicas, self.timeout_ms, done=int(raw is not None))
+            raise NotReplicated(
+                "the session was ended on its master"
+                if raw is not None
+                else "the session was not found on its master",
+                acknowledged,
+                self.replicas,
+                self.timeout_ms,
+                done=int(raw is not None),
+            )
         session = None if raw is None else decode_session(raw)
         user = None if session is None else user_of(session)
         if user is not None:
@@ -152,14 +160,18 @@ class ReplicatedStore(SessionStore):
             raise SessionNotFound("malformed session ID")
         old_stored = self.keys.stored_id(session_id)
         old_key = self.keys.key_of(old_stored)
-        (taken,), acknowledged = self._replicated(
-            old_key, lambda pipe: pipe.eval(TAKE_LUA, 1, old_key))
+        (taken,), acknowledged = self._replicated(old_key, lambda pipe: pipe.eval(TAKE_LUA, 1, old_key))
         self._known.pop(old_stored, None)
         current = None if not taken else self._live(taken[0])
         pttl = int(taken[1]) if taken else -2
         if taken and acknowledged < self.replicas:
-            raise NotReplicated("the old session ID was ended on its master (and no new one "
-                                "was made)", acknowledged, self.replicas, self.timeout_ms, done=1)
+            raise NotReplicated(
+                "the old session ID was ended on its master (and no new one was made)",
+                acknowledged,
+                self.replicas,
+                self.timeout_ms,
+                done=1,
+            )
         if current is None or pttl <= 0:
             raise SessionNotFound("session not found (never created, deleted or expired)")
         current["last_accessed"] = _now_iso()
@@ -182,10 +194,16 @@ class ReplicatedStore(SessionStore):
     def _set_new_px(self, key: str, payload: str, ttl_ms: int) -> bool:
         """``_set_new`` with a TTL in milliseconds (regenerate keeps the remaining TTL)."""
         (created,), acknowledged = self._replicated(
-            key, lambda pipe: pipe.set(key, payload, px=ttl_ms, nx=True))
+            key, lambda pipe: pipe.set(key, payload, px=ttl_ms, nx=True)
+        )
         if created and acknowledged < self.replicas:
-            raise NotReplicated("the new session was created on its master", acknowledged,
-                                self.replicas, self.timeout_ms, done=1)
+            raise NotReplicated(
+                "the new session was created on its master",
+                acknowledged,
+                self.replicas,
+                self.timeout_ms,
+                done=1,
+            )
         return bool(created)
 
     def admin(self) -> ReplicatedAdmin:
@@ -202,8 +220,15 @@ class ReplicatedAdmin(SessionAdmin):
     many sessions the masters ended) before the index entries are removed, so a second revoke,
     or a listing, still finds every session that a failover may bring back."""
 
-    def __init__(self, redis_client: Client, prefix: str = "session", *, replicas: int = 1,
-                 timeout_ms: int = 100, **kwargs: Any):
+    def __init__(
+        self,
+        redis_client: Client,
+        prefix: str = "session",
+        *,
+        replicas: int = 1,
+        timeout_ms: int = 100,
+        **kwargs: Any,
+    ):
         super().__init__(redis_client, prefix, **kwargs)
         self.replicas, self.timeout_ms = replicas, timeout_ms
 
@@ -230,15 +255,19 @@ class ReplicatedAdmin(SessionAdmin):
                 for key in group:
                     pipe.delete(key)
 
-            deleted, acknowledged = _then_wait(self.r, group[0], queue, self.replicas,
-                                               self.timeout_ms)
+            deleted, acknowledged = _then_wait(self.r, group[0], queue, self.replicas, self.timeout_ms)
             for i, n in zip(positions, deleted):
                 existed[i] = int(n) > 0
             if acknowledged < self.replicas:
                 short.append(acknowledged)
         if short:
-            raise NotReplicated(f"{sum(existed)} sessions were ended on their masters",
-                                min(short), self.replicas, self.timeout_ms, done=sum(existed))
+            raise NotReplicated(
+                f"{sum(existed)} sessions were ended on their masters",
+                min(short),
+                self.replicas,
+                self.timeout_ms,
+                done=sum(existed),
+            )
         return existed
 
     def _delete(self, keys: list[str]) -> int:

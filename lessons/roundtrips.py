@@ -93,9 +93,13 @@ class RoundTrips:
 
         Arguments longer than ``max_arg`` characters (Lua scripts, JSON values) print as ``"…"``.
         """
-        return [" ".join('"…"' if max_arg is not None and len(a) > max_arg
-                         else json.dumps(a, ensure_ascii=False) for a in command)
-                for command in self.sent_commands()]
+        return [
+            " ".join(
+                '"…"' if max_arg is not None and len(a) > max_arg else json.dumps(a, ensure_ascii=False)
+                for a in command
+            )
+            for command in self.sent_commands()
+        ]
 
 
 def _text(arg: Any) -> str:
@@ -191,9 +195,10 @@ class _Recording:
             super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
 
 
-def counting_connection_class(trips: RoundTrips,
-                              base: type[redis.connection.AbstractConnection] = redis.Connection,
-                              ) -> type[redis.connection.AbstractConnection]:
+def counting_connection_class(
+    trips: RoundTrips,
+    base: type[redis.connection.AbstractConnection] = redis.Connection,
+) -> type[redis.connection.AbstractConnection]:
     """A subclass of ``base`` whose connections record into ``trips`` (pass it as
     ``connection_class=`` to ``redis.Redis`` or ``redis.cluster.RedisCluster``)."""
     return type(f"Counting{base.__name__}", (_Recording, base), {"trips": trips})

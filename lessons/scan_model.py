@@ -37,8 +37,7 @@ __all__ = ["HashTable", "Iteration", "bucket_order", "next_cursor", "resize_duri
 
 
 def _check_size(buckets: int) -> int:
-    if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 1 \
-            or buckets & (buckets - 1):
+    if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 1 or buckets & (buckets - 1):
         raise ValueError(f"a hash table has a power of two buckets (1, 2, 4, 8…), not {buckets!r}")
     return buckets
 
@@ -126,7 +125,7 @@ class Iteration:
     """One full SCAN iteration: every call's ``(next cursor, keys)``, and what it found."""
 
     calls: list[tuple[int, list[str]]]
-    keys: list[str]      # the keys that existed throughout
+    keys: list[str]  # the keys that existed throughout
 
     @property
     def returned(self) -> list[str]:
@@ -144,8 +143,15 @@ class Iteration:
         return len(returned) - len(set(returned))
 
 
-def resize_during_scan(keys: Iterable[str], buckets: int, new_buckets: int, *, at_call: int,
-                       count: int = 10, order: str = "reverse") -> Iteration:
+def resize_during_scan(
+    keys: Iterable[str],
+    buckets: int,
+    new_buckets: int,
+    *,
+    at_call: int,
+    count: int = 10,
+    order: str = "reverse",
+) -> Iteration:
     """A full SCAN iteration (``count`` per call) over ``keys`` in a table of ``buckets``
     buckets, that becomes ``new_buckets`` buckets after the first ``at_call`` calls."""
     keys = list(keys)

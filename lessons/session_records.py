@@ -52,8 +52,13 @@ def dumps(data: dict[str, Any]) -> str:
         raise TypeError(f"session data must be JSON-serialisable: {exc}") from None
 
 
-def merge_update(record: tuple[float, dict[str, Any]] | None, data: dict[str, Any], refresh: bool,
-                 now: float, default_ttl: int) -> tuple[float, dict[str, Any]]:
+def merge_update(
+    record: tuple[float, dict[str, Any]] | None,
+    data: dict[str, Any],
+    refresh: bool,
+    now: float,
+    default_ttl: int,
+) -> tuple[float, dict[str, Any]]:
     """The update every local store makes: ``record`` is (expires_at, session) or None.
 
     Returns the new (expires_at, session): ``data`` merged in, ``last_accessed`` now, the expiry

@@ -14,8 +14,17 @@ from typing import Any
 from .i18n import _
 from .keys import UserId, check_user_id
 
-__all__ = ["META_FIELDS", "capped_ttl_ms", "check_new_data", "check_ttl", "check_update",
-           "decode_session", "encode_session", "lifetime_of", "user_of"]
+__all__ = [
+    "META_FIELDS",
+    "capped_ttl_ms",
+    "check_new_data",
+    "check_ttl",
+    "check_update",
+    "decode_session",
+    "encode_session",
+    "lifetime_of",
+    "user_of",
+]
 
 #: Fields the store writes into every session; ``create`` and ``update`` may not set them.
 META_FIELDS = ("idle_ttl", "absolute_deadline_ms", "created_at", "last_accessed")
@@ -30,8 +39,13 @@ def check_ttl(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be a whole number of seconds, not {type(value).__name__}")
     if value <= 0:
-        raise ValueError(_("{name} must be > 0 seconds (got {value}); a session without a TTL "
-                           "would live forever", name=name, value=value))
+        raise ValueError(
+            _(
+                "{name} must be > 0 seconds (got {value}); a session without a TTL would live forever",
+                name=name,
+                value=value,
+            )
+        )
     return value
 
 
@@ -73,8 +87,9 @@ def decode_session(raw: object) -> dict[str, Any] | None:
 def encode_session(session: dict[str, Any]) -> str:
     """JSON with the store's fields first (``idle_ttl``, ``absolute_deadline_ms``), so that they
     are the first thing a person reading the value with ``redis-cli`` sees."""
-    ordered: dict[str, Any] = {name: session[name] for name in ("idle_ttl", "absolute_deadline_ms")
-                               if name in session}
+    ordered: dict[str, Any] = {
+        name: session[name] for name in ("idle_ttl", "absolute_deadline_ms") if name in session
+    }
     ordered.update((k, v) for k, v in session.items() if k not in ordered)
     try:
         return json.dumps(ordered, ensure_ascii=False, allow_nan=False)
@@ -96,8 +111,10 @@ def lifetime_of(session: dict[str, Any], default_ms: int) -> tuple[int, int | No
     """``(idle_ms, deadline_ms)``: the session's own idle TTL (``default_ms`` if it has none) and
     its absolute deadline in epoch ms (None if it has none). Neither changes while it lives."""
     own = _whole(session.get("idle_ttl"))
-    return (own * 1000 if own is not None and own > 0 else default_ms,
-            _whole(session.get("absolute_deadline_ms")))
+    return (
+        own * 1000 if own is not None and own > 0 else default_ms,
+        _whole(session.get("absolute_deadline_ms")),
+    )
 
 
 def capped_ttl_ms(idle_ms: int, deadline_ms: int | None, now_ms: int) -> int:

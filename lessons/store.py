@@ -147,8 +147,9 @@ class SessionStore:
         self.r.delete(key)
         self._known.pop(stored_id, None)
 
-    def _index_commands(self, pipe: backend.Pipeline, user: UserId, stored_id: str, ttl_ms: int,
-                        new: bool = False) -> int:
+    def _index_commands(
+        self, pipe: backend.Pipeline, user: UserId, stored_id: str, ttl_ms: int, new: bool = False
+    ) -> int:
         """Queue: score ``stored_id`` now + ``INDEX_LIFETIME_FACTOR`` x ``ttl_ms`` in the user's
         index (ZADD NX if new, else GT) and keep the index alive as long. Returns that time (ms)."""
         index = self.keys.index_key(user)
@@ -159,8 +160,9 @@ class SessionStore:
         pipe.pexpire(index, life, gt=True)  # ... an existing one never shrinks
         return until
 
-    def _keep_index_alive(self, stored_id: str, session: dict[str, Any], ttl_ms: int,
-                          slide_key: str | None = None) -> None:
+    def _keep_index_alive(
+        self, stored_id: str, session: dict[str, Any], ttl_ms: int, slide_key: str | None = None
+    ) -> None:
         """After sliding a session to ``ttl_ms``: make sure its user's index outlives it; with
         ``slide_key``, also PEXPIRE that key to ``ttl_ms`` (a sliding read's correction).
 

@@ -63,25 +63,36 @@ class UpdateRun:
     def report(self, retried: bool = False) -> str:
         """Stable text: writes kept and lost, updates that raised (and what that means), and
         with ``retried=True`` how many updates ran again after a conflict."""
-        text = _("{kept} of {total} writes survived, {lost} lost", kept=self.kept, total=self.total,
-                 lost=self.lost)
+        text = _(
+            "{kept} of {total} writes survived, {lost} lost", kept=self.kept, total=self.total, lost=self.lost
+        )
         if retried:
-            text += _("; {retried} of {total} updates were refused at first and ran again",
-                      retried=self.retried, total=self.total)
+            text += _(
+                "; {retried} of {total} updates were refused at first and ran again",
+                retried=self.retried,
+                total=self.total,
+            )
         for name, count in sorted(self.failures.items()):
             meaning = _meaning(name)
-            text += "\n" + _("{count} of {total} updates raised {error} ({meaning}): the caller got "
-                              "the error, so this write was not lost silently", count=count,
-                              total=self.total, error=name, meaning=meaning)
+            text += "\n" + _(
+                "{count} of {total} updates raised {error} ({meaning}): the caller got "
+                "the error, so this write was not lost silently",
+                count=count,
+                total=self.total,
+                error=name,
+                meaning=meaning,
+            )
         return text
 
 
 def _meaning(error: str) -> str:
     """``_MEANING[error]`` in the current language ("see the exception" for any other)."""
-    return {"RetryLimitExceeded": _("the store gave up after its retry budget of conflicts"),
-            "SessionNotFound": _("the session was gone"),
-            "ConnectionError": _("Redis could not be reached"),
-            "TimeoutError": _("Redis did not answer in time")}.get(error, _("see the exception"))
+    return {
+        "RetryLimitExceeded": _("the store gave up after its retry budget of conflicts"),
+        "SessionNotFound": _("the session was gone"),
+        "ConnectionError": _("Redis could not be reached"),
+        "TimeoutError": _("Redis did not answer in time"),
+    }.get(error, _("see the exception"))
 
 
 def _run(store: Any, session_id: str, threads: int, updates: int, lockstep: bool) -> UpdateRun:
@@ -174,8 +185,10 @@ def round_trips(make_store: Callable[[Any], Any]) -> dict[str, RoundTrips | None
 
     try:
         warm = store.create(user)
-        warm_up: list[Callable[[], object]] = [lambda: store.get(warm, refresh=True),
-                                               lambda: store.regenerate(warm)]
+        warm_up: list[Callable[[], object]] = [
+            lambda: store.get(warm, refresh=True),
+            lambda: store.regenerate(warm),
+        ]
         for call in warm_up:
             try:
                 call()
@@ -198,8 +211,7 @@ def round_trips(make_store: Callable[[Any], Any]) -> dict[str, RoundTrips | None
     return rows
 
 
-def print_round_trips(lesson: dict[str, RoundTrips | None],
-                      improved: dict[str, RoundTrips | None]) -> None:
+def print_round_trips(lesson: dict[str, RoundTrips | None], improved: dict[str, RoundTrips | None]) -> None:
     """A table: operation, round trips of each store, and what the improved store sends
     (round trips separated by ``|``; ``—`` where a store has no such operation)."""
 

@@ -76,8 +76,12 @@ class Server:
         return log_tail(self.log_path, lines)
 
 
-def _cleanup(processes: list[subprocess.Popen[bytes]], clients: list[httpx.Client],
-             watchdogs: list[Watchdog], tmpdir: str) -> None:
+def _cleanup(
+    processes: list[subprocess.Popen[bytes]],
+    clients: list[httpx.Client],
+    watchdogs: list[Watchdog],
+    tmpdir: str,
+) -> None:
     """Stop every process (SIGTERM, SIGKILL after ``STOP_TIMEOUT``) and client, dismiss the
     watchdog; used by ``stop()`` and by the finalizer at exit."""
     for client in clients:
@@ -109,9 +113,17 @@ class WebFarm:
     ``secret_key`` signs cookies. Ports are picked free; nothing is hard-coded.
     """
 
-    def __init__(self, n: int = 3, *, store: str = "redis", redis_url: str | None = None,
-                 prefix: str = "session", ttl: int = 3600, secret_key: str | None = None,
-                 startup_timeout: float = STARTUP_TIMEOUT):
+    def __init__(
+        self,
+        n: int = 3,
+        *,
+        store: str = "redis",
+        redis_url: str | None = None,
+        prefix: str = "session",
+        ttl: int = 3600,
+        secret_key: str | None = None,
+        startup_timeout: float = STARTUP_TIMEOUT,
+    ):
         if store not in ("redis", "memory"):
             raise ValueError(f"store must be 'redis' or 'memory', not {store!r}")
         if not 1 <= n <= 16:
@@ -129,24 +141,27 @@ class WebFarm:
         self._clients: list[httpx.Client] = []
         self._watchdogs: list[Watchdog] = []
         self._tmpdir = tempfile.mkdtemp(prefix="lessons-farm-")
-        self._finalizer = weakref.finalize(self, _cleanup, self._processes, self._clients,
-                                           self._watchdogs, self._tmpdir)
+        self._finalizer = weakref.finalize(
+            self, _cleanup, self._processes, self._clients, self._watchdogs, self._tmpdir
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     def _env(self, name: str) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("REDIS_URL", None)
-        env.update({
-            "LESSONS_SESSION_STORE": self.store,
-            "LESSONS_SESSION_PREFIX": self.prefix,
-            "LESSONS_SESSION_TTL": str(self.ttl),
-            "LESSONS_SERVER_NAME": name,
-            # the lesson's layout, `{prefix}:{token}` with the idle TTL only, so the notebook can
-            # show the keys (a deployment keeps the served app's defaults: hashed IDs, 8 h cap)
-            "LESSONS_HASH_IDS": "0",
-            "LESSONS_ABSOLUTE_TTL": "none",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "LESSONS_SESSION_STORE": self.store,
+                "LESSONS_SESSION_PREFIX": self.prefix,
+                "LESSONS_SESSION_TTL": str(self.ttl),
+                "LESSONS_SERVER_NAME": name,
+                # the lesson's layout, `{prefix}:{token}` with the idle TTL only, so the notebook can
+                # show the keys (a deployment keeps the served app's defaults: hashed IDs, 8 h cap)
+                "LESSONS_HASH_IDS": "0",
+                "LESSONS_ABSOLUTE_TTL": "none",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if self.store == "redis":
             env["REDIS_URL"] = self.redis_url  # type: ignore[assignment]
         if self.secret_key:
@@ -160,10 +175,23 @@ class WebFarm:
             port = free_port()
         log_path = os.path.join(self._tmpdir, f"{name}.log")
         process = spawn(
-            [sys.executable, "-m", "uvicorn", "lessons.web:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log",
-             "--no-proxy-headers"],  # the app decides whom to trust (LESSONS_TRUSTED_PROXIES)
-            env=self._env(name), log_path=log_path)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "lessons.web:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--no-proxy-headers",
+            ],  # the app decides whom to trust (LESSONS_TRUSTED_PROXIES)
+            env=self._env(name),
+            log_path=log_path,
+        )
         self._processes.append(process)
         self._watchdogs[0].watch(process.pid)
         return Server(name, port, process, log_path)
@@ -190,19 +218,24 @@ class WebFarm:
             while True:
                 server = self.servers[i]
                 try:
-                    wait_until_ready(server.process, f"{server.url}/health",
-                                     timeout=max(deadline - time.monotonic(), 0.0),
-                                     ready=partial(_answers_as, server.name))
+                    wait_until_ready(
+                        server.process,
+                        f"{server.url}/health",
+                        timeout=max(deadline - time.monotonic(), 0.0),
+                        ready=partial(_answers_as, server.name),
+                    )
                     break
                 except ServerExited:
                     if "address already in use" not in server.log_tail().lower():
-                        raise RuntimeError(f"{server.name} exited with code "
-                                           f"{server.process.returncode}:\n{server.log_tail()}"
-                                           ) from None
+                        raise RuntimeError(
+                            f"{server.name} exited with code "
+                            f"{server.process.returncode}:\n{server.log_tail()}"
+                        ) from None
                     self.servers[i] = self._spawn(server.name)  # lost a port race
                 except TimeoutError:
-                    raise TimeoutError(f"{server.name} did not become ready within "
-                                       f"{self.startup_timeout:.0f} s") from None
+                    raise TimeoutError(
+                        f"{server.name} did not become ready within {self.startup_timeout:.0f} s"
+                    ) from None
 
     def stop_server(self, which: int | str) -> Server:
         """Stop one server (by index or name), as if it crashed or was taken out for maintenance."""
@@ -337,4 +370,3 @@ def tally(hits: Iterable[Hit], names: Iterable[str], status: int = 200) -> dict[
     """How many of ``hits`` each server answered with ``status`` (every name present, maybe 0)."""
     counts = Counter(h.server for h in hits if h.status == status)
     return {name: counts.get(name, 0) for name in names}
-

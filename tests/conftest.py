@@ -48,8 +48,10 @@ BACKENDS = ["embedded", "real"]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "cluster_unsupported(reason): skip this test when the backend is a Redis "
-        "Cluster, saying why (a single-server assumption, not a bug being hidden)")
+        "markers",
+        "cluster_unsupported(reason): skip this test when the backend is a Redis "
+        "Cluster, saying why (a single-server assumption, not a bug being hidden)",
+    )
 
 
 def skip_if_cluster(request: FixtureRequest, url: str) -> None:
@@ -144,11 +146,13 @@ def app(store: SessionStore) -> FastAPI:
 def log_in() -> Callable[..., TestClient]:
     """``log_in(app, username="alice", password="wonderland")``: an https ``TestClient`` (a
     browser) that has logged in, asserting the 200."""
+
     def log_in(app: FastAPI, username: str = "alice", password: str = "wonderland") -> TestClient:
         browser = TestClient(app, base_url="https://testserver")
         response = browser.post("/login", json={"username": username, "password": password})
         assert response.status_code == 200, response.text
         return browser
+
     return log_in
 
 

@@ -27,10 +27,14 @@ TTL = 60
 
 #: Why some tests are skipped on a Redis Cluster (the store's and the admin's behaviour there is
 #: checked by tests/test_rediscluster_store.py).
-PER_NODE = ("a pipeline is one request per node it touches, so the single-server round-trip "
-            "count differs; tests/test_rediscluster_store.py checks the cluster's counts")
-NODE_SCAN = ("SCAN's cursor belongs to one node (redis-py's cluster scan returns a cursor per "
-             "node); SessionAdmin uses scan_iter there, tested by tests/test_rediscluster_store.py")
+PER_NODE = (
+    "a pipeline is one request per node it touches, so the single-server round-trip "
+    "count differs; tests/test_rediscluster_store.py checks the cluster's counts"
+)
+NODE_SCAN = (
+    "SCAN's cursor belongs to one node (redis-py's cluster scan returns a cursor per "
+    "node); SessionAdmin uses scan_iter there, tested by tests/test_rediscluster_store.py"
+)
 
 
 @pytest.fixture
@@ -90,8 +94,9 @@ def test_list_all_and_by_user(store: SessionStore, admin: SessionAdmin) -> None:
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_listing_by_user_takes_at_most_three_round_trips(store: SessionStore,
-                                                         counted: tuple[SessionAdmin, RoundTrips]) -> None:
+def test_listing_by_user_takes_at_most_three_round_trips(
+    store: SessionStore, counted: tuple[SessionAdmin, RoundTrips]
+) -> None:
     counted_admin, trips = counted
     mine = [store.create({"user_id": 1}) for _ in range(4)]
     bench.populate(store.r, store.prefix, 300, ttl=TTL)
@@ -102,8 +107,9 @@ def test_listing_by_user_takes_at_most_three_round_trips(store: SessionStore,
     assert m.commands[0] == "ZRANGE" and not any(c.startswith("SCAN") for c in m.commands)
 
 
-def test_user_1_and_user_string_1_are_kept_apart(store: SessionStore, admin: SessionAdmin,
-                                                 client: Client) -> None:
+def test_user_1_and_user_string_1_are_kept_apart(
+    store: SessionStore, admin: SessionAdmin, client: Client
+) -> None:
     """Defect: user IDs 1 and "1" shared the index key …-by-user:1, so user "1"'s logout-all
     logged user 1 out. Now each has its own index; listing or revoking one leaves the other."""
     sid = store.create({"user_id": 7})
@@ -114,8 +120,9 @@ def test_user_1_and_user_string_1_are_kept_apart(store: SessionStore, admin: Ses
     assert ids(admin.list_sessions(7)) == [sid] and store.get(sid) is not None
 
 
-def test_non_session_values_under_the_prefix_are_skipped(store: SessionStore, admin: SessionAdmin,
-                                                         client: Client, prefix: str) -> None:
+def test_non_session_values_under_the_prefix_are_skipped(
+    store: SessionStore, admin: SessionAdmin, client: Client, prefix: str
+) -> None:
     sid = store.create({"user_id": 1})
     client.set(f"{prefix}:{secrets.token_urlsafe(32)}", "not json", ex=TTL)
     client.set(f"{prefix}:{secrets.token_urlsafe(32)}", json.dumps([1, 2]), ex=TTL)
@@ -124,8 +131,9 @@ def test_non_session_values_under_the_prefix_are_skipped(store: SessionStore, ad
 
 
 # -- the index follows the store -------------------------------------------------------------------
-def test_index_follows_create_regenerate_and_delete(store: SessionStore, admin: SessionAdmin,
-                                                    client: Client) -> None:
+def test_index_follows_create_regenerate_and_delete(
+    store: SessionStore, admin: SessionAdmin, client: Client
+) -> None:
     old = store.create({"user_id": 1, "username": "alice"})
     other = store.create({"user_id": 1, "username": "alice"})
     assert index_members(client, store, 1) == sorted([old, other])
@@ -146,8 +154,9 @@ def test_index_disappears_with_the_last_deleted_session(store: SessionStore, cli
 
 
 @pytest.mark.parametrize("touch", ["refresh", "get_refresh", "update", "regenerate"])
-def test_index_always_outlives_its_sessions(store: SessionStore, client: Client, prefix: str,
-                                            touch: str) -> None:
+def test_index_always_outlives_its_sessions(
+    store: SessionStore, client: Client, prefix: str, touch: str
+) -> None:
     short = SessionStore(client=client, prefix=prefix, default_ttl=300)
     sid = store.create({"user_id": 1}, ttl=20)
     if touch == "refresh":
@@ -169,8 +178,9 @@ def test_index_always_outlives_its_sessions(store: SessionStore, client: Client,
     assert score is not None and score >= read_at_ms + session_pttl
 
 
-def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(store: SessionStore,
-                                                                             client: Client) -> None:
+def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(
+    store: SessionStore, client: Client
+) -> None:
     before = int(time.time() * 1000)  # the store's clock, in whole ms
     sid = store.create({"user_id": 1}, ttl=20)
     after = int(time.time() * 1000)
@@ -188,8 +198,9 @@ def test_an_entrys_score_is_twice_the_ttl_ahead_and_a_sliding_read_raises_it(sto
 
 
 # -- expiry: neither listed nor counted ----------------------------------------------------------
-def test_expired_sessions_are_neither_listed_nor_counted(store: SessionStore, admin: SessionAdmin,
-                                                         client: Client, prefix: str) -> None:
+def test_expired_sessions_are_neither_listed_nor_counted(
+    store: SessionStore, admin: SessionAdmin, client: Client, prefix: str
+) -> None:
     brief = store.create({"user_id": 1, "username": "alice"}, ttl=1)
     alice_stays = store.create({"user_id": 1, "username": "alice"})
     gone_user = store.create({"user_id": 3, "username": "carol"}, ttl=1)
@@ -204,17 +215,17 @@ def test_expired_sessions_are_neither_listed_nor_counted(store: SessionStore, ad
     # (until then, a missing session could be one that a login is writing right now)
     brief_score = client.zscore(store.keys.index_key(1), brief)
     assert brief_score is not None
-    wait_until_passed(max(brief_score,
-                          client.zscore(store.keys.index_key(3), gone_user) or 0))
+    wait_until_passed(max(brief_score, client.zscore(store.keys.index_key(3), gone_user) or 0))
     assert ids(admin.list_sessions(1)) == [alice_stays] and admin.list_sessions(3) == []
     assert index_members(client, store, 1) == [alice_stays]  # pruned
-    assert client.exists(store.keys.index_key(3)) == 0       # pruned (or expired) with carol
+    assert client.exists(store.keys.index_key(3)) == 0  # pruned (or expired) with carol
     assert admin.count_users_by_index() == 2
     assert admin.revoke_all_sessions(1) == 1
 
 
-def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store: SessionStore, client: Client,
-                                                                prefix: str) -> None:
+def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(
+    store: SessionStore, client: Client, prefix: str
+) -> None:
     """A session expiring between the read of its value and its TTL (the pipeline without MULTI
     is split right after the GET): the TTL answers -2, and the session is not listed."""
     sid = store.create({"user_id": 1})
@@ -222,13 +233,14 @@ def test_a_key_that_vanishes_between_get_and_ttl_is_not_listed(store: SessionSto
     admin = SessionAdmin(vanish, prefix)
     assert admin.list_sessions(1) == []
     replies = [cast("list[Any]", reply) for reply in vanish.replies("execute")]
-    (value, ttl), = [reply for reply in replies if len(reply) == 2]
+    ((value, ttl),) = [reply for reply in replies if len(reply) == 2]
     assert json.loads(value)["user_id"] == 1 and ttl == -2  # read, then gone
     assert vanish.log[:3] == ["ZRANGE", "GET", "(paused after GET: someone else acts)"]
 
 
-def test_the_lessons_ttl_minus_two_is_what_expires_after_get_simulates(client: Client, store: SessionStore,
-                                                                       prefix: str) -> None:
+def test_the_lessons_ttl_minus_two_is_what_expires_after_get_simulates(
+    client: Client, store: SessionStore, prefix: str
+) -> None:
     sid = store.create({"user_id": 1})
     wrapped = bench.ExpiresAfterGet(client)
     key = f"{prefix}:{sid}"
@@ -237,8 +249,9 @@ def test_the_lessons_ttl_minus_two_is_what_expires_after_get_simulates(client: C
 
 
 # -- revoking ------------------------------------------------------------------------------------
-def test_revoke_touches_only_that_user(store: SessionStore, admin: SessionAdmin, client: Client,
-                                       prefix: str) -> None:
+def test_revoke_touches_only_that_user(
+    store: SessionStore, admin: SessionAdmin, client: Client, prefix: str
+) -> None:
     alice = [store.create({"user_id": 1, "username": "alice"}) for _ in range(3)]
     bob = [store.create({"user_id": 2, "username": "bob"}) for _ in range(2)]
     eleven = store.create({"user_id": 11, "username": "user eleven"})
@@ -258,9 +271,9 @@ def test_revoke_touches_only_that_user(store: SessionStore, admin: SessionAdmin,
 
 @pytest.mark.cluster_unsupported(PER_NODE)
 @pytest.mark.parametrize("mine", [0, 1, 5, 50])
-def test_revoke_takes_three_round_trips_whatever_the_numbers(store: SessionStore,
-                                                             counted: tuple[SessionAdmin, RoundTrips],
-                                                             client: Client, prefix: str, mine: int) -> None:
+def test_revoke_takes_three_round_trips_whatever_the_numbers(
+    store: SessionStore, counted: tuple[SessionAdmin, RoundTrips], client: Client, prefix: str, mine: int
+) -> None:
     counted_admin, trips = counted
     sids = [store.create({"user_id": 1}) for _ in range(mine)]
     bench.populate(client, prefix, 500, ttl=TTL)
@@ -274,8 +287,9 @@ def test_revoke_takes_three_round_trips_whatever_the_numbers(store: SessionStore
     assert client.exists(store.keys.index_key(1)) == 0
 
 
-def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store: SessionStore, client: Client,
-                                                                       prefix: str) -> None:
+def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(
+    store: SessionStore, client: Client, prefix: str
+) -> None:
     """A session created for the user after the revoke read the index survives it (it did not
     exist when the revoke started), and stays listed, so the next revoke ends it."""
     first = store.create({"user_id": 1})
@@ -295,8 +309,9 @@ def test_a_login_racing_a_revoke_keeps_its_session_and_its_index_entry(store: Se
 
 
 @pytest.mark.parametrize("session", ["live", "missing, score ahead", "missing, score passed"])
-def test_an_entry_goes_only_when_its_session_surely_has(store: SessionStore, admin: SessionAdmin,
-                                                        client: Client, session: str) -> None:
+def test_an_entry_goes_only_when_its_session_surely_has(
+    store: SessionStore, admin: SessionAdmin, client: Client, session: str
+) -> None:
     """Revoke and listing remove an index entry when that revoke deleted the session, or when
     the session is missing and the entry's score has passed; an entry whose session is missing
     but whose score is ahead (a login between its ZADD and its SET) stays."""
@@ -310,8 +325,7 @@ def test_an_entry_goes_only_when_its_session_surely_has(store: SessionStore, adm
     listed = ids(admin.list_sessions(1))
     assert listed == (sorted([sid, other]) if session == "live" else [other])
     kept = session == "missing, score ahead"
-    assert index_members(client, store, 1) == sorted([sid, other] if session == "live" or kept
-                                                     else [other])
+    assert index_members(client, store, 1) == sorted([sid, other] if session == "live" or kept else [other])
     assert admin.revoke_all_sessions(1) == (2 if session == "live" else 1)
     assert index_members(client, store, 1) == ([sid] if kept else [])
     if kept:  # the login's SET arrives now: the session is listed, and the next revoke ends it
@@ -361,8 +375,9 @@ def test_revoke_never_gives_up_under_concurrent_logins(redis_url: str, prefix: s
     c.close()
 
 
-def test_revoke_by_scan_finds_unindexed_sessions(store: SessionStore, admin: SessionAdmin, client: Client,
-                                                 prefix: str) -> None:
+def test_revoke_by_scan_finds_unindexed_sessions(
+    store: SessionStore, admin: SessionAdmin, client: Client, prefix: str
+) -> None:
     indexed = store.create({"user_id": 1})
     raw = secrets.token_urlsafe(32)  # written the lesson's way: no index entry
     client.set(f"{prefix}:{raw}", json.dumps({"user_id": 1}), ex=TTL)
@@ -417,8 +432,9 @@ def test_scan_duplicates_are_removed(store: SessionStore, client: Client, prefix
     assert ids(admin.list_sessions()) == [b]
 
 
-def test_scan_batches_with_a_small_count_still_find_everything(store: SessionStore, client: Client,
-                                                               prefix: str) -> None:
+def test_scan_batches_with_a_small_count_still_find_everything(
+    store: SessionStore, client: Client, prefix: str
+) -> None:
     sids = {store.create({"user_id": n % 4}) for n in range(57)}
     admin = SessionAdmin(client, prefix, scan_count=5)
     assert set(ids(admin.list_sessions())) == sids
@@ -426,8 +442,9 @@ def test_scan_batches_with_a_small_count_still_find_everything(store: SessionSto
 
 
 # -- counting ------------------------------------------------------------------------------------
-def test_active_users_count_by_scan_and_by_index_agree(store: SessionStore, admin: SessionAdmin,
-                                                       client: Client, prefix: str) -> None:
+def test_active_users_count_by_scan_and_by_index_agree(
+    store: SessionStore, admin: SessionAdmin, client: Client, prefix: str
+) -> None:
     for user in (1, 1, 2, "carol", 3):
         store.create({"user_id": user})
     store.create({"cart": []})  # anonymous: not a user
@@ -466,8 +483,9 @@ def test_last_seen_rejects_bad_arguments(client: Client, prefix: str) -> None:
 
 
 # -- audit_ttl -----------------------------------------------------------------------------------
-def test_audit_ttl_finds_planted_immortal_sessions_and_nothing_else(store: SessionStore, admin: SessionAdmin,
-                                                                    client: Client, prefix: str) -> None:
+def test_audit_ttl_finds_planted_immortal_sessions_and_nothing_else(
+    store: SessionStore, admin: SessionAdmin, client: Client, prefix: str
+) -> None:
     normal = [store.create({"user_id": 1}) for _ in range(3)]
     planted = secrets.token_urlsafe(32)
     client.set(f"{prefix}:{planted}", json.dumps({"user_id": 9}))  # SET without EX
@@ -485,9 +503,9 @@ def test_audit_ttl_finds_planted_immortal_sessions_and_nothing_else(store: Sessi
     assert admin.audit_ttl() == [] and admin.audit_index_ttl() == []
 
 
-def test_audit_ttl_costs_one_pipeline_per_scan_batch(store: SessionStore,
-                                                     counted: tuple[SessionAdmin, RoundTrips], client: Client,
-                                                     prefix: str) -> None:
+def test_audit_ttl_costs_one_pipeline_per_scan_batch(
+    store: SessionStore, counted: tuple[SessionAdmin, RoundTrips], client: Client, prefix: str
+) -> None:
     counted_admin, trips = counted
     bench.populate(client, prefix, 30, ttl=TTL)
     with trips.measure() as m:
@@ -528,8 +546,9 @@ def test_quiz_scan_empty_batch_answer_key(client: Client, prefix: str) -> None:
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_quiz_index_round_trips_answer_key(store: SessionStore, counted: tuple[SessionAdmin, RoundTrips],
-                                           client: Client, prefix: str) -> None:
+def test_quiz_index_round_trips_answer_key(
+    store: SessionStore, counted: tuple[SessionAdmin, RoundTrips], client: Client, prefix: str
+) -> None:
     q = question("admin-index-round-trips")
     counted_admin, trips = counted
     counts = []

@@ -51,8 +51,11 @@ def test_embedded_server_sockets_have_tcp_nodelay() -> None:
     assert pipe.execute() == [True, True]
     accepted = []
     for obj in gc.get_objects():
-        if (isinstance(obj, socket.socket) and obj.fileno() != -1
-                and obj.family in (socket.AF_INET, socket.AF_INET6)):
+        if (
+            isinstance(obj, socket.socket)
+            and obj.fileno() != -1
+            and obj.family in (socket.AF_INET, socket.AF_INET6)
+        ):
             try:
                 local, peer = obj.getsockname(), obj.getpeername()
             except OSError:
@@ -73,8 +76,7 @@ def test_a_process_that_leaves_a_client_open_still_exits() -> None:
         print(c.get("k"))
     """)
     env = {k: v for k, v in __import__("os").environ.items() if k != "REDIS_URL"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                          env=env)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "v"
 
@@ -262,19 +264,31 @@ def test_a_malformed_url_is_refused_in_one_line(url: str, monkeypatch: MonkeyPat
     assert isinstance(info.value, CourseError) and isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("url", ["redis://localhost", "redis://localhost:6379", "redis://h:6379/",
-                                 "redis://h:6379/3", "redis://h:6379?db=4", "rediss://u:p@h:6380/0",
-                                 "redis://[::1]:6379/0", "unix:///run/redis.sock?db=2",
-                                 "REDIS://h:6379/0", "redis://h/0?socket_timeout=1.5"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://localhost",
+        "redis://localhost:6379",
+        "redis://h:6379/",
+        "redis://h:6379/3",
+        "redis://h:6379?db=4",
+        "rediss://u:p@h:6380/0",
+        "redis://[::1]:6379/0",
+        "unix:///run/redis.sock?db=2",
+        "REDIS://h:6379/0",
+        "redis://h/0?socket_timeout=1.5",
+    ],
+)
 def test_a_well_formed_url_is_accepted_unchanged(url: str) -> None:
     assert backend.check_url(url) == url
 
 
-def test_an_upper_case_scheme_connects_whatever_the_redis_py_version(redis_url: str,
-                                                                     monkeypatch: MonkeyPatch) -> None:
+def test_an_upper_case_scheme_connects_whatever_the_redis_py_version(
+    redis_url: str, monkeypatch: MonkeyPatch
+) -> None:
     """Schemes are case-insensitive: redis-py 8.1 (Python 3.10's pin) refused ``REDIS://``,
     8.2 takes it; the course hands redis-py the scheme in lower case, so both connect."""
-    url = "REDIS" + redis_url[len("redis"):]
+    url = "REDIS" + redis_url[len("redis") :]
     assert redis_url.startswith("redis://")
     monkeypatch.setenv("REDIS_URL", url)
     assert backend.redis_url() == redis_url
@@ -288,17 +302,20 @@ def test_refusals_are_the_courses_own_words(monkeypatch: MonkeyPatch) -> None:
     releases): each says what is wrong in the course's words."""
     with pytest.raises(backend.InvalidRedisUrl, match="redis-py cannot use") as info:
         backend.check_url("redis://h:6379/0?socket_connect_timeout=x&retry_on_timeout=maybe")
-    assert str(info.value) == ("the Redis URL redis://h:6379/0?socket_connect_timeout=x&"
-                               "retry_on_timeout=maybe: redis-py cannot use 'x' as the value of "
-                               "?socket_connect_timeout=")
+    assert str(info.value) == (
+        "the Redis URL redis://h:6379/0?socket_connect_timeout=x&"
+        "retry_on_timeout=maybe: redis-py cannot use 'x' as the value of "
+        "?socket_connect_timeout="
+    )
     monkeypatch.setenv("REDIS_URL", f"REDIS://127.0.0.1:{free_port()}/0")  # nobody listens
     with pytest.raises(backend.BackendUnavailable, match="No Redis answers at") as down:
         backend.describe()
     assert "(the connection was refused or closed)" in str(down.value)
 
 
-def test_a_database_the_server_does_not_have_is_refused_in_one_line(redis_url: str,
-                                                                    monkeypatch: MonkeyPatch) -> None:
+def test_a_database_the_server_does_not_have_is_refused_in_one_line(
+    redis_url: str, monkeypatch: MonkeyPatch
+) -> None:
     """/99 on a Redis with 16 databases was a 39-line traceback at the first command."""
     base = redis_url.split("?")[0].rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
     url = f"{base}/99999"

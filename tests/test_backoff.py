@@ -57,8 +57,9 @@ def test_it_gives_up_only_when_the_time_budget_is_spent() -> None:
     with pytest.raises(RetryLimitExceeded, match="test gave up after 4 conflicting writes") as info:
         run(backoff, conflicts=1000)
     assert clock.sleeps == [0.5, 1.0, 0.5]  # the last wait ends exactly at the budget
-    assert str(info.value) == ("test gave up after 4 conflicting writes in 2.0 s (another "
-                               "writer changed the key every time)")
+    assert str(info.value) == (
+        "test gave up after 4 conflicting writes in 2.0 s (another writer changed the key every time)"
+    )
     assert isinstance(info.value, CourseError)
 
 
@@ -77,10 +78,18 @@ def test_max_retries_caps_the_count_too() -> None:
         run(policy(Clock(), max_retries=0), conflicts=1)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"seconds": 0}, {"seconds": -1}, {"max_retries": -1}, {"max_retries": 1.5},
-    {"max_retries": True}, {"base": 0}, {"base": 0.1, "cap": 0.01},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"seconds": 0},
+        {"seconds": -1},
+        {"max_retries": -1},
+        {"max_retries": 1.5},
+        {"max_retries": True},
+        {"base": 0},
+        {"base": 0.1, "cap": 0.01},
+    ],
+)
 def test_bad_settings_are_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"seconds must be > 0|max_retries must be|need 0 < base <= cap"):
         Backoff(**kwargs)

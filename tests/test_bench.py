@@ -23,14 +23,16 @@ from lessons.store import SessionStore
 TTL = 60
 
 #: Why some tests are skipped on a Redis Cluster.
-PER_NODE = ("a pipeline is one request per node it touches, so the single-server round-trip "
-            "count differs; tests/test_rediscluster_store.py checks the cluster's counts")
+PER_NODE = (
+    "a pipeline is one request per node it touches, so the single-server round-trip "
+    "count differs; tests/test_rediscluster_store.py checks the cluster's counts"
+)
+
 
 # -- bench helpers -------------------------------------------------------------------------------
 def test_populate_writes_sessions_like_the_store(client: Client, prefix: str) -> None:
     with_last_seen = LastSeen(client, prefix, window=TTL)
-    sids = bench.populate(client, prefix, 25, per_user=10, ttl=TTL, batch=10,
-                          last_seen=with_last_seen)
+    sids = bench.populate(client, prefix, 25, per_user=10, ttl=TTL, batch=10, last_seen=with_last_seen)
     assert len(set(sids)) == 25
     store = SessionStore(client=client, prefix=prefix, default_ttl=TTL)
     admin = SessionAdmin(client, prefix)
@@ -63,23 +65,34 @@ def test_revoke_scaling_measures_and_checks(redis_url: str, prefix: str) -> None
     def by_scan(c: Client, p: str, u: int | str) -> int:
         return SessionAdmin(c, p).revoke_by_scan(u)
 
-    rows = bench.revoke_scaling({"per-user index": by_index, "SCAN + pipeline": by_scan},
-                                [20, 200], prefix, url=redis_url, repeats={"per-user index": 2},
-                                ttl=TTL)
+    rows = bench.revoke_scaling(
+        {"per-user index": by_index, "SCAN + pipeline": by_scan},
+        [20, 200],
+        prefix,
+        url=redis_url,
+        repeats={"per-user index": 2},
+        ttl=TTL,
+    )
     assert [(r.method, r.sessions) for r in rows] == [
-        ("per-user index", 20), ("SCAN + pipeline", 20), ("per-user index", 200), ("SCAN + pipeline", 200)]
+        ("per-user index", 20),
+        ("SCAN + pipeline", 20),
+        ("per-user index", 200),
+        ("SCAN + pipeline", 200),
+    ]
     assert all(r.revoked == 5 and r.only_that_user and r.seconds > 0 for r in rows)
     assert [r.round_trips for r in rows if r.method == "per-user index"] == [3, 3]
     assert "round trips" in bench.format_table(rows)
 
 
-def test_revoke_scaling_prints_one_progress_line_per_size(redis_url: str, prefix: str,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_revoke_scaling_prints_one_progress_line_per_size(
+    redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     def by_index(c: Client, p: str, u: int | str) -> int:
         return SessionAdmin(c, p).revoke_all_sessions(u)
 
-    bench.revoke_scaling({"per-user index": by_index}, [10, 30], prefix, url=redis_url,
-                         ttl=TTL, progress=True)
+    bench.revoke_scaling(
+        {"per-user index": by_index}, [10, 30], prefix, url=redis_url, ttl=TTL, progress=True
+    )
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" sessions:")[0].strip() for line in lines] == ["10", "30"]
     assert all(line.endswith(" s so far)") and ": measured (" in line for line in lines)
@@ -110,12 +123,15 @@ def test_round_trip_time_measures_the_wait_for_a_reply(redis_url: str) -> None:
         far.close()
 
 
-@pytest.mark.parametrize("round_trip, sizes", [
-    (0.000_05, (500, 1_000, 2_000, 5_000, 10_000, 20_000)),   # a local Redis
-    (0.000_2, (500, 1_000, 2_000, 5_000)),                    # the embedded server
-    (0.001, (500, 1_000, 2_000)),                             # a remote Redis, 1 ms away
-    (0.05, (500, 1_000, 2_000)),                              # the minimum, however slow
-])
+@pytest.mark.parametrize(
+    "round_trip, sizes",
+    [
+        (0.000_05, (500, 1_000, 2_000, 5_000, 10_000, 20_000)),  # a local Redis
+        (0.000_2, (500, 1_000, 2_000, 5_000)),  # the embedded server
+        (0.001, (500, 1_000, 2_000)),  # a remote Redis, 1 ms away
+        (0.05, (500, 1_000, 2_000)),  # the minimum, however slow
+    ],
+)
 def test_choose_sizes_fits_the_budget(round_trip: float, sizes: tuple[int, ...]) -> None:
     chosen = bench.choose_sizes(round_trip, 6.0)
     assert chosen == sizes
@@ -128,13 +144,21 @@ def test_choose_sizes_keeps_a_remote_redis_under_a_minute() -> None:
 
 
 def test_revoke_scaling_stops_before_a_size_that_would_overrun_its_budget(
-        redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]) -> None:
+    redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     def slow_index(c: Client, p: str, u: int | str) -> int:
         time.sleep(0.05)
         return SessionAdmin(c, p).revoke_all_sessions(u)
 
-    rows = bench.revoke_scaling({"per-user index": slow_index}, [10, 20, 30, 900, 1800], prefix,
-                                url=redis_url, ttl=TTL, progress=True, budget_seconds=0.5)
+    rows = bench.revoke_scaling(
+        {"per-user index": slow_index},
+        [10, 20, 30, 900, 1800],
+        prefix,
+        url=redis_url,
+        ttl=TTL,
+        progress=True,
+        budget_seconds=0.5,
+    )
     assert [r.sessions for r in rows] == [10, 20, 30]  # the first three always run
     out = capsys.readouterr().out  # 900 would take 30x the time 30 took
     assert "      900 sessions: skipped" in out and "1,800" not in out
@@ -149,9 +173,9 @@ def test_choose_sizes_rejects_nonsense() -> None:
 
 # -- the "Your turn" check ------------------------------------------------------------------------
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url: str, monkeypatch: MonkeyPatch,
-                                                                   capsys: pytest.CaptureFixture[str],
-                                                                   learner: str) -> None:
+def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(
+    redis_url: str, monkeypatch: MonkeyPatch, capsys: pytest.CaptureFixture[str], learner: str
+) -> None:
     monkeypatch.setattr("lessons.backend.redis_url", lambda: redis_url)
 
     def solution(client: Client, prefix: str, user_id: int | str) -> list[str]:
@@ -164,8 +188,11 @@ def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url: st
         return [sid for sid, alive in zip(members, pipe.execute()) if alive]
 
     def lesson_style(client: Client, prefix: str, user_id: int | str) -> list[str]:
-        return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
-                if json.loads(client.get(k) or "{}").get("user_id") == user_id]
+        return [
+            k[len(prefix) + 1 :]
+            for k in client.scan_iter(match=f"{prefix}:*")
+            if json.loads(client.get(k) or "{}").get("user_id") == user_id
+        ]
 
     assert check_live_session_ids(solution) is True
     out = capsys.readouterr().out
@@ -179,10 +206,9 @@ def test_check_live_session_ids_passes_a_solution_and_fails_a_scan(redis_url: st
     assert "✗ your code raised ZeroDivisionError" in capsys.readouterr().out
 
 
-def test_check_live_session_ids_on_a_stub_fails_every_check_and_cleans_up(redis_url: str, client: Client,
-                                                                          monkeypatch: MonkeyPatch,
-                                                                          capsys: pytest.CaptureFixture[str],
-                                                                          learner: str) -> None:
+def test_check_live_session_ids_on_a_stub_fails_every_check_and_cleans_up(
+    redis_url: str, client: Client, monkeypatch: MonkeyPatch, capsys: pytest.CaptureFixture[str], learner: str
+) -> None:
     monkeypatch.setattr("lessons.backend.redis_url", lambda: redis_url)
     before = set(client.scan_iter(match=f"{namespace('03')}:check-*"))
     assert check_live_session_ids(lambda c, p, u: None) is False

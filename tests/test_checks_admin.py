@@ -89,34 +89,40 @@ def test_the_reference_passes(checking: None, capsys: pytest.CaptureFixture[str]
 
 
 def test_a_login_without_a_second_look_loses_the_race_inside_login(
-        checking: None, capsys: pytest.CaptureFixture[str]) -> None:
+    checking: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert check_lock_out(lock_out, login_without_recheck) is False
     failed = [line for line in lines(capsys.readouterr().out) if line.startswith("✗")]
     assert len(failed) == 1 and RACE_INSIDE_LOGIN in failed[0]
     assert "login answered a session ID, 1 session(s) alive" in failed[0]
 
 
-def test_revoking_before_disabling_lets_a_login_through(checking: None,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_revoking_before_disabling_lets_a_login_through(
+    checking: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert check_lock_out(revoke_then_disable, login) is False
     failed = [line for line in lines(capsys.readouterr().out) if line.startswith("✗")]
     assert len(failed) == 1 and RACE_INSIDE_LOCK_OUT in failed[0]
     assert "1 session(s) alive after lock_out" in failed[0]
 
 
-def test_a_disabled_mark_without_ttl_fails_and_is_cleaned_up(checking: None,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_disabled_mark_without_ttl_fails_and_is_cleaned_up(
+    checking: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     def lock_out_forever(store: SessionStore, user_id: int) -> None:
         disable(store, user_id, ttl=None)
         revoke(store, user_id)
 
     assert check_lock_out(lock_out_forever, login) is False
     failed = [line for line in lines(capsys.readouterr().out) if line.startswith("✗")]
-    assert failed == ["✗ lock_out marks the account disabled: disabled_key(prefix, user_id), "
-                      "with a TTL (saw 'a key without a TTL')"]
+    assert failed == [
+        "✗ lock_out marks the account disabled: disabled_key(prefix, user_id), "
+        "with a TTL (saw 'a key without a TTL')"
+    ]
 
 
-def test_a_login_that_raises_is_a_cross_not_a_traceback(checking: None,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_login_that_raises_is_a_cross_not_a_traceback(
+    checking: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert check_lock_out(lock_out, lambda store, user_id: 1 / 0) is False
     assert "✗ your code raised ZeroDivisionError" in capsys.readouterr().out

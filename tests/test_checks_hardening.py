@@ -58,8 +58,9 @@ def test_stub_earns_no_tick(on_backend: object, capsys: pytest.CaptureFixture[st
     assert "Not yet: 8 of 12 checks failed." in out
 
 
-def test_expire_without_nx_extends_the_window_and_fails(on_backend: object,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_expire_without_nx_extends_the_window_and_fails(
+    on_backend: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     def incr_expire(r: Client, key: str, window: int) -> int:
         count = r.incr(key)
         r.expire(key, window)  # every failure restarts the window
@@ -76,8 +77,9 @@ def test_counter_without_ttl_fails(on_backend: object, capsys: pytest.CaptureFix
     assert check_login_throttle(lambda r, key, window: r.incr(key), at_limit) is False
     marks = lines(capsys.readouterr().out)
     assert marks["the first failure starts a 60 s window (TTL 60 s) (saw 'PTTL -1')"] == "✗"
-    assert any(text.startswith("every key written has a TTL (saw") and mark == "✗"
-               for text, mark in marks.items())
+    assert any(
+        text.startswith("every key written has a TTL (saw") and mark == "✗" for text, mark in marks.items()
+    )
 
 
 def test_off_by_one_lock_fails(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,8 +87,13 @@ def test_off_by_one_lock_fails(on_backend: object, capsys: pytest.CaptureFixture
     marks = lines(capsys.readouterr().out)
     assert marks["is_locked: locked at the limit (5 failures)"] == "✗"
     assert marks["is_locked: locked above the limit (7 failures)"] == "✓"
-    assert marks["together: locked after the 5th failure, not before "
-                 "(saw 'locked after each failure: [False, False, False, False, False]')"] == "✗"
+    assert (
+        marks[
+            "together: locked after the 5th failure, not before "
+            "(saw 'locked after each failure: [False, False, False, False, False]')"
+        ]
+        == "✗"
+    )
 
 
 def test_is_locked_that_writes_fails(on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
@@ -98,8 +105,9 @@ def test_is_locked_that_writes_fails(on_backend: object, capsys: pytest.CaptureF
     assert marks["is_locked: no failures, not locked, and no key written"] == "✗"
 
 
-def test_sorted_set_counter_is_a_line_not_a_traceback(on_backend: object,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_sorted_set_counter_is_a_line_not_a_traceback(
+    on_backend: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     def zadd(r: Client, key: str, window: int) -> int:
         r.zadd(key, {str(r.zcard(key)): 0})
         r.expire(key, window, nx=True)

@@ -23,8 +23,9 @@ def test_refresh_solution_passes(on_backend: object, capsys: pytest.CaptureFixtu
     assert "✗" not in out and out.rstrip().endswith("All checks passed.")
 
 
-def test_refresh_stub_fails_and_says_what_to_do(on_backend: object,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_stub_fails_and_says_what_to_do(
+    on_backend: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert check_refresh(lambda r, key, ttl: None) is False
     out = capsys.readouterr().out
     assert "✗ returns True for a live session" in out
@@ -36,7 +37,8 @@ def test_refresh_stub_fails_and_says_what_to_do(on_backend: object,
 
 
 def test_refresh_that_only_answers_true_earns_the_trivial_lines_too(
-        on_backend: object, capsys: pytest.CaptureFixture[str]) -> None:
+    on_backend: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Once one real property passes, the properties a stub also has count as ✓."""
     assert check_refresh(lambda r, key, ttl: True) is False
     out = capsys.readouterr().out
@@ -53,8 +55,9 @@ def test_refresh_with_two_commands_fails(on_backend: object, capsys: pytest.Capt
     assert "✗ sends one command (one round trip) (saw ['EXISTS', 'EXPIRE'])" in capsys.readouterr().out
 
 
-def test_refresh_that_creates_the_missing_session_fails(on_backend: object,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_that_creates_the_missing_session_fails(
+    on_backend: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     def setex(r: Client, key: str, ttl: int) -> bool:
         return bool(r.set(key, "data", ex=ttl))
 
@@ -64,8 +67,9 @@ def test_refresh_that_creates_the_missing_session_fails(on_backend: object,
     assert "✗ does not create the missing session" in out
 
 
-def test_refresh_exception_is_a_line_not_a_traceback(on_backend: object,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_exception_is_a_line_not_a_traceback(
+    on_backend: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     def broken(r: Client, key: str, ttl: int) -> bool:
         raise RuntimeError("oops")
 
@@ -78,8 +82,9 @@ def test_update_keep_ttl_solution_passes(on_backend: object, capsys: pytest.Capt
     assert capsys.readouterr().out.rstrip().endswith("All checks passed.")
 
 
-def test_update_keep_ttl_stub_fails_every_write_check(on_backend: object,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_keep_ttl_stub_fails_every_write_check(
+    on_backend: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert check_update_keep_ttl(lambda r, key, value: None) is False
     out = capsys.readouterr().out
     assert "✗ writes the new value (saw 'old')" in out

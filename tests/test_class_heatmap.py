@@ -49,9 +49,11 @@ def test_stored_read_back_and_removed_without_reading_other_learners(client: Cli
 
 def test_heatmap_rows_columns_colours_and_labels() -> None:
     items = course_items()
-    rows = {"done": {(nb, it): Result(True, 1, 0.0) for nb, it, _k in items},
-            "stuck": {("01", "refresh"): Result(False, 4, 0.0)},
-            "absent": {}}
+    rows = {
+        "done": {(nb, it): Result(True, 1, 0.0) for nb, it, _k in items},
+        "stuck": {("01", "refresh"): Result(False, 4, 0.0)},
+        "absent": {},
+    }
     fig = heatmap(rows, items)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["stuck", "done", "absent"]
@@ -65,7 +67,10 @@ def test_heatmap_rows_columns_colours_and_labels() -> None:
     legend = ax.get_legend()
     assert legend is not None
     assert [t.get_text() for t in legend.get_texts()] == [
-        "passed", "tried, not passed (n: attempts)", "not tried"]
+        "passed",
+        "tried, not passed (n: attempts)",
+        "not tried",
+    ]
     assert ax.get_xlabel() and ax.get_ylabel()
     assert {t.get_text() for t in ax.texts} >= {"00", "01", "06"}  # notebook numbers over the columns
     assert len(COLOURS) == 3
@@ -80,10 +85,12 @@ def test_heatmap_is_tall_enough_for_every_name(n: int) -> None:
 
 
 def test_the_heat_map_rows_are_the_text_tables_order_stuck_first_absent_last() -> None:
-    rows = {"b": {("01", "x"): Result(True, 1, 0.0)},
-            "a": {("01", "x"): Result(False, 2, 0.0)},
-            "c": {("01", "x"): Result(False, 5, 0.0)},
-            "d": {}}
+    rows = {
+        "b": {("01", "x"): Result(True, 1, 0.0)},
+        "a": {("01", "x"): Result(False, 2, 0.0)},
+        "c": {("01", "x"): Result(False, 5, 0.0)},
+        "d": {},
+    }
     assert learner_order(rows) == ["c", "a", "b", "d"]
     fig = heatmap(rows, [("01", "x", "exercise")])
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["c", "a", "b", "d"]

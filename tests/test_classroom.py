@@ -23,11 +23,23 @@ SANITIZE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
 
 # Names that shared a namespace before (issue 16, item 7): every pair must differ.
 COLLIDED = [
-    ("たろう", "はなこ"), ("はなこ", "アリス"), ("アリス", "🐱"), ("たろう", "🐱"),
-    ("*", "?"), ("*", ":"), (".", "-"), ("?", "learner"), (":", "たろう"),
-    ("Alice", "alice"), ("José", "jos"), ("José", "jose"), ("ｱﾘｽ", "アリス"),
-    ("x" * 40 + "a", "x" * 40 + "b"), ("x" * 40, "x" * 41),
-    ("太郎", "花子"), ("alice", "alice-" + learner_key("Alice").rsplit("-", 1)[1]),
+    ("たろう", "はなこ"),
+    ("はなこ", "アリス"),
+    ("アリス", "🐱"),
+    ("たろう", "🐱"),
+    ("*", "?"),
+    ("*", ":"),
+    (".", "-"),
+    ("?", "learner"),
+    (":", "たろう"),
+    ("Alice", "alice"),
+    ("José", "jos"),
+    ("José", "jose"),
+    ("ｱﾘｽ", "アリス"),
+    ("x" * 40 + "a", "x" * 40 + "b"),
+    ("x" * 40, "x" * 41),
+    ("太郎", "花子"),
+    ("alice", "alice-" + learner_key("Alice").rsplit("-", 1)[1]),
 ]
 NAMES = sorted({name for pair in COLLIDED for name in pair})
 
@@ -42,8 +54,9 @@ def sanitized(text: str) -> str:
 
 
 @pytest.mark.parametrize(("first", "second"), COLLIDED, ids=lambda n: n.encode("unicode_escape").decode())
-def test_names_that_collided_get_their_own_namespaces(first: str, second: str,
-                                                      monkeypatch: MonkeyPatch) -> None:
+def test_names_that_collided_get_their_own_namespaces(
+    first: str, second: str, monkeypatch: MonkeyPatch
+) -> None:
     monkeypatch.setenv("COURSE_LEARNER", first)
     one = namespace("01")
     monkeypatch.setenv("COURSE_LEARNER", second)
@@ -57,8 +70,9 @@ def test_every_name_has_a_distinct_segment_that_is_key_safe_and_sanitizes() -> N
         assert not set(segment) & set("*?[]\\: "), (name, segment)
         assert re.fullmatch(r"[a-z0-9_-]{1,32}", segment), (name, segment)
         # the namespace hides whatever the name, and no other rule (a 43-character token) takes it
-        assert sanitized(f"keys under course:{segment}:01:lesson:x") == \
-            "keys under course:<LEARNER>:01:lesson:x"
+        assert (
+            sanitized(f"keys under course:{segment}:01:lesson:x") == "keys under course:<LEARNER>:01:lesson:x"
+        )
         assert not re.search(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", segment)
 
 
@@ -108,8 +122,9 @@ def test_an_edition_is_a_language_code(edition: str) -> None:
         namespace(edition="ja")  # an edition belongs to a notebook
 
 
-def _write(client: Client, monkeypatch: MonkeyPatch, name: str, *parts: str,
-           edition: str | None = None) -> list[str]:
+def _write(
+    client: Client, monkeypatch: MonkeyPatch, name: str, *parts: str, edition: str | None = None
+) -> list[str]:
     monkeypatch.setenv("COURSE_LEARNER", name)
     ns = namespace(*parts, edition=edition)
     keys = [f"{ns}:lesson:{i}" for i in range(3)]
@@ -124,10 +139,13 @@ def tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
-@pytest.mark.parametrize(("first", "second"), [("たろう", "はなこ"), ("アリス", "🐱"), ("*", "?"),
-                                               ("Alice", "alice"), ("José", "jos")])
-def test_one_learners_reset_leaves_anothers_keys(client: Client, monkeypatch: MonkeyPatch, tag: str,
-                                                 first: str, second: str) -> None:
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("たろう", "はなこ"), ("アリス", "🐱"), ("*", "?"), ("Alice", "alice"), ("José", "jos")],
+)
+def test_one_learners_reset_leaves_anothers_keys(
+    client: Client, monkeypatch: MonkeyPatch, tag: str, first: str, second: str
+) -> None:
     """はなこ's reset("01") deleted たろう's keys: both were course:learner:01:…"""
     theirs = _write(client, monkeypatch, f"{first}{tag}", "01")
     mine = _write(client, monkeypatch, f"{second}{tag}", "01")
@@ -167,13 +185,19 @@ def test_reset_of_one_edition_leaves_the_other(client: Client, monkeypatch: Monk
             client.delete(key)
 
 
-MALFORMED = ["redis://127.0.0.1:6379/13x", "redis://127.0.0.1:6379/three",
-             "redis://127.0.0.1:6379/abc", "redsi://127.0.0.1:6379/0", "redis://127.0.0.1:63x9/0"]
+MALFORMED = [
+    "redis://127.0.0.1:6379/13x",
+    "redis://127.0.0.1:6379/three",
+    "redis://127.0.0.1:6379/abc",
+    "redsi://127.0.0.1:6379/0",
+    "redis://127.0.0.1:63x9/0",
+]
 
 
 @pytest.mark.parametrize("url", MALFORMED)
-def test_clean_refuses_a_malformed_url_in_one_line(url: str, monkeypatch: MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_clean_refuses_a_malformed_url_in_one_line(
+    url: str, monkeypatch: MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("REDIS_URL", url)
     assert classroom.main(["clean"]) == 2
     out, err = capsys.readouterr()
@@ -191,14 +215,23 @@ def test_clean_from_the_command_line_refuses_and_deletes_nothing() -> None:
     try:
         for bad in (f"{base}/13x", f"{base}/three", f"{base}/99999", f"{base}/0?db=x"):
             env = {**os.environ, "REDIS_URL": bad}
-            done = subprocess.run([sys.executable, "-m", "lessons.classroom", "clean"], env=env,
-                                  capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "lessons.classroom", "clean"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             assert done.returncode == 2, done.stderr
             assert done.stdout == "" and done.stderr.count("\n") == 1, done.stderr
             assert client.exists(key) == 1
-        done = subprocess.run([sys.executable, "-m", "lessons.classroom", "clean"],
-                              env={**os.environ, "REDIS_URL": f"{base}/0"},
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "lessons.classroom", "clean"],
+            env={**os.environ, "REDIS_URL": f"{base}/0"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0 and done.stdout.startswith("Deleted "), done.stderr
         assert client.exists(key) == 0  # the same command with a good URL does clean
     finally:

@@ -27,8 +27,9 @@ def test_a_blocking_call_in_async_def_serves_requests_one_at_a_time() -> None:
     # Each request waits at the meeting for the other 7 for DELAY seconds; while it waits, it
     # blocks the event loop, so no other request can ever join it, however fast the machine.
     meeting = Meeting(N, patience=DELAY)
-    seconds = time_concurrent_requests(blocking_demo_app(DELAY, meeting=meeting),
-                                       "/async-blocking", N, warmup=0)
+    seconds = time_concurrent_requests(
+        blocking_demo_app(DELAY, meeting=meeting), "/async-blocking", N, warmup=0
+    )
     assert (meeting.waits, meeting.most) == (N, 1)
     assert seconds >= N * DELAY * 0.9  # each waited out its patience alone (a lower bound)
 
@@ -44,8 +45,7 @@ def test_the_same_meeting_tells_the_blocking_endpoint_apart() -> None:
     """The check above can fail: with the patience of the /def test, the blocking endpoint is
     never joined (each request waits alone), so ``most`` stays 1."""
     meeting = Meeting(2, patience=DELAY)
-    time_concurrent_requests(blocking_demo_app(DELAY, meeting=meeting), "/async-blocking", 2,
-                             warmup=0)
+    time_concurrent_requests(blocking_demo_app(DELAY, meeting=meeting), "/async-blocking", 2, warmup=0)
     assert meeting.most == 1
     meeting = Meeting(2, patience=HANG_GUARD)
     time_concurrent_requests(blocking_demo_app(DELAY, meeting=meeting), "/def", 2, warmup=0)
@@ -105,7 +105,8 @@ def test_the_lessons_web_me_overlaps_on_a_slow_redis(redis_url: str, prefix: str
         pytest.skip("slow_client supports redis:// URLs only")
     store = SessionStore(redis_url=redis_url, prefix=prefix)
     login = TestClient(create_app(store), base_url="https://testserver").post(
-        "/login", json={"username": "alice", "password": "wonderland"})
+        "/login", json={"username": "alice", "password": "wonderland"}
+    )
     sid = login.cookies["session_id"]
     meeting = Meeting(N, patience=HANG_GUARD)
     far = slow_client(0.1, redis_url, meeting=meeting)

@@ -27,19 +27,27 @@ TIME_LIMIT = 45.0  # seconds per notebook: the endless one is stopped there (a h
 MARKER = "COURSE_GRADING_TEST"
 
 START = 'from lessons.notebook import start\nr, NS = start("01")'
-KEEP_TTL = ("from lessons.checks.store import check_update_keep_ttl\n"
-            "check_update_keep_ttl(lambda r, key, value: r.set(key, value, keepttl=True))")
-REFRESH_SOLVED = ("from lessons.checks.store import check_refresh\n"
-                  "check_refresh(lambda r, key, ttl: bool(r.expire(key, ttl)))")
-REFRESH_STUB = ("from lessons.checks.store import check_refresh\n"
-                "def my_refresh(r, key, ttl):\n    return None  # your code here\n"
-                "check_refresh(my_refresh)")
+KEEP_TTL = (
+    "from lessons.checks.store import check_update_keep_ttl\n"
+    "check_update_keep_ttl(lambda r, key, value: r.set(key, value, keepttl=True))"
+)
+REFRESH_SOLVED = (
+    "from lessons.checks.store import check_refresh\n"
+    "check_refresh(lambda r, key, ttl: bool(r.expire(key, ttl)))"
+)
+REFRESH_STUB = (
+    "from lessons.checks.store import check_refresh\n"
+    "def my_refresh(r, key, ttl):\n    return None  # your code here\n"
+    "check_refresh(my_refresh)"
+)
 QUIZ_OWN = 'from lessons.quiz import check\ncheck("ttl-reset", "B")'
 QUIZ_ANSWER_CELL = 'from lessons.quiz import check\ncheck("sliding-read", "C")'  # the course's answer
-ISOLATION = ("import os, socket\nfrom lessons import progress\n"
-             "progress.record('01', 'no-redis-url', 'REDIS_URL' not in os.environ, kind='exercise')\n"
-             "progress.record('01', 'loopback-only', [n for _, n in socket.if_nameindex()] == ['lo'], "
-             "kind='exercise')")
+ISOLATION = (
+    "import os, socket\nfrom lessons import progress\n"
+    "progress.record('01', 'no-redis-url', 'REDIS_URL' not in os.environ, kind='exercise')\n"
+    "progress.record('01', 'loopback-only', [n for _, n in socket.if_nameindex()] == ['lo'], "
+    "kind='exercise')"
+)
 
 # what the `graded` fixture gives: ({learner: verdicts}, each notebook's run, processes left running)
 Grading = tuple[dict[str, dict[Item, Result]], list[grading.Graded], list[psutil.Process]]
@@ -68,20 +76,40 @@ def marked_processes(value: str) -> list[psutil.Process]:
 @pytest.fixture(scope="module")
 def submitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("submitted")
-    write(root / "finished" / "01_session_store.ipynb", code(START), code(KEEP_TTL), code(REFRESH_SOLVED),
-          code(QUIZ_OWN), code(ISOLATION))
-    write(root / "half-done" / "lesson1" / "01_session_store.ipynb", code(START), code(KEEP_TTL),
-          code(REFRESH_STUB),
-          code("check_refresh(lambda r, key, ttl: bool(r.expire(key, ttl)))", "solution"),
-          code(QUIZ_ANSWER_CELL, "quiz-answer"))
-    write(root / "broken" / "01_session_store.ipynb", code(START),
-          code("def my_update_keep_ttl(r, key, value:\n    pass"), code(KEEP_TTL))
-    write(root / "endless" / "01_session_store.ipynb", code(START), code(KEEP_TTL),
-          code("import subprocess, sys\n"  # a process in a session of its own: killed at the end too
-               "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], "
-               "start_new_session=True)"),
-          code("while True:\n    try:\n        pass\n    except KeyboardInterrupt:\n        pass"),
-          code(REFRESH_SOLVED))
+    write(
+        root / "finished" / "01_session_store.ipynb",
+        code(START),
+        code(KEEP_TTL),
+        code(REFRESH_SOLVED),
+        code(QUIZ_OWN),
+        code(ISOLATION),
+    )
+    write(
+        root / "half-done" / "lesson1" / "01_session_store.ipynb",
+        code(START),
+        code(KEEP_TTL),
+        code(REFRESH_STUB),
+        code("check_refresh(lambda r, key, ttl: bool(r.expire(key, ttl)))", "solution"),
+        code(QUIZ_ANSWER_CELL, "quiz-answer"),
+    )
+    write(
+        root / "broken" / "01_session_store.ipynb",
+        code(START),
+        code("def my_update_keep_ttl(r, key, value:\n    pass"),
+        code(KEEP_TTL),
+    )
+    write(
+        root / "endless" / "01_session_store.ipynb",
+        code(START),
+        code(KEEP_TTL),
+        code(
+            "import subprocess, sys\n"  # a process in a session of its own: killed at the end too
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], "
+            "start_new_session=True)"
+        ),
+        code("while True:\n    try:\n        pass\n    except KeyboardInterrupt:\n        pass"),
+        code(REFRESH_SOLVED),
+    )
     (root / "eve").mkdir()
     (root / "eve" / "01_session_store.ipynb").write_text("{this is not json", encoding="utf-8")
     (root / "eve" / "02_fastapi_sessions.ipynb").write_text('{"cells": 3}', encoding="utf-8")
@@ -118,7 +146,10 @@ def test_each_learner_gets_the_verdicts_of_the_checks_their_notebook_ran(graded:
     assert sorted(rows) == ["broken", "endless", "eve", "finished", "half-done"]  # not .ipynb_checkpoints
     finished = marks(rows["finished"])
     assert {k: v for k, v in finished.items() if k[1] not in ("no-redis-url", "loopback-only")} == {
-        ("01", "update_keep_ttl"): (True, 1), ("01", "refresh"): (True, 1), ("01", "ttl-reset"): (True, 1)}
+        ("01", "update_keep_ttl"): (True, 1),
+        ("01", "refresh"): (True, 1),
+        ("01", "ttl-reset"): (True, 1),
+    }
     # the solution and quiz-answer cells did not run: refresh stays failed, sliding-read untried
     assert marks(rows["half-done"]) == {("01", "update_keep_ttl"): (True, 1), ("01", "refresh"): (False, 1)}
     # a syntax error in one cell does not stop the later checks
@@ -139,8 +170,9 @@ def test_the_kernel_runs_without_redis_url_and_offline_where_possible(graded: Gr
 
 def test_a_notebook_that_did_not_run_to_the_end_gets_one_line(graded: Grading, submitted: Path) -> None:
     _rows, runs, _left = graded
-    problems = {(run.learner, run.path.relative_to(submitted / run.learner).as_posix()): run.problem
-                for run in runs}
+    problems = {
+        (run.learner, run.path.relative_to(submitted / run.learner).as_posix()): run.problem for run in runs
+    }
     syntax = problems.pop(("broken", "01_session_store.ipynb"))  # Python's wording varies by version
     assert syntax is not None
     assert syntax.startswith("cell 3 raised SyntaxError: ") and syntax.endswith("(line 1)"), syntax
@@ -148,10 +180,8 @@ def test_a_notebook_that_did_not_run_to_the_end_gets_one_line(graded: Grading, s
     assert schema is not None
     assert schema.startswith("not a notebook (") and schema.endswith(")"), schema
     assert problems == {
-        ("endless", "01_session_store.ipynb"):
-            f"stopped at the time limit ({TIME_LIMIT:.0f} s), in cell 5",
-        ("eve", "01_session_store.ipynb"):
-            "not a notebook (not JSON: cut short, or another kind of file)",
+        ("endless", "01_session_store.ipynb"): f"stopped at the time limit ({TIME_LIMIT:.0f} s), in cell 5",
+        ("eve", "01_session_store.ipynb"): "not a notebook (not JSON: cut short, or another kind of file)",
         ("finished", "01_session_store.ipynb"): None,
         ("half-done", "lesson1/01_session_store.ipynb"): None,
     }
@@ -167,8 +197,12 @@ def test_the_time_limit_holds_and_no_kernel_is_left_running(graded: Grading) -> 
 
 
 def test_main_prints_the_table_the_reasons_and_writes_the_csv(
-        graded: Grading, submitted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    graded: Grading,
+    submitted: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     rows, runs, _left = graded
     monkeypatch.setattr(grading, "grade", lambda root, **kw: (rows, runs))
     out_csv = tmp_path / "grades.csv"
@@ -187,9 +221,12 @@ def test_main_prints_the_table_the_reasons_and_writes_the_csv(
 
 
 def test_a_roster_adds_the_learners_who_submitted_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = {"alice": {("01", "refresh"): Result(True, 1, 1.0)},
-            "たろう": {("01", "refresh"): Result(False, 2, 1.0)}}
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = {
+        "alice": {("01", "refresh"): Result(True, 1, 1.0)},
+        "たろう": {("01", "refresh"): Result(False, 2, 1.0)},
+    }
     monkeypatch.setattr(grading, "grade", lambda root, **kw: ({k: dict(v) for k, v in rows.items()}, []))
     roster = tmp_path / "roster.txt"
     roster.write_text("alice\n たろう\nbob\n", encoding="utf-8")
@@ -216,7 +253,8 @@ def test_command_line_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_grade_is_reached_from_the_classroom_command(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "nobody").mkdir()
     assert classroom.main(["grade", str(tmp_path)]) == 0
     assert "nobody" in capsys.readouterr().out
@@ -224,6 +262,8 @@ def test_grade_is_reached_from_the_classroom_command(
 
 def test_results_of_one_learner_over_two_notebooks_are_merged() -> None:
     early, late = Result(False, 2, 100.0), Result(True, 1, 200.0)
-    runs = [grading.Graded("a", Path("x"), {("01", "refresh"): late, ("00", "cleanup_sql"): early}),
-            grading.Graded("a", Path("y"), {("01", "refresh"): early})]
+    runs = [
+        grading.Graded("a", Path("x"), {("01", "refresh"): late, ("00", "cleanup_sql"): early}),
+        grading.Graded("a", Path("y"), {("01", "refresh"): early}),
+    ]
     assert grading._merge(runs) == {("01", "refresh"): late, ("00", "cleanup_sql"): early}

@@ -44,8 +44,9 @@ def english(monkeypatch: MonkeyPatch) -> Iterator[None]:
     missing(clear=True)
 
 
-def report_output(capsys: pytest.CaptureFixture[str], lines: list[tuple[bool, str, object, bool]], *,
-                  crash: bool = False) -> str:
+def report_output(
+    capsys: pytest.CaptureFixture[str], lines: list[tuple[bool, str, object, bool]], *, crash: bool = False
+) -> str:
     report = Report()
     for passed, text, seen, trivial in lines:
         report.check(passed, text, seen, trivial=trivial)
@@ -58,16 +59,21 @@ def report_output(capsys: pytest.CaptureFixture[str], lines: list[tuple[bool, st
 
 # English: byte-identical to what these modules printed before the lookup existed
 
+
 def test_english_outputs_are_byte_identical(capsys: pytest.CaptureFixture[str]) -> None:
     assert language() == "en"
-    out = report_output(capsys, [(True, "returns 1", None, False), (False, "keeps the TTL", 5, False)],
-                        crash=True)
-    assert out == ("✓ returns 1\n✗ keeps the TTL (saw 5)\n✗ your code raised ValueError: boom\n"
-                   "Not yet: 2 of 3 checks failed. Edit your code above, run its cell, then run "
-                   "this check again.\n")
+    out = report_output(
+        capsys, [(True, "returns 1", None, False), (False, "keeps the TTL", 5, False)], crash=True
+    )
+    assert out == (
+        "✓ returns 1\n✗ keeps the TTL (saw 5)\n✗ your code raised ValueError: boom\n"
+        "Not yet: 2 of 3 checks failed. Edit your code above, run its cell, then run "
+        "this check again.\n"
+    )
     out = report_output(capsys, [(False, "works", None, False), (True, "is quiet", None, True)])
-    assert out.splitlines()[1] == ("· is quiet (counts once the rest works: a stub that does "
-                                   "nothing does this too)")
+    assert out.splitlines()[1] == (
+        "· is quiet (counts once the rest works: a stub that does nothing does this too)"
+    )
     assert report_output(capsys, [(True, "works", None, False)]) == "✓ works\nAll checks passed.\n"
     predict.reveal(None, 3600, what="TTL")
     predict.reveal("3600", 3600)
@@ -75,11 +81,13 @@ def test_english_outputs_are_byte_identical(capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out == (
         "TTL: 3600. (No guess written: put yours in the cell above and run both cells again.)\n"
         "the answer: 3600. ✓ as you predicted.\n"
-        "TTL: -1. ✗ you predicted 5.\n")
+        "TTL: -1. ✗ you predicted 5.\n"
+    )
     q = quiz.questions()["ttl-reset"]
     assert quiz.question("ttl-reset") == q
     assert quiz.verdict("ttl-reset", "A").splitlines()[0] == (
-        "Not quite: A. SETEX is not it. The answer is B. EXPIRE")
+        "Not quite: A. SETEX is not it. The answer is B. EXPIRE"
+    )
     assert quiz.verdict("ttl-reset", "b") == f"Correct: B. EXPIRE\n{q.explanation}"
     assert quiz.verdict("ttl-reset", "Z") == "'Z' is not one of the choices (A, B, C, D). Try again."
     assert quiz.question_text("ttl-reset").endswith("  D. PERSIST\n(Run this cell to answer with buttons.)")
@@ -93,14 +101,17 @@ def test_every_catalogued_text_is_its_own_english(capsys: pytest.CaptureFixture[
     """In English ``_`` returns each catalogued text as written (formatted), whatever ja says.
     A field with a format spec (``{seconds:.1f}``) gets a number, any other a string."""
     for entry in polib.pofile(str(runtime.LOCALE_DIR / "ja" / "lessons.po")):
-        specs = {name: spec for _text, name, spec, _conversion in string.Formatter().parse(entry.msgid)
-                 if name}
-        fields = {name: 1.5 if specs.get(name) else f"<{name}>"
-                  for name in catalogs.placeholder_names(entry.msgid)}
+        specs = {
+            name: spec for _text, name, spec, _conversion in string.Formatter().parse(entry.msgid) if name
+        }
+        fields = {
+            name: 1.5 if specs.get(name) else f"<{name}>" for name in catalogs.placeholder_names(entry.msgid)
+        }
         assert _(entry.msgid, context=entry.msgctxt, **fields) == entry.msgid.format(**fields)
 
 
 # Japanese
+
 
 def test_japanese_lookup_for_checks_predictions_and_quizzes(capsys: pytest.CaptureFixture[str]) -> None:
     assert set_language("ja") == "ja" and language() == "ja"
@@ -141,18 +152,27 @@ def test_named_placeholders_may_change_order(capsys: pytest.CaptureFixture[str])
     verdict = capsys.readouterr().out.splitlines()[-1]
     # English says "{failed} of {total}"; Japanese puts the total first
     assert verdict.startswith("まだです: 5 件中 2 件のチェックが失敗しました。")
-    en = _("Not yet: {failed} of {total} checks failed. "
-           "Edit your code above, run its cell, then run this check again.",
-           context="lessons.checks", failed=2, total=5)
+    en = _(
+        "Not yet: {failed} of {total} checks failed. "
+        "Edit your code above, run its cell, then run this check again.",
+        context="lessons.checks",
+        failed=2,
+        total=5,
+    )
     assert verdict == en
     set_language("en")
-    assert _("Not yet: {failed} of {total} checks failed. "
-             "Edit your code above, run its cell, then run this check again.",
-             context="lessons.checks", failed=2, total=5).startswith("Not yet: 2 of 5")
+    assert _(
+        "Not yet: {failed} of {total} checks failed. "
+        "Edit your code above, run its cell, then run this check again.",
+        context="lessons.checks",
+        failed=2,
+        total=5,
+    ).startswith("Not yet: 2 of 5")
 
 
-def test_a_missing_or_broken_translation_falls_back_to_english(tmp_path: Path,
-                                                               monkeypatch: MonkeyPatch) -> None:
+def test_a_missing_or_broken_translation_falls_back_to_english(
+    tmp_path: Path, monkeypatch: MonkeyPatch
+) -> None:
     set_language("ja")
     assert _("Nobody translated {n} of these.", n=3) == "Nobody translated 3 of these."
     assert ("ja", __name__, "Nobody translated {n} of these.") in missing()
@@ -181,8 +201,9 @@ def test_course_lang_chooses_the_language_until_set_language_does(monkeypatch: M
     assert _("All checks passed.", context="lessons.checks") == "All checks passed."
 
 
-def test_notebook_start_in_the_japanese_edition(redis_url: str, learner: str, monkeypatch: MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_notebook_start_in_the_japanese_edition(
+    redis_url: str, learner: str, monkeypatch: MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from lessons.notebook import finish, start
 
     monkeypatch.setenv("REDIS_URL", redis_url)
@@ -190,8 +211,9 @@ def test_notebook_start_in_the_japanese_edition(redis_url: str, learner: str, mo
     try:
         assert language() == "ja" and ns.endswith(":ja-01")
         out = capsys.readouterr().out.splitlines()
-        assert out[1] == (f"このノートブックのキーは {ns}: の下に置かれます"
-                          "（あなた専用です。実行のたびにリセットされます）")
+        assert out[1] == (
+            f"このノートブックのキーは {ns}: の下に置かれます（あなた専用です。実行のたびにリセットされます）"
+        )
         finish(r, "01", edition="ja")
         out = capsys.readouterr().out.splitlines()
         assert out[0] == f"{ns}: の下に残っているキー: 0"
@@ -201,6 +223,7 @@ def test_notebook_start_in_the_japanese_edition(redis_url: str, learner: str, mo
 
 
 # display width
+
 
 def test_width_counts_wide_characters_twice() -> None:
     assert width("TTL") == 3
@@ -222,12 +245,16 @@ def test_pad_aligns_columns_by_display_width() -> None:
 
 # catalogues: extract, merge rules, check
 
+
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """A copy of lessons/ (sources, quizzes and catalogues) to change English in."""
     root = tmp_path / "lessons"
-    shutil.copytree(ROOT / "lessons", root, ignore=shutil.ignore_patterns(
-        "__pycache__", "vendor", "static", "templates", "data", "mermaid"))
+    shutil.copytree(
+        ROOT / "lessons",
+        root,
+        ignore=shutil.ignore_patterns("__pycache__", "vendor", "static", "templates", "data", "mermaid"),
+    )
     return root
 
 
@@ -243,8 +270,12 @@ def entries(root: Path, name: str) -> dict[tuple[str, str], polib.POEntry]:
 
 def test_the_committed_catalogues_pass_the_check() -> None:
     assert catalogs.check("ja") == []
-    done = subprocess.run([sys.executable, "-m", "coursetools.translation", "check", "ja"], cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "coursetools.translation", "check", "ja"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -274,8 +305,9 @@ def test_merge_rules_new_removed_moved_and_quizzes(copy: Path) -> None:
     data = json.loads((copy / "quizzes_01.json").read_text(encoding="utf-8"))
     data[0]["question"] = data[0]["question"].replace("resets (extends)", "extends")
     (copy / "quizzes_01.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    (copy / "extra.py").write_text('from .i18n import _\n\nX = _("A brand new line.")\n'
-                                   'Y = _(f"not {X}")\n', encoding="utf-8")
+    (copy / "extra.py").write_text(
+        'from .i18n import _\n\nX = _("A brand new line.")\nY = _(f"not {X}")\n', encoding="utf-8"
+    )
     catalogs.extract(copy, ["ja"])
     lessons_po, quizzes_po = entries(copy, "lessons.po"), entries(copy, "quizzes.po")
     assert lessons_po[("lessons.quiz", "Pick an answer first.")].obsolete
@@ -307,13 +339,16 @@ def test_a_translation_that_drops_a_number_placeholder_or_code_fails(copy: Path)
     po.save()
     found = catalogs.check("ja", copy)
     assert any("[quiz:sliding-read:choice:C] number(s) lost: 3600" in line for line in found)
-    assert any("[lessons.notebook] placeholders ['left', 'ns'] in English, ['left']" in line
-               for line in found)
+    assert any(
+        "[lessons.notebook] placeholders ['left', 'ns'] in English, ['left']" in line for line in found
+    )
     assert catalogs.problems("run `GET k` now", "今すぐ実行", placeholders=False) == [
-        "inline code lost: `GET k`"]
+        "inline code lost: `GET k`"
+    ]
 
 
 # fonts
+
 
 def draw_japanese_plot() -> list[str]:
     """The "Glyph … missing" warnings of drawing a small plot with Japanese labels."""

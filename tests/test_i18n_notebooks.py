@@ -39,7 +39,7 @@ a [link](../README.md).
 x = 1  # a comment in a fence
 ```"""
 
-CODE = '''%matplotlib inline
+CODE = """%matplotlib inline
 from lessons.notebook import start
 r, NS = start("09")
 # a comment that runs
@@ -47,7 +47,7 @@ r, NS = start("09")
 label = "→ not before: a prose string"  # trailing words here
 key = f"{NS}:user:{uid}"
 print(f"≤ {n} sessions for {user}", "POST /login ->", b"bytes are never prose")
-x = 1  # noqa: E501'''
+x = 1  # noqa: E501"""
 
 
 def _notebook(tmp_path: Path, cells: list[nbformat.NotebookNode], name: str = "09_demo") -> Path:
@@ -97,13 +97,16 @@ def test_markdown_units_contexts_and_normalisation() -> None:
     units = _units(_md("aaaa0001", MARKDOWN))
     assert list(units) == [f"aaaa0001:md:{n}" for n in range(5)]
     assert units["aaaa0001:md:0"] == "# 09 · A title (見出し)"
-    assert units["aaaa0001:md:1"] == ("A paragraph that is wrapped over three lines, with `code` and "
-                                      "a [link](../README.md).")
+    assert units["aaaa0001:md:1"] == (
+        "A paragraph that is wrapped over three lines, with `code` and a [link](../README.md)."
+    )
     assert units["aaaa0001:md:2"] == "- one item that goes on\n- two"
-    assert units["aaaa0001:md:3"] == "| name | value |\n|---|---|\n| one | 2 |"          # tables verbatim
-    assert units["aaaa0001:md:4"].startswith("```python\nx = 1  # a comment")   # fences verbatim
-    assert normalise_markdown('<a id="x"></a>\n## 1. Heading\nText\nwrapped') == \
-        '<a id="x"></a>\n## 1. Heading\nText wrapped'
+    assert units["aaaa0001:md:3"] == "| name | value |\n|---|---|\n| one | 2 |"  # tables verbatim
+    assert units["aaaa0001:md:4"].startswith("```python\nx = 1  # a comment")  # fences verbatim
+    assert (
+        normalise_markdown('<a id="x"></a>\n## 1. Heading\nText\nwrapped')
+        == '<a id="x"></a>\n## 1. Heading\nText wrapped'
+    )
 
 
 def test_code_units_use_tokenize_columns_and_skip_magics() -> None:
@@ -123,17 +126,29 @@ def test_code_units_use_tokenize_columns_and_skip_magics() -> None:
 
 def test_prose_rule() -> None:
     prose = ["still alive", "Session not found", "memory (dict)", "the SCAN output", "token in {place}:"]
-    not_prose = ["POST /login ->", "SET demo v1 EX 60 NX", "theme=dark; Path=/; Secure",
-                 "DELETE FROM sessions WHERE expires_at <= ?", "{name} {n}", "course:alice:*",
-                 "https://example.com/a b", "{:<7}", "session_id", "TTL を延長"]
+    not_prose = [
+        "POST /login ->",
+        "SET demo v1 EX 60 NX",
+        "theme=dark; Path=/; Secure",
+        "DELETE FROM sessions WHERE expires_at <= ?",
+        "{name} {n}",
+        "course:alice:*",
+        "https://example.com/a b",
+        "{:<7}",
+        "session_id",
+        "TTL を延長",
+    ]
     assert [t for t in prose if not is_prose(t)] == []
     assert [t for t in not_prose if is_prose(t)] == []
 
 
 def test_lesson_cells_keep_their_code(tmp_path: Path) -> None:
-    lesson = _code("cccc0003", "# store.py (from the lesson, unchanged)\n"
-                               "def get(self):\n    \"\"\"セッションを取得\"\"\"\n"
-                               "    raise ValueError('Session not found')  # TTL を延長\n")
+    lesson = _code(
+        "cccc0003",
+        "# store.py (from the lesson, unchanged)\n"
+        'def get(self):\n    """セッションを取得"""\n'
+        "    raise ValueError('Session not found')  # TTL を延長\n",
+    )
     assert _units(lesson) == {"cccc0003:comment:0": "store.py (from the lesson, unchanged)"}
 
 
@@ -142,8 +157,11 @@ def test_rewrapping_changes_nothing(tmp_path: Path) -> None:
     nbi.extract("ja", tmp_path / "notebooks", tmp_path / "locale")
     _translate_all(_catalogue(tmp_path, "09_demo"), lambda e: "訳: " + e.msgid)
     nb = nbformat.read(str(path), as_version=4)
-    nb.cells[0].source = nb.cells[0].source.replace("wrapped\nover three lines, with", "wrapped over\nthree "
-                                                    "lines,\n   with").replace("that\n  goes", "that goes")
+    nb.cells[0].source = (
+        nb.cells[0]
+        .source.replace("wrapped\nover three lines, with", "wrapped over\nthree lines,\n   with")
+        .replace("that\n  goes", "that goes")
+    )
     nbformat.write(nb, str(path))
     stats = nbi.extract("ja", tmp_path / "notebooks", tmp_path / "locale")["09_demo"]
     assert (stats["kept"], stats["fuzzy"], stats["untranslated"]) == (5, 0, 0)
@@ -165,7 +183,7 @@ def test_edited_sentence_goes_fuzzy_and_check_shows_a_word_diff(tmp_path: Path) 
     cell.source = "Whoever reads any of them can act as Alice: the key name is a working cookie."
     nbformat.write(nb, str(path))
 
-    problems, _ = _check(tmp_path)               # before extract: the catalogue is older
+    problems, _ = _check(tmp_path)  # before extract: the catalogue is older
     assert any("English changed b4207535:md:0" in p and "[-is-] {+can act as+}" in p for p in problems)
 
     stats = nbi.extract("ja", tmp_path / "notebooks", tmp_path / "locale")["05_hardening"]
@@ -176,15 +194,29 @@ def test_edited_sentence_goes_fuzzy_and_check_shows_a_word_diff(tmp_path: Path) 
     problems, _ = _check(tmp_path)
     assert len(problems) == 1
     assert "fuzzy         b4207535:md:0" in problems[0]
-    assert "Whoever reads any of them [-is-] {+can act as+} Alice: the key name is a working cookie." \
+    assert (
+        "Whoever reads any of them [-is-] {+can act as+} Alice: the key name is a working cookie."
         in problems[0]
-    result = subprocess.run([sys.executable, "-m", "coursetools.translation.notebooks", "check", "ja",
-                             "--notebooks", str(tmp_path / "notebooks"),
-                             "--locale", str(tmp_path / "locale")],
-                            capture_output=True, text=True, cwd=REPO)
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coursetools.translation.notebooks",
+            "check",
+            "ja",
+            "--notebooks",
+            str(tmp_path / "notebooks"),
+            "--locale",
+            str(tmp_path / "locale"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert result.returncode == 1 and "[-is-] {+can act as+}" in result.stderr
 
-    po = polib.pofile(str(po_path), wrapwidth=0)     # the translator updates it: check passes again
+    po = polib.pofile(str(po_path), wrapwidth=0)  # the translator updates it: check passes again
     fixed = next(e for e in po if e.msgctxt == "b4207535:md:0")
     fixed.msgstr = "どれか 1 つでも読めた人は Alice として振る舞えます。"
     fixed.flags, fixed.previous_msgid = [], None
@@ -199,37 +231,53 @@ def test_moved_text_is_carried_over_and_removed_text_goes_obsolete(tmp_path: Pat
     _translate_all(_catalogue(tmp_path, "09_demo"), lambda e: "訳: " + e.msgid)
 
     nb = nbformat.read(str(path), as_version=4)
-    nb.cells.reverse()                                   # a moved cell keeps its id: kept
-    nb.cells[1].source = "## One\n\nA new paragraph first.\n\nFirst paragraph here."   # n shifts: moved
+    nb.cells.reverse()  # a moved cell keeps its id: kept
+    nb.cells[1].source = "## One\n\nA new paragraph first.\n\nFirst paragraph here."  # n shifts: moved
     nb.cells[0].source = "Something else entirely, nothing like before at all."
     nbformat.write(nb, str(path))
     stats = nbi.extract("ja", tmp_path / "notebooks", tmp_path / "locale")["09_demo"]
     assert (stats["kept"], stats["moved"], stats["untranslated"], stats["obsolete"]) == (1, 1, 2, 1)
     po = polib.pofile(str(_catalogue(tmp_path, "09_demo")))
     assert {e.msgctxt: e.msgstr for e in po if not e.obsolete} == {
-        "dddd0004:md:0": "", "aaaa0001:md:0": "訳: ## One", "aaaa0001:md:1": "",
-        "aaaa0001:md:2": "訳: First paragraph here."}
+        "dddd0004:md:0": "",
+        "aaaa0001:md:0": "訳: ## One",
+        "aaaa0001:md:1": "",
+        "aaaa0001:md:2": "訳: First paragraph here.",
+    }
     assert [(e.msgctxt, e.msgid) for e in po.obsolete_entries()] == [
-        ("dddd0004:md:0", "Second paragraph here.")]
+        ("dddd0004:md:0", "Second paragraph here.")
+    ]
     problems, _ = _check(tmp_path)
     assert any(p.startswith("09_demo.po  obsolete      dddd0004:md:0") for p in problems)
 
 
 def test_build_keeps_cells_and_metadata_and_swaps_only_text(tmp_path: Path) -> None:
-    cells = [_md("aaaa0001", MARKDOWN),
-             _code("bbbb0002", CODE, tags=["setup"], slideshow={"slide_type": "skip"},
-                   jupyter={"source_hidden": True}, execution={"iopub.status.busy": "2026-01-01"}),
-             _md("eeee0005", "See [05](05_hardening.ipynb#throttle), [web](https://x.org) and "
-                             "[the notes](notes/a.md).")]
+    cells = [
+        _md("aaaa0001", MARKDOWN),
+        _code(
+            "bbbb0002",
+            CODE,
+            tags=["setup"],
+            slideshow={"slide_type": "skip"},
+            jupyter={"source_hidden": True},
+            execution={"iopub.status.busy": "2026-01-01"},
+        ),
+        _md(
+            "eeee0005",
+            "See [05](05_hardening.ipynb#throttle), [web](https://x.org) and [the notes](notes/a.md).",
+        ),
+    ]
     cells[1].outputs = [nbformat.v4.new_output("stream", text="old output\n")]
     cells[1].execution_count = 3
     path = _notebook(tmp_path, cells)
     nbi.extract("ja", tmp_path / "notebooks", tmp_path / "locale")
     po_path = _catalogue(tmp_path, "09_demo")
     po = polib.pofile(str(po_path), wrapwidth=0)
-    wanted = {"aaaa0001:md:1": "折り返した段落です。`code` と[リンク](../README.md)があります。",
-              "bbbb0002:comment:0": "実行されるコメント\n2 行目",
-              "bbbb0002:str:1": "≤ {user} の {n} 個のセッション"}
+    wanted = {
+        "aaaa0001:md:1": "折り返した段落です。`code` と[リンク](../README.md)があります。",
+        "bbbb0002:comment:0": "実行されるコメント\n2 行目",
+        "bbbb0002:str:1": "≤ {user} の {n} 個のセッション",
+    }
     for e in po:
         e.msgstr = wanted.get(e.msgctxt, "")
     po.save(str(po_path))
@@ -239,25 +287,31 @@ def test_build_keeps_cells_and_metadata_and_swaps_only_text(tmp_path: Path) -> N
     en = nbformat.read(str(path), as_version=4)
     ja = nbformat.read(str(tmp_path / "out" / path.name), as_version=4)
     assert [(c.id, c.cell_type) for c in ja.cells] == [(c.id, c.cell_type) for c in en.cells]
-    assert ja.cells[1].metadata == {"tags": ["setup"], "slideshow": {"slide_type": "skip"},
-                                    "jupyter": {"source_hidden": True}}
+    assert ja.cells[1].metadata == {
+        "tags": ["setup"],
+        "slideshow": {"slide_type": "skip"},
+        "jupyter": {"source_hidden": True},
+    }
     assert ja.cells[1].outputs == [] and ja.cells[1].execution_count is None
     assert ja.cells[0].source == MARKDOWN.replace(
         "A paragraph that is wrapped\nover three lines, with `code` and\na [link](../README.md).",
-        "折り返した段落です。`code` と[リンク](../../README.md)があります。")
+        "折り返した段落です。`code` と[リンク](../../README.md)があります。",
+    )
     assert ja.cells[1].source == CODE.replace('start("09")', 'start("09", edition="ja")').replace(
-        "# a comment that runs\n# over two lines", "# 実行されるコメント\n# 2 行目").replace(
-        '"≤ {n} sessions for {user}"', '"≤ {user} の {n} 個のセッション"')
-    assert ja.cells[2].source == ("See [05](05_hardening.ipynb#throttle), [web](https://x.org) and "
-                                  "[the notes](../notes/a.md).")
-    assert code_signature(ja.cells[1].source) != code_signature(en.cells[1].source)   # the edition
+        "# a comment that runs\n# over two lines", "# 実行されるコメント\n# 2 行目"
+    ).replace('"≤ {n} sessions for {user}"', '"≤ {user} の {n} 個のセッション"')
+    assert ja.cells[2].source == (
+        "See [05](05_hardening.ipynb#throttle), [web](https://x.org) and [the notes](../notes/a.md)."
+    )
+    assert code_signature(ja.cells[1].source) != code_signature(en.cells[1].source)  # the edition
     assert code_signature(ja.cells[1].source) == code_signature(nbi.with_edition(en.cells[1].source, "ja"))
 
 
 def test_code_comparison_catches_a_changed_identifier(tmp_path: Path) -> None:
     src = 'for name, n in counts:  # each\n    print(f"{name}: {n} left", "done here")\n'
     assert code_signature(src) == code_signature(
-        'for name, n in counts:  # それぞれ\n    print(f"残り {n}: {name}", "ここで完了")\n')
+        'for name, n in counts:  # それぞれ\n    print(f"残り {n}: {name}", "ここで完了")\n'
+    )
     assert code_signature(src) != code_signature(src.replace("counts", "count"))
     assert code_signature(src) != code_signature(src.replace("    print", "    pprint"))
 
@@ -266,36 +320,54 @@ def test_code_comparison_catches_a_changed_identifier(tmp_path: Path) -> None:
     _translate_all(_catalogue(tmp_path, "09_demo"))
     nbi.build("ja", tmp_path / "notebooks", tmp_path / "locale", tmp_path / "notebooks" / "ja")
     assert _check(tmp_path)[0] == []
-    committed = tmp_path / "notebooks" / "ja" / path.name          # someone edits the generated notebook
+    committed = tmp_path / "notebooks" / "ja" / path.name  # someone edits the generated notebook
     nb = nbformat.read(str(committed), as_version=4)
     nb.cells[0].source = nb.cells[0].source.replace("label =", "labels =")
     nbformat.write(nb, str(committed))
     problems, _ = _check(tmp_path)
-    assert problems == [f"09_demo.po  committed     {committed}: inputs differ from a fresh build "
-                        "(first: cell bbbb0002); run build, then execute it"]
+    assert problems == [
+        f"09_demo.po  committed     {committed}: inputs differ from a fresh build "
+        "(first: cell bbbb0002); run build, then execute it"
+    ]
 
-    po = polib.pofile(str(_catalogue(tmp_path, "09_demo")), wrapwidth=0)   # a translation that breaks code
+    po = polib.pofile(str(_catalogue(tmp_path, "09_demo")), wrapwidth=0)  # a translation that breaks code
     next(e for e in po if e.msgctxt == "bbbb0002:str:0").msgstr = '前にない" + label + "'
     po.save(str(_catalogue(tmp_path, "09_demo")))
     problems, _ = nbi.check("ja", tmp_path / "notebooks", tmp_path / "locale", None)
-    assert "09_demo.po  code          bbbb0002: differs from the English cell outside comments and strings" \
+    assert (
+        "09_demo.po  code          bbbb0002: differs from the English cell outside comments and strings"
         in problems
+    )
 
 
-@pytest.mark.parametrize(("msgid", "msgstr", "kind", "lost"), [
-    ("token in {place}:", "トークン:", "str", "placeholders ['{place}'] became []"),
-    ("Run `INCR key` first.", "まず INCR key を実行します。", "md", "inline code 'INCR key' is missing"),
-    ("See [04](04_security.ipynb#x).", "04 を参照。", "md", "link target '04_security.ipynb#x' is missing"),
-    ("5 failures in 15 minutes (900 s).", "15 分間に 5 回の失敗。", "md", "number '900' is missing"),
-    ("About 10 000 keys.", "約 1 万個のキー。", "md", "number '10000' is missing"),
-])
+@pytest.mark.parametrize(
+    ("msgid", "msgstr", "kind", "lost"),
+    [
+        ("token in {place}:", "トークン:", "str", "placeholders ['{place}'] became []"),
+        ("Run `INCR key` first.", "まず INCR key を実行します。", "md", "inline code 'INCR key' is missing"),
+        (
+            "See [04](04_security.ipynb#x).",
+            "04 を参照。",
+            "md",
+            "link target '04_security.ipynb#x' is missing",
+        ),
+        ("5 failures in 15 minutes (900 s).", "15 分間に 5 回の失敗。", "md", "number '900' is missing"),
+        ("About 10 000 keys.", "約 1 万個のキー。", "md", "number '10000' is missing"),
+    ],
+)
 def test_a_translation_that_drops_something_is_caught(msgid: str, msgstr: str, kind: str, lost: str) -> None:
     assert nbi.lost(msgid, msgstr, kind) == [lost]
 
 
 def test_a_faithful_translation_passes() -> None:
-    assert nbi.lost("**Hint 1 (ヒント1)** — 5 in `INCR` [a](x.md) {n}",
-                    "**ヒント 1** — `INCR` の 5 [あ](x.md) {n}", "str") == []
+    assert (
+        nbi.lost(
+            "**Hint 1 (ヒント1)** — 5 in `INCR` [a](x.md) {n}",
+            "**ヒント 1** — `INCR` の 5 [あ](x.md) {n}",
+            "str",
+        )
+        == []
+    )
 
 
 def test_check_reports_untranslated_and_a_lost_placeholder(tmp_path: Path) -> None:
@@ -304,8 +376,9 @@ def test_check_reports_untranslated_and_a_lost_placeholder(tmp_path: Path) -> No
     problems, summary = _check(tmp_path)
     assert summary == ["09_demo: 0 of 4 entries translated, 4 problem(s)"]
     assert all("untranslated" in p for p in problems)
-    _translate_all(_catalogue(tmp_path, "09_demo"),
-                   lambda e: "セッション" if e.msgctxt == "bbbb0002:str:1" else e.msgid)
+    _translate_all(
+        _catalogue(tmp_path, "09_demo"), lambda e: "セッション" if e.msgctxt == "bbbb0002:str:1" else e.msgid
+    )
     problems, _ = _check(tmp_path)
     assert problems == ["09_demo.po  lost          bbbb0002:str:1: placeholders ['{n}', '{user}'] became []"]
 
@@ -317,6 +390,10 @@ def test_every_notebook_segments_back_to_its_source() -> None:
 
 
 def test_command_line_help() -> None:
-    result = subprocess.run([sys.executable, "-m", "coursetools.translation.notebooks", "--help"],
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "coursetools.translation.notebooks", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert result.returncode == 0 and "{extract,build,check}" in result.stdout

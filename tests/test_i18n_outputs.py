@@ -65,21 +65,32 @@ def figure_texts(fig: Figure) -> list[str]:
 def every_plot(title: str = "タイトル") -> dict[str, Figure]:
     """One figure of each plot function, on made-up data; the texts a notebook passes (titles,
     series, marks) are ``title``, everything else comes from the function."""
-    timeline = plots.TtlTimeline(times=[0.0, 1.0, 2.0], remaining={title: [2.0, 1.0, 0.0]},
-                                 events=[(1.0, title)])
-    rows = [OpStats(kind, op, 10, 100.0, 200.0, 1e4)
-            for kind in plots.STORE_COLORS for op in ("create", "get")]
-    revokes = [Measurement(method, size, 0.001 * size, size // 100, 5, True)
-               for method in plots.REVOKE_STYLES for size in (500, 1000)]
-    run = failover.LoadRun([failover.Outcome(0.1, "login", 200, 5.0),
-                            failover.Outcome(0.2, "me", 503, 9.0, group="/me, session on master 0")],
-                           seconds=1.0, marks={"0": 0.3, "0 done": 0.6})
+    timeline = plots.TtlTimeline(
+        times=[0.0, 1.0, 2.0], remaining={title: [2.0, 1.0, 0.0]}, events=[(1.0, title)]
+    )
+    rows = [
+        OpStats(kind, op, 10, 100.0, 200.0, 1e4) for kind in plots.STORE_COLORS for op in ("create", "get")
+    ]
+    revokes = [
+        Measurement(method, size, 0.001 * size, size // 100, 5, True)
+        for method in plots.REVOKE_STYLES
+        for size in (500, 1000)
+    ]
+    run = failover.LoadRun(
+        [
+            failover.Outcome(0.1, "login", 200, 5.0),
+            failover.Outcome(0.2, "me", 503, 9.0, group="/me, session on master 0"),
+        ],
+        seconds=1.0,
+        marks={"0": 0.3, "0 done": 0.6},
+    )
     figures = {
         "plot_ttl": plots.plot_ttl(timeline, title, hlines={title + " ": 1.0}),
         "plot_store_latency": plots.plot_store_latency({title: rows, title + " ": rows}, title=title),
         "plot_store_throughput": plots.plot_store_throughput(rows, title=title),
         "plot_successes_per_server": plots.plot_successes_per_server(
-            {title: {"A": 3, "B": 2}}, {"A": 3, "B": 3}, title),
+            {title: {"A": 3, "B": 2}}, {"A": 3, "B": 3}, title
+        ),
         "plot_key_growth": plots.plot_key_growth([0, 1], [1, 2], [1, 3], ttl=1, bound=2),
         "plot_revoke_scaling": plots.plot_revoke_scaling(revokes, "seconds"),
         "plot_revoke_scaling/round_trips": plots.plot_revoke_scaling(revokes, "round_trips"),
@@ -108,12 +119,15 @@ def test_plot_texts_stay_english_in_the_english_edition() -> None:
     growth_legend = growth.get_legend()
     assert growth_legend is not None
     assert [t.get_text() for t in growth_legend.get_texts()] == [
-        "plain SET (no TTL): grows forever", "SET … EX 1 (TTL 1 s): levels off",
-        "most that can be alive with the TTL (2)"]
+        "plain SET (no TTL): grows forever",
+        "SET … EX 1 (TTL 1 s): levels off",
+        "most that can be alive with the TTL (2)",
+    ]
     revoke = figures["plot_revoke_scaling"].axes[0]
     assert revoke.get_title() == "Revoking one user's 5 sessions: time"
     assert figures["plot_revoke_scaling/round_trips"].axes[0].get_title() == (
-        "Revoking one user's 5 sessions: round trips")
+        "Revoking one user's 5 sessions: round trips"
+    )
     revoke_legend = revoke.get_legend()
     assert revoke_legend is not None
     assert [t.get_text() for t in revoke_legend.get_texts()] == list(plots.REVOKE_STYLES)
@@ -121,9 +135,12 @@ def test_plot_texts_stay_english_in_the_english_edition() -> None:
     assert "memory (dict, in-process)" in figure_texts(latency)
     timeline = figures["failover.plot_timeline"]
     assert [ax.get_title(loc="left") for ax in timeline.axes] == [
-        "log in, then /me", "/me, session on master 0"]
+        "log in, then /me",
+        "/me, session on master 0",
+    ]
     assert timeline.axes[-1].get_xlabel() == (
-        "time since the load started (s); bars: requests started per 250 ms")
+        "time since the load started (s); bars: requests started per 250 ms"
+    )
 
 
 # -- printed lines ------------------------------------------------------------------------------
@@ -148,12 +165,15 @@ def test_backend_line_and_interleave_log_follow_the_language(client: Client) -> 
 
 
 def test_revoke_table_keeps_its_columns_in_both_languages() -> None:
-    rows = [Measurement("lesson SCAN", 500, 0.0727, 519, 5, True),
-            Measurement("per-user index", 10_000, 0.0007, 3, 5, True)]
+    rows = [
+        Measurement("lesson SCAN", 500, 0.0727, 519, 5, True),
+        Measurement("per-user index", 10_000, 0.0007, 3, 5, True),
+    ]
     assert format_table(rows).splitlines() == [
         "method                  sessions   time (ms)  round trips  revoked  only that user",
         "lesson SCAN                  500       72.70          519        5            True",
-        "per-user index            10,000        0.70            3        5            True"]
+        "per-user index            10,000        0.70            3        5            True",
+    ]
     set_language("ja")
     header, *lines = format_table(rows).splitlines()
     assert header.startswith("手法") and "ラウンドトリップ" in header
@@ -165,7 +185,8 @@ def test_revoke_table_keeps_its_columns_in_both_languages() -> None:
 
 # -- the web app ----------------------------------------------------------------------------------
 def test_web_messages_follow_the_language_keys_and_codes_do_not(
-        app: FastAPI, log_in: Callable[..., TestClient], client: Client, prefix: str) -> None:
+    app: FastAPI, log_in: Callable[..., TestClient], client: Client, prefix: str
+) -> None:
     from lessons.web import TestClient
 
     def answers() -> list[tuple[int, dict[str, Any]]]:
@@ -181,15 +202,26 @@ def test_web_messages_follow_the_language_keys_and_codes_do_not(
     english = answers()
     set_language("ja")
     japanese = answers()
-    assert [status for status, _body in english] == [status for status, _body in japanese] == [
-        401, 401, 200, 200, 200]
+    assert (
+        [status for status, _body in english]
+        == [status for status, _body in japanese]
+        == [401, 401, 200, 200, 200]
+    )
     assert [sorted(body) for _s, body in english] == [sorted(body) for _s, body in japanese]
     assert [body.get("detail") or body.get("message") for _s, body in english] == [
-        "Wrong username or password", NOT_AUTHENTICATED, "Logged in", "Logged out everywhere",
-        "Logged out"]
+        "Wrong username or password",
+        NOT_AUTHENTICATED,
+        "Logged in",
+        "Logged out everywhere",
+        "Logged out",
+    ]
     assert [body.get("detail") or body.get("message") for _s, body in japanese] == [
-        "ユーザー名またはパスワードが違います", "認証されていません", "ログインしました",
-        "すべての端末からログアウトしました", "ログアウトしました"]
+        "ユーザー名またはパスワードが違います",
+        "認証されていません",
+        "ログインしました",
+        "すべての端末からログアウトしました",
+        "ログアウトしました",
+    ]
     # the second login replaced log_in's session (fixation defence): one session to end
     assert english[3][1]["ended"] == japanese[3][1]["ended"] == 1
     assert TOO_MANY_ATTEMPTS == "Too many failed logins; try again later"
@@ -217,7 +249,7 @@ ALLOWED = {
     ("03_session_admin", "57e5006b"): "Python's own NameError message: the lesson's bug, shown as it is",
     ("04_security", "33399b7e"): "the signing keys' names ('new key', 'old key'), which the code compares",
     ("01_session_store", "e6d73dfa"): "f-string words ('sent', 'same value') not extracted into the "
-                                      "notebook catalogue yet",
+    "notebook catalogue yet",
     ("04_security", "2a7b01ea"): "a label inside an f-string field, kept English in the notebook catalogue",
 }
 
@@ -229,7 +261,8 @@ def test_the_tool_tells_prose_from_code() -> None:
     assert runs("POST /login -> 200 {'message': 'ログインしました', 'user': {'user_id': 1}}") == []
     assert runs("バックエンド: 組み込みの fakeredis 2.41.0、接続先 redis://127.0.0.1:1/0") == []
     assert runs("Backend: embedded fakeredis 2.41.0 at redis://127.0.0.1:1/0") == [
-        "Backend: embedded fakeredis 2.41.0 at"]
+        "Backend: embedded fakeredis 2.41.0 at"
+    ]
     assert runs("store.create(…)  sent SETEX <key> 3600 <value>") == ["sent SETEX <key> 3600 <value>"]
 
 
@@ -239,8 +272,11 @@ def test_japanese_notebook_outputs_show_no_english_prose() -> None:
     found = []
     for path in sorted((Path(__file__).resolve().parents[1] / "notebooks" / "ja").glob("[0-9][0-9]_*.ipynb")):
         _cells, flagged = tool.scan(path)
-        found += [f"{path.stem} {cell}: {runs}" for cell, runs in flagged.items()
-                  if (path.stem, cell) not in ALLOWED]
+        found += [
+            f"{path.stem} {cell}: {runs}"
+            for cell, runs in flagged.items()
+            if (path.stem, cell) not in ALLOWED
+        ]
     assert not found, "English prose in the Japanese notebooks' outputs:\n" + "\n".join(found)
 
 
@@ -260,7 +296,9 @@ def test_error_answers_are_the_english_constants_in_english() -> None:
     assert detail(errors._not_confirmed) == errors.NOT_CONFIRMED
     assert detail(errors._store_unavailable) == errors.STORE_UNAVAILABLE
     assert (errors.not_authenticated(), errors.too_many_attempts()) == (
-        errors.NOT_AUTHENTICATED, errors.TOO_MANY_ATTEMPTS)
+        errors.NOT_AUTHENTICATED,
+        errors.TOO_MANY_ATTEMPTS,
+    )
     set_language("ja")
     assert detail(errors._not_confirmed).startswith("この変更を時間内に確認したレプリカがない")
     assert detail(errors._store_unavailable).startswith("セッションストアを利用できません。")

@@ -22,8 +22,8 @@ def test_recording_logs_commands_and_remembers_replies(client: Client, prefix: s
     key = f"{prefix}:k"
     assert stand_in.set(key, "v", ex=30) is True
     assert stand_in.exists(key) == 1
-    assert stand_in.pexpire(key, 60_000, gt=True) is True   # 60 s > 30 s: extended
-    assert stand_in.pexpire(key, 1_000, gt=True) is False   # never shortened by GT
+    assert stand_in.pexpire(key, 60_000, gt=True) is True  # 60 s > 30 s: extended
+    assert stand_in.pexpire(key, 1_000, gt=True) is False  # never shortened by GT
     assert stand_in.delete(key) == 1
     assert stand_in.exists(key) == 0
     assert stand_in.log == ["SET", "EXISTS", "PEXPIRE", "PEXPIRE", "DELETE", "EXISTS"]
@@ -36,9 +36,9 @@ def test_pause_before_runs_the_action_once_before_the_command(client: Client, pr
     client.set(key, "v", ex=30)
     stand_in = pause_before(client, "exists", lambda: client.delete(key))
     assert stand_in.get(key) == "v"
-    assert stand_in.exists(key) == 0        # someone else deleted it just before
+    assert stand_in.exists(key) == 0  # someone else deleted it just before
     client.set(key, "v", ex=30)
-    assert stand_in.exists(key) == 1        # paused once only
+    assert stand_in.exists(key) == 1  # paused once only
     assert stand_in.log == ["GET", "(paused before EXISTS: someone else acts)", "EXISTS", "EXISTS"]
 
 
@@ -46,8 +46,8 @@ def test_any_command_with_skip_pauses_at_that_position(client: Client, prefix: s
     key = f"{prefix}:k"
     seen: list[int] = []
     stand_in = pause_after(client, "*", lambda: seen.append(client.exists(key)), skip=1)
-    stand_in.set(key, "v", ex=30)           # 1st command: let through
-    stand_in.delete(key)                    # 2nd: the action runs after it
+    stand_in.set(key, "v", ex=30)  # 1st command: let through
+    stand_in.delete(key)  # 2nd: the action runs after it
     stand_in.set(key, "v", ex=30)
     assert seen == [0]
     assert stand_in.log == ["SET", "DELETE", "(paused after DELETE: someone else acts)", "SET"]
@@ -66,19 +66,26 @@ def test_pause_after_works_inside_a_watched_pipeline(client: Client, prefix: str
     stand_in = pause_after(client, "get", lambda: client.set(key, "theirs", ex=30))
     with stand_in.pipeline(transaction=True) as pipe:
         pipe.watch(key)
-        assert pipe.get(key) == "old"       # the action ran right after this reply
+        assert pipe.get(key) == "old"  # the action ran right after this reply
         pipe.multi()
         pipe.set(key, "mine", ex=30)
         with pytest.raises(redis.WatchError, match="Watched variable changed"):
             pipe.execute()
     assert client.get(key) == "theirs"
-    assert stand_in.log == ["WATCH", "GET", "(paused after GET: someone else acts)", "MULTI",
-                            "SET", "EXEC (refused: WatchError)"]
+    assert stand_in.log == [
+        "WATCH",
+        "GET",
+        "(paused after GET: someone else acts)",
+        "MULTI",
+        "SET",
+        "EXEC (refused: WatchError)",
+    ]
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
-def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(client: Client, prefix: str,
-                                                                 when: str) -> None:
+def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(
+    client: Client, prefix: str, when: str
+) -> None:
     """Redis may run other clients' commands between those of a pipeline without MULTI: a pause
     at a queued command happens there, with the commands before it already applied."""
     first, second, third = (f"{prefix}:{n}" for n in ("a", "b", "c"))
@@ -88,13 +95,13 @@ def test_a_pause_inside_a_pipeline_without_multi_splits_it_there(client: Client,
         seen.append([client.exists(k) for k in (first, second, third)])
 
     pause = pause_before if when == "before" else pause_after
-    stand_in = pause(client, "set", look, skip=1)   # at the 2nd SET
+    stand_in = pause(client, "set", look, skip=1)  # at the 2nd SET
     pipe = stand_in.pipeline(transaction=False)
     assert cast(object, pipe.set(first, "1", ex=30)) is pipe  # queued commands chain on the stand-in
     pipe.set(second, "2", ex=30)
     pipe.get(first)
     pipe.set(third, "3", ex=30)
-    assert pipe.execute() == [True, True, "1", True]   # every reply, in order
+    assert pipe.execute() == [True, True, "1", True]  # every reply, in order
     assert seen == ([[1, 0, 0]] if when == "before" else [[1, 1, 0]])
     assert [client.get(k) for k in (first, second, third)] == ["1", "2", "3"]
     marker = f"(paused {when} SET: someone else acts)"

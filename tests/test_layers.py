@@ -113,9 +113,14 @@ def imports_of(module: str, path: Path) -> set[str]:
                 found.add(f"{target}.{alias.name}" if f"{target}.{alias.name}" in MODULES else target)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr == "import_module" and node.args
-              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             found.add(node.args[0].value)
     return {name for name in found if name.split(".")[0] in PACKAGES}
 
@@ -127,8 +132,11 @@ def test_every_module_has_a_declared_layer() -> None:
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_import_points_up(module: str) -> None:
     here = ORDER.index(layer_of(module) or "tooling")
-    upward = sorted(f"{target} ({layer_of(target)})" for target in imports_of(module, MODULES[module])
-                    if ORDER.index(layer_of(target) or "tooling") > here)
+    upward = sorted(
+        f"{target} ({layer_of(target)})"
+        for target in imports_of(module, MODULES[module])
+        if ORDER.index(layer_of(target) or "tooling") > here
+    )
     assert upward == [], f"{module} ({ORDER[here]}) imports a higher layer"
 
 

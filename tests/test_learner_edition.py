@@ -47,8 +47,9 @@ def test_the_edition_has_no_solution_and_no_output(path: Path) -> None:
     assert removed == sum(is_solution_cell(c) for c in original.cells) >= 1
     text = json.dumps(nb)
     assert "BEGIN SOLUTION" not in text
-    assert all(not c.get("outputs") and c.get("execution_count") is None
-               for c in nb.cells if c.cell_type == "code")
+    assert all(
+        not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code"
+    )
     assert len(nb.cells) == len(original.cells) - removed
 
 

@@ -38,9 +38,15 @@ def environments() -> list[dict[str, str]]:
     for python in PYTHONS:
         for sys_platform, system, os_name in SYSTEMS:
             env = {name: str(value) for name, value in default_environment().items()}
-            env.update(python_full_version=python, python_version=".".join(python.split(".")[:2]),
-                       sys_platform=sys_platform, platform_system=system, os_name=os_name,
-                       implementation_name="cpython", platform_python_implementation="CPython")
+            env.update(
+                python_full_version=python,
+                python_version=".".join(python.split(".")[:2]),
+                sys_platform=sys_platform,
+                platform_system=system,
+                os_name=os_name,
+                implementation_name="cpython",
+                platform_python_implementation="CPython",
+            )
             envs.append(env)
     return envs
 
@@ -80,8 +86,7 @@ def test_the_lock_says_how_to_remake_it() -> None:
     assert os.access(ROOT / "tools" / "upgrade-lock", os.X_OK)
 
 
-@pytest.mark.parametrize("env", environments(),
-                         ids=lambda e: f"py{e['python_version']}-{e['sys_platform']}")
+@pytest.mark.parametrize("env", environments(), ids=lambda e: f"py{e['python_version']}-{e['sys_platform']}")
 def test_every_range_of_requirements_in_has_one_pin_that_satisfies_it(env: dict[str, str]) -> None:
     """On each Python and system: every name of requirements.in that applies there is pinned by
     exactly one line of the lock that applies there, and that version is inside the range."""

@@ -60,7 +60,8 @@ def test_speaker_notes_are_collapsed_markdown_headed_speaker_notes(path: Path) -
             assert cell.cell_type == "markdown", f"{path.name}: notes cell {cell.get('id')} is not markdown"
             assert collapsed(cell), f"{path.name}: notes cell {cell.get('id')} is open on screen"
             assert cell.source.lstrip().startswith(NOTES_HEADING), (
-                f"{path.name}: notes cell {cell.get('id')} does not start with {NOTES_HEADING}")
+                f"{path.name}: notes cell {cell.get('id')} does not start with {NOTES_HEADING}"
+            )
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
@@ -74,7 +75,8 @@ def test_a_task_at_least_every_12_cells(path: Path) -> None:
         if run > longest:
             longest, where = run, index
     assert longest <= MAX_WITHOUT_TASK, (
-        f"{path.name}: {longest} cells in a row without a task, ending at cell {where}")
+        f"{path.name}: {longest} cells in a row without a task, ending at cell {where}"
+    )
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
@@ -85,11 +87,13 @@ def test_at_least_4_predict_then_run_prompts(path: Path) -> None:
     for i in prompts:
         guess = cells[i]
         assert guess.cell_type == "code" and len(guess.source.strip().splitlines()) == 1, (
-            f"{path.name} cell {guess.get('id')}: a guess is one line of code")
+            f"{path.name} cell {guess.get('id')}: a guess is one line of code"
+        )
         assert cells[i - 1].cell_type == "markdown", f"{path.name}: a question comes before {guess.get('id')}"
         shown = cells[i + 1] if i + 1 < len(cells) else None
         assert shown is not None and shown.cell_type == "code" and "reveal(" in shown.source, (
-            f"{path.name}: the cell after guess {guess.get('id')} runs the experiment and reveals")
+            f"{path.name}: the cell after guess {guess.get('id')} runs the experiment and reveals"
+        )
 
 
 def exercises(cells: list[nbformat.NotebookNode]) -> list[int]:
@@ -103,12 +107,13 @@ def test_each_exercise_has_a_check_then_two_hints_then_a_solution_all_collapsed(
     assert found, f"{path.name} has no exercise"
     for n, start in enumerate(found):
         end = found[n + 1] if n + 1 < len(found) else len(cells)
-        after = cells[start + 1:end]
+        after = cells[start + 1 : end]
         checks = [c for c in after if "check" in tags(c)]
         assert checks, f"{path.name}: exercise {cells[start].get('id')} has no cell tagged check"
         helps = [(t, c) for c in after for t in HELP if t in tags(c)]
         assert [t for t, _ in helps] == HELP, (
-            f"{path.name}: after exercise {cells[start].get('id')} the help is {[t for t, _ in helps]}")
+            f"{path.name}: after exercise {cells[start].get('id')} the help is {[t for t, _ in helps]}"
+        )
         check_at = after.index(checks[0])
         assert after.index(helps[0][1]) > check_at, f"{path.name}: a hint comes before the check"
         for tag, cell in helps:
@@ -123,7 +128,7 @@ def test_each_exercise_has_a_check_then_two_hints_then_a_solution_all_collapsed(
 def test_a_check_never_praises_the_stub(path: Path) -> None:
     cells = read(path)
     for start in exercises(cells):
-        check = next(c for c in cells[start + 1:] if "check" in tags(c))
+        check = next(c for c in cells[start + 1 :] if "check" in tags(c))
         out = text_output(check)
         assert out.strip(), f"{path.name}: check {check.get('id')} has no committed output"
         assert "✓" not in out, f"{path.name}: check {check.get('id')} praises the stub:\n{out}"

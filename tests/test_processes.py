@@ -55,8 +55,9 @@ def test_free_ports_are_different_and_their_companions_free_too() -> None:
 def test_a_server_is_waited_for_then_stopped(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "server.log"
-    server = spawn([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-                   log_path=log, cwd=tmp_path)
+    server = spawn(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], log_path=log, cwd=tmp_path
+    )
     try:
         wait_until_ready(server, f"http://127.0.0.1:{port}/", timeout=HANG_GUARD, log_path=log)
     finally:
@@ -67,11 +68,9 @@ def test_a_server_is_waited_for_then_stopped(tmp_path: Path) -> None:
 
 def test_a_server_that_exits_is_reported_with_its_log(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
-    server = spawn([sys.executable, "-c", "print('no such setting'); raise SystemExit(3)"],
-                   log_path=log)
+    server = spawn([sys.executable, "-c", "print('no such setting'); raise SystemExit(3)"], log_path=log)
     with pytest.raises(ServerExited, match=r"exited with code 3:\nno such setting"):
-        wait_until_ready(server, f"http://127.0.0.1:{free_port()}/", timeout=HANG_GUARD,
-                         log_path=log)
+        wait_until_ready(server, f"http://127.0.0.1:{free_port()}/", timeout=HANG_GUARD, log_path=log)
 
 
 def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
@@ -84,12 +83,20 @@ def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
 
 
 def test_stop_sends_sigkill_to_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
-    stubborn = spawn([sys.executable, "-c", textwrap.dedent("""
+    stubborn = spawn(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
         import signal, time
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("ready", flush=True)
         time.sleep(600)
-    """)], log_path=tmp_path / "log", new_session=True)
+    """),
+        ],
+        log_path=tmp_path / "log",
+        new_session=True,
+    )
     deadline = time.monotonic() + HANG_GUARD
     while "ready" not in (tmp_path / "log").read_text():  # SIGTERM is ignored from now on
         assert time.monotonic() < deadline
@@ -114,8 +121,13 @@ def test_the_watchdog_stops_what_a_killed_process_started(tmp_path: Path) -> Non
     """)
     (tmp_path / "files").mkdir()
     (tmp_path / "files" / "log").write_text("x")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=HANG_GUARD, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     assert done.returncode == -9, done.stderr
     watched, forgotten = (int(pid) for pid in done.stdout.split())
     try:

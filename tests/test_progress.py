@@ -70,8 +70,11 @@ def test_the_course_table_lists_every_check_and_quiz_of_the_notebooks_in_order()
     assert [p.name[:2] for p in notebooks] == list(progress.COURSE)
     for path in notebooks:
         assert list(progress.COURSE[path.name[:2]]) == _notebook_items(path), path.name
-    quizzes = {q["id"] for nb in progress.COURSE
-               for q in json.loads((ROOT / f"lessons/quizzes_{nb}.json").read_text(encoding="utf-8"))}
+    quizzes = {
+        q["id"]
+        for nb in progress.COURSE
+        for q in json.loads((ROOT / f"lessons/quizzes_{nb}.json").read_text(encoding="utf-8"))
+    }
     listed = [(item, kind) for _nb, item, kind in progress.course_items()]
     assert {item for item, kind in listed if kind == "quiz"} == quizzes == set(quiz.questions())
     assert len(listed) == len(set(listed)) == 34
@@ -79,13 +82,14 @@ def test_the_course_table_lists_every_check_and_quiz_of_the_notebooks_in_order()
 
 
 def test_a_check_and_a_quiz_record_on_redis_one_hash_with_a_ttl(
-        on_redis: Client, learner: str, capsys: pytest.CaptureFixture[str]) -> None:
+    on_redis: Client, learner: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = time.time()
-    check_refresh(lambda r, key, ttl: None)             # a stub: ✗
+    check_refresh(lambda r, key, ttl: None)  # a stub: ✗
     check_refresh(lambda r, key, ttl: bool(r.expire(key, ttl)))
     quiz.check("ttl-reset", "A")
     quiz.check("ttl-reset", "b")
-    quiz.check("ttl-reset", "Z")                        # not a choice: not an answer
+    quiz.check("ttl-reset", "Z")  # not a choice: not an answer
     after = time.time()
     out = capsys.readouterr().out
     assert "All checks passed." in out and "Progress not saved" not in out
@@ -96,8 +100,9 @@ def test_a_check_and_a_quiz_record_on_redis_one_hash_with_a_ttl(
         assert result.passed and result.attempts == 2 and before - 1e-3 <= result.last <= after + 1e-3
     key = f"course:{classroom.learner_key(learner)}:progress"
     assert progress.progress_key() == key
-    assert set(on_redis.hkeys(key)) == {f"01:{item}:{field}" for item in ("refresh", "ttl-reset")
-                                        for field in ("tries", "last", "passed")}
+    assert set(on_redis.hkeys(key)) == {
+        f"01:{item}:{field}" for item in ("refresh", "ttl-reset") for field in ("tries", "last", "passed")
+    }
     assert progress.PROGRESS_TTL - 60 < on_redis.ttl(key) <= progress.PROGRESS_TTL
     assert progress.class_results(on_redis)[classroom.learner_key(learner)] == found
 
@@ -112,7 +117,8 @@ def test_ever_passed_stays_passed_and_a_failure_counts_its_attempts(on_redis: Cl
 
 
 def test_the_embedded_backend_keeps_progress_in_the_file_across_kernels(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     path = tmp_path / "deep" / "progress.json"
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(path))
@@ -131,21 +137,25 @@ def test_load_file_reads_nothing_from_a_missing_or_foreign_file(tmp_path: Path) 
     assert progress.load_file(tmp_path / "missing.json") == {}
     (tmp_path / "x.json").write_text("not json", encoding="utf-8")
     assert progress.load_file(tmp_path / "x.json") == {}
-    (tmp_path / "y.json").write_text('{"results": {"01:refresh": {"passed": 1}, "bad": {}}}',
-                                     encoding="utf-8")
+    (tmp_path / "y.json").write_text(
+        '{"results": {"01:refresh": {"passed": 1}, "bad": {}}}', encoding="utf-8"
+    )
     assert progress.load_file(tmp_path / "y.json") == {}
 
 
 def test_redis_down_the_check_still_prints_its_verdict_and_one_line_once(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1
     monkeypatch.delenv("COURSE_PROGRESS_FILE", raising=False)
     monkeypatch.setattr(progress, "_warned", False)
     assert check_host_cookie(GOOD_COOKIE) is True
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2] == "All checks passed."
-    assert lines[-1] == ("(Progress not saved: Redis did not answer (ConnectionError). The verdict "
-                         "above still holds; this is said once.)")
+    assert lines[-1] == (
+        "(Progress not saved: Redis did not answer (ConnectionError). The verdict "
+        "above still holds; this is said once.)"
+    )
     assert check_host_cookie("session_id=abc; Path=/") is False
     quiz.check("sec-signing", "C")
     out = capsys.readouterr().out
@@ -154,7 +164,8 @@ def test_redis_down_the_check_still_prints_its_verdict_and_one_line_once(
 
 
 def test_an_unwritable_file_is_said_once_and_the_check_goes_on(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "a-file" / "progress.json"))
@@ -180,7 +191,8 @@ def test_wrong_ids_are_the_callers_bug() -> None:
 
 
 def test_the_last_cell_shows_the_learners_course(
-        memory: dict[Item, Result], client: Client, learner: str, capsys: pytest.CaptureFixture[str]) -> None:
+    memory: dict[Item, Result], client: Client, learner: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     progress.record("01", "refresh", False, kind="exercise")
     progress.record("01", "ttl-reset", True, kind="quiz")
     progress.record("04", "touch", True, kind="exercise")
@@ -202,8 +214,8 @@ def _learners(tag: str) -> dict[str, str]:
 
 
 def test_three_learners_on_one_redis_done_stuck_absent(
-        real_redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        tmp_path: Path) -> None:
+    real_redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     """Each learner runs real checks and quizzes as their own kernel would (COURSE_LEARNER);
     the instructor's table, given the roster, shows the stuck one first, the done one all ✓, the
     absent one last, all ·, listed as not started, and the item the stuck one fails."""
@@ -212,8 +224,9 @@ def test_three_learners_on_one_redis_done_stuck_absent(
     client = backend.connect(real_redis_url)
     names = _learners(uuid.uuid4().hex[:8])
     roster = tmp_path / "roster.txt"
-    roster.write_text("# the class\n" + "\n".join(f"  {name}" for name in names.values()) + "\n\n",
-                      encoding="utf-8")
+    roster.write_text(
+        "# the class\n" + "\n".join(f"  {name}" for name in names.values()) + "\n\n", encoding="utf-8"
+    )
     try:
         monkeypatch.setenv("COURSE_LEARNER", names["done"])
         for nb, item, kind in progress.course_items():
@@ -224,30 +237,37 @@ def test_three_learners_on_one_redis_done_stuck_absent(
             check_refresh(lambda r, key, ttl: None)
         capsys.readouterr()
         assert {k for k in progress.class_results(client) if k in names.values()} == {
-            names["done"], names["stuck"]}  # the absent one has no hash
+            names["done"],
+            names["stuck"],
+        }  # the absent one has no hash
         rows = progress.class_results(client, progress.read_roster(roster))
         assert set(rows) == set(names.values()) and rows[names["absent"]] == {}
         assert all(r.passed and r.attempts == 1 for r in rows[names["done"]].values())
         assert len(rows[names["done"]]) == 34
         stuck = rows[names["stuck"]]
         assert {k: (r.passed, r.attempts) for k, r in stuck.items()} == {
-            ("01", "ttl-reset"): (True, 1), ("01", "refresh"): (False, 3)}
+            ("01", "ttl-reset"): (True, 1),
+            ("01", "refresh"): (False, 3),
+        }
         table = progress.render_table(rows, progress.course_items()).splitlines()
         assert table[0].startswith("Learners: 3, items: 34 ")
         assert [line.split()[0] for line in table[2:5]] == [names["stuck"], names["done"], names["absent"]]
         assert table[2].split()[1:] == ["·"] * 4 + ["✓", "·", "✗3"] + ["·"] * 27
         assert table[3].split()[1:] == ["✓"] * 34
         assert table[4].split()[1:] == ["·"] * 34
-        assert table[5:] == [f"Not started: {names['absent']}",
-                             "Most failed (learners who tried without passing):",
-                             "  01 refresh (exercise): 1 of the 2 who tried it"]
+        assert table[5:] == [
+            f"Not started: {names['absent']}",
+            "Most failed (learners who tried without passing):",
+            "  01 refresh (exercise): 1 of the 2 who tried it",
+        ]
         sheet_file = tmp_path / "class.csv"
         assert classroom.main(["progress", "--roster", str(roster), "--csv", str(sheet_file)]) == 0
         out = capsys.readouterr().out
         assert out.startswith("Backend: Redis ")
         assert f"Not started: {names['absent']}\n" in out
         assert [line.split()[1:] for line in out.splitlines() if line.startswith(names["absent"])] == [
-            ["·"] * 34]
+            ["·"] * 34
+        ]
         with open(sheet_file, encoding="utf-8-sig", newline="") as f:
             sheet = {row["learner"]: row for row in csv.DictReader(f)}
         assert sheet[names["stuck"]]["01 refresh"] == "✗3" and sheet[names["stuck"]]["00 cleanup_sql"] == ""
@@ -277,7 +297,9 @@ def test_class_results_for_named_learners_reads_only_theirs(client: Client, lear
         progress.write_results(client, learner, {("01", "refresh"): Result(True, 2, 1.5)})
         progress.write_results(client, other, {("01", "refresh"): Result(False, 1, 1.5)})
         assert progress.class_results(client, [learner, "nobody-here", learner]) == {
-            learner: {("01", "refresh"): Result(True, 2, 1.5)}, "nobody-here": {}}
+            learner: {("01", "refresh"): Result(True, 2, 1.5)},
+            "nobody-here": {},
+        }
         assert progress.class_results(client, []) == {}
         with pytest.raises(ValueError, match="a learner is a key segment"):
             progress.class_results(client, ["course:*"])
@@ -286,7 +308,8 @@ def test_class_results_for_named_learners_reads_only_theirs(client: Client, lear
 
 
 def test_class_results_reads_only_progress_hashes_of_plain_learner_segments(
-        client: Client, learner: str) -> None:
+    client: Client, learner: str
+) -> None:
     key = f"course:{learner}:progress"
     decoy = f"course:{learner}:01:x:progress"  # a notebook's key that happens to end so
     try:
@@ -302,7 +325,8 @@ def test_class_results_reads_only_progress_hashes_of_plain_learner_segments(
 
 
 def test_clean_and_a_learners_reset_remove_progress(
-        client: Client, monkeypatch: pytest.MonkeyPatch, learner: str) -> None:
+    client: Client, monkeypatch: pytest.MonkeyPatch, learner: str
+) -> None:
     """``reset()`` without parts (all of this learner's keys) and the instructor's clean both
     delete the progress hash; clean runs on this process's embedded server only."""
     segment = classroom.learner_key(learner)
@@ -317,10 +341,15 @@ def test_clean_and_a_learners_reset_remove_progress(
 
 def test_render_table_sorts_stuck_first_and_pads_wide_names() -> None:
     items = [("01", "a", "exercise"), ("01", "b", "quiz"), ("02", "c", "exercise")]
-    rows = {"たろう": {("01", "a"): Result(False, 12, 0.0)},
-            "alice": {("01", "a"): Result(True, 1, 0.0), ("01", "b"): Result(True, 1, 0.0),
-                      ("02", "c"): Result(True, 3, 0.0)},
-            "bob": {}}
+    rows = {
+        "たろう": {("01", "a"): Result(False, 12, 0.0)},
+        "alice": {
+            ("01", "a"): Result(True, 1, 0.0),
+            ("01", "b"): Result(True, 1, 0.0),
+            ("02", "c"): Result(True, 3, 0.0),
+        },
+        "bob": {},
+    }
     assert progress.render_table(rows, items).splitlines() == [
         "Learners: 3, items: 3 (✓ passed, ✗n tried n times without passing, · not tried)",
         "learner  01       02",
@@ -346,7 +375,7 @@ def test_progress_command_help_and_wrong_arguments(capsys: pytest.CaptureFixture
 def test_the_quiz_widgets_check_button_records_the_answer(memory: dict[Item, Result]) -> None:
     widget = quiz.ask("sliding-read")
     picker, button = widget.children[1], widget.children[2]
-    button.click()                       # nothing picked yet: not an answer
+    button.click()  # nothing picked yet: not an answer
     assert memory == {}
     picker.value = "A"
     button.click()
@@ -357,8 +386,8 @@ def test_the_quiz_widgets_check_button_records_the_answer(memory: dict[Item, Res
 
 
 def test_watch_refreshes_until_ctrl_c_and_grade_goes_to_the_grader(
-        memory: dict[Item, Result], monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    memory: dict[Item, Result], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     progress.record("05", "login_throttle", False, kind="exercise")
 
@@ -389,11 +418,17 @@ def test_ctrl_c_ends_watch_quietly(client: Client, redis_url: str, learner: str)
     on stdout, nothing on stderr (no traceback, no client finalised half-way)."""
     progress.write_results(client, learner, {("01", "refresh"): Result(False, 2, 1.0)}, ttl=60)
     env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
-    watch = subprocess.Popen([sys.executable, "-m", "lessons.classroom", "progress", "--watch", "60"],
-                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, encoding="utf-8",
-                             # Ctrl-C's default even when pytest runs in a background job (SIGINT ignored)
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "lessons.classroom", "progress", "--watch", "60"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        # Ctrl-C's default even when pytest runs in a background job (SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         assert watch.stdout is not None and watch.stderr is not None
         seen: list[str] = []
@@ -418,3 +453,25 @@ def test_tests_and_their_notebook_kernels_keep_progress_in_memory() -> None:
     tools/execute-notebooks for the committed outputs: each last cell shows that run only."""
     assert os.environ["COURSE_PROGRESS_FILE"] == progress.MEMORY
     assert "COURSE_PROGRESS_FILE=:memory:" in (ROOT / "tools" / "execute-notebooks").read_text()
+
+
+def _in_a_cell(source: str, namespace: dict[str, object]) -> None:
+    """Run ``source`` as a notebook cell runs: module-level code (a ``<module>`` frame)."""
+    exec(compile(source, "<cell>", "exec"), namespace)
+
+
+def test_the_course_solution_and_answer_cells_earn_no_tick(
+    memory: dict[Item, Result], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run All runs the collapsed Solution cells (which name what they check ``…_solution``) and
+    the quiz-answer cells (``show_answer``): both print their verdict, neither records anything;
+    the learner's own cell, with the same code under another name, does."""
+    cell_namespace: dict[str, object] = {"check_host_cookie": check_host_cookie, "quiz": quiz}
+    _in_a_cell(f"my_header_solution = {GOOD_COOKIE!r}\ncheck_host_cookie(my_header_solution)", cell_namespace)
+    _in_a_cell('quiz.show_answer("sec-signing")', cell_namespace)
+    shown = capsys.readouterr().out
+    assert "All checks passed." in shown and shown.count("✓") == 4
+    assert quiz.verdict("sec-signing", quiz.question("sec-signing").answer) in shown
+    assert memory == {}
+    _in_a_cell(f"my_header = {GOOD_COOKIE!r}\ncheck_host_cookie(my_header)", cell_namespace)
+    assert memory[("04", "host_cookie")].passed and memory[("04", "host_cookie")].attempts == 1

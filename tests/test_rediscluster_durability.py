@@ -56,8 +56,9 @@ def on_replica(cluster: LocalRedisCluster, index: int, key: str) -> bool:
         return bool(r.exists(key))
 
 
-def sessions_on(store: SessionStore, cluster: LocalRedisCluster, index: int, n: int,
-                user_id: object = 1) -> list[str]:
+def sessions_on(
+    store: SessionStore, cluster: LocalRedisCluster, index: int, n: int, user_id: object = 1
+) -> list[str]:
     """``n`` sessions of ``user_id`` whose keys live on master ``index`` (others are deleted)."""
     port = master(cluster, index).port
     sids: list[str] = []
@@ -71,8 +72,9 @@ def sessions_on(store: SessionStore, cluster: LocalRedisCluster, index: int, n: 
     return sids
 
 
-def test_with_the_replicas_linked_every_end_is_confirmed(ha_cluster: LocalRedisCluster, ha_rc: RedisCluster,
-                                                         prefix: str) -> None:
+def test_with_the_replicas_linked_every_end_is_confirmed(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60)
     logout, revoked = sessions_on(store, ha_cluster, 0, 2, "u1"), sessions_on(store, ha_cluster, 0, 3, "u2")
     fixed = sessions_on(store, ha_cluster, 0, 1, "u3")[0]
@@ -87,8 +89,9 @@ def test_with_the_replicas_linked_every_end_is_confirmed(ha_cluster: LocalRedisC
     assert [s["session_id"] for s in store.admin().list_sessions("u3")] == [new_id]
 
 
-def test_a_logout_no_replica_confirmed_raises_not_replicated(ha_cluster: LocalRedisCluster,
-                                                             ha_rc: RedisCluster, prefix: str) -> None:
+def test_a_logout_no_replica_confirmed_raises_not_replicated(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
     sid, other = sessions_on(store, ha_cluster, 0, 2, "u1")
     cut_replication(ha_cluster, 0)
@@ -107,15 +110,18 @@ def test_a_logout_no_replica_confirmed_raises_not_replicated(ha_cluster: LocalRe
     assert not on_replica(ha_cluster, 0, store.key(sid))
 
 
-def test_the_app_answers_503_to_a_logout_no_replica_confirmed(ha_cluster: LocalRedisCluster,
-                                                              ha_rc: RedisCluster, prefix: str) -> None:
+def test_the_app_answers_503_to_a_logout_no_replica_confirmed(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     from lessons.web import TestClient, create_app
 
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
     app = create_app(store, users=USERS)
     port = master(ha_cluster, 0).port
-    with TestClient(app, base_url="https://testserver") as one, \
-            TestClient(app, base_url="https://testserver") as two:
+    with (
+        TestClient(app, base_url="https://testserver") as one,
+        TestClient(app, base_url="https://testserver") as two,
+    ):
         for client in (one, two):  # each logs in until its session lives on master 0
             while True:
                 client.cookies.clear()
@@ -137,8 +143,9 @@ def test_the_app_answers_503_to_a_logout_no_replica_confirmed(ha_cluster: LocalR
     assert "set-cookie" not in logout.headers  # the browser keeps its cookie: it may try again
 
 
-def test_log_out_everywhere_through_the_app_waits_for_a_replica(ha_cluster: LocalRedisCluster,
-                                                                ha_rc: RedisCluster, prefix: str) -> None:
+def test_log_out_everywhere_through_the_app_waits_for_a_replica(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     from lessons.web import TestClient, create_app
 
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
@@ -156,8 +163,9 @@ def test_log_out_everywhere_through_the_app_waits_for_a_replica(ha_cluster: Loca
     assert everywhere.json() == {"detail": NOT_CONFIRMED}
 
 
-def test_a_revoke_no_replica_confirmed_raises_and_keeps_the_index(ha_cluster: LocalRedisCluster,
-                                                                  ha_rc: RedisCluster, prefix: str) -> None:
+def test_a_revoke_no_replica_confirmed_raises_and_keeps_the_index(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
     admin = ReplicatedAdmin.for_store(store)
     assert (admin.replicas, admin.timeout_ms) == (1, 50)
@@ -176,9 +184,9 @@ def test_a_revoke_no_replica_confirmed_raises_and_keeps_the_index(ha_cluster: Lo
     assert not any(on_replica(ha_cluster, 0, store.key(s)) for s in sids)
 
 
-def test_a_regenerate_no_replica_confirmed_raises_and_gives_no_new_id(ha_cluster: LocalRedisCluster,
-                                                                      ha_rc: RedisCluster,
-                                                                      prefix: str) -> None:
+def test_a_regenerate_no_replica_confirmed_raises_and_gives_no_new_id(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)
     (sid,) = sessions_on(store, ha_cluster, 0, 1, "u1")
     cut_replication(ha_cluster, 0)
@@ -193,9 +201,12 @@ def test_a_regenerate_no_replica_confirmed_raises_and_gives_no_new_id(ha_cluster
 
 
 def test_ended_sessions_come_back_after_a_failover_only_when_the_caller_was_told(
-        ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str) -> None:
-    stores = {"plain": SessionStore(client=ha_rc, prefix=prefix, default_ttl=60),
-              "wait": ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50)}
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
+    stores = {
+        "plain": SessionStore(client=ha_rc, prefix=prefix, default_ttl=60),
+        "wait": ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=50),
+    }
     run = resurrection_experiment(ha_cluster, stores, master=2, per_user=5)
     print("\n".join(run.lines()))
     for how in ("logout", "revoke", "regenerate"):

@@ -37,9 +37,14 @@ USERS = {"alice": "wonderland", "bob": "builder"}
 
 
 def synthetic_run(*extra: Outcome) -> LoadRun:
-    outcomes = [Outcome(0.1, "login", 200, 5.0, "a" * 43), Outcome(0.2, "me", 200, 1.0),
-                Outcome(1.0, "login", 503, 300.0), Outcome(1.5, "me", 503, 100.0),
-                Outcome(2.0, "login", 200, 5.0, "b" * 43), *extra]
+    outcomes = [
+        Outcome(0.1, "login", 200, 5.0, "a" * 43),
+        Outcome(0.2, "me", 200, 1.0),
+        Outcome(1.0, "login", 503, 300.0),
+        Outcome(1.5, "me", 503, 100.0),
+        Outcome(2.0, "login", 200, 5.0, "b" * 43),
+        *extra,
+    ]
     return LoadRun(sorted(outcomes, key=lambda o: o.t), 2.5, {"0": 0.9, "0 done": 1.7})
 
 
@@ -67,10 +72,12 @@ def test_every_outcome_is_described_and_the_invariants_read_the_same(outcome: st
     assert invariants(run) == [
         "requests answered 500 (an error the app did not handle): 0",
         "answers that named another user than the one who asked: 0",
-        "answers other than 200, 401 (no session) and 503 (try again): none"]
+        "answers other than 200, 401 (no session) and 503 (try again): none",
+    ]
     text = "\n".join(describe_run(run, lost=0))
-    assert text.startswith("master 0 was killed 0.90 s into the load; the event ended (replica "
-                           "serving its slots) 2.00 s later")
+    assert text.startswith(
+        "master 0 was killed 0.90 s into the load; the event ended (replica serving its slots) 2.00 s later"
+    )
     assert ("No request failed in this run" in text) == (outcome == "nothing failed")
     assert ("1 requests were answered 503" in text) == (outcome == "503s")
     assert ("1 calls of /me were answered 401" in text) == (outcome == "a session lost")
@@ -80,12 +87,18 @@ def test_every_outcome_is_described_and_the_invariants_read_the_same(outcome: st
 def test_resurrections_print_one_stable_row_per_store_and_way() -> None:
     from lessons.rediscluster.demo import EndResult, Resurrections
 
-    run = Resurrections({("SessionStore", "logout"): EndResult(10, 0, 10, 0, 0),
-                         ("ReplicatedStore", "revoke"): EndResult(0, 10, 0, 10, 10)}, takeover_s=2.5)
+    run = Resurrections(
+        {
+            ("SessionStore", "logout"): EndResult(10, 0, 10, 0, 0),
+            ("ReplicatedStore", "revoke"): EndResult(0, 10, 0, 10, 10),
+        },
+        takeover_s=2.5,
+    )
     assert run.lines() == [
         "ended by   store             answered OK  back  not replicated  back  still listed",
         "logout     SessionStore               10    10               0     0             0",
-        "revoke     ReplicatedStore             0     0              10    10            10"]
+        "revoke     ReplicatedStore             0     0              10    10            10",
+    ]
 
 
 def test_the_invariants_show_a_500_and_another_users_session() -> None:
@@ -93,24 +106,28 @@ def test_the_invariants_show_a_500_and_another_users_session() -> None:
     assert invariants(run) == [
         "requests answered 500 (an error the app did not handle): 1",
         "answers that named another user than the one who asked: 1",
-        "answers other than 200, 401 (no session) and 503 (try again): 500"]
+        "answers other than 200, 401 (no session) and 503 (try again): 500",
+    ]
 
 
 def test_latency_line_uses_the_course_percentile() -> None:
-    assert latency_line("x", [3.0, 1.0, 2.0]) == \
-        "x: median 2.00 ms, 95th percentile 2.90 ms (3 calls)"  # 2 + 0.9 x (3 - 2)
+    assert (
+        latency_line("x", [3.0, 1.0, 2.0]) == "x: median 2.00 ms, 95th percentile 2.90 ms (3 calls)"
+    )  # 2 + 0.9 x (3 - 2)
 
 
 def test_plot_timeline_labels_its_axes() -> None:
     import matplotlib.pyplot as plt
 
-    fig = plot_timeline(synthetic_run(Outcome(0.3, "me", 200, 2.0, group="/me, session on master 1")),
-                        "title", marks={"0": "killed", "missing": "x"})
+    fig = plot_timeline(
+        synthetic_run(Outcome(0.3, "me", 200, 2.0, group="/me, session on master 1")),
+        "title",
+        marks={"0": "killed", "missing": "x"},
+    )
     top, bottom = fig.axes
     assert "time" in bottom.get_xlabel() and "(s)" in bottom.get_xlabel()
     assert "per 250 ms" in bottom.get_xlabel() and fig.get_suptitle() == "title"
-    assert [ax.get_title(loc="left") for ax in fig.axes] == ["log in, then /me",
-                                                              "/me, session on master 1"]
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["log in, then /me", "/me, session on master 1"]
     assert [t.get_text() for t in top.texts] == ["killed"] and len(bottom.texts) == 0
     heights = [sum(p.get_height() for p in ax.patches) for ax in fig.axes]
     assert heights == [5, 1]  # every request drawn once, in its own row
@@ -120,14 +137,21 @@ def test_plot_timeline_labels_its_axes() -> None:
 def test_run_load_on_one_redis_answers_200_and_loses_nothing() -> None:
     from lessons.web import TestClient, create_app
 
-    store = SessionStore(client=backend.connect(backend.embedded_url()),
-                         prefix=f"test-{uuid.uuid4().hex[:10]}", default_ttl=60)
+    store = SessionStore(
+        client=backend.connect(backend.embedded_url()), prefix=f"test-{uuid.uuid4().hex[:10]}", default_ttl=60
+    )
     marks: list[str] = []
     app = create_app(store, users=USERS)
     with TestClient(app, base_url="https://testserver") as client:
         cookie = client.post("/login", json={"username": "bob", "password": "builder"}).cookies["session_id"]
-    run = run_load(app, USERS, seconds=2.0, me_per_login=2, readers={"bob's reader": ("bob", cookie)},
-                   events={0.3: lambda: marks.append("ran")})
+    run = run_load(
+        app,
+        USERS,
+        seconds=2.0,
+        me_per_login=2,
+        readers={"bob's reader": ("bob", cookie)},
+        events={0.3: lambda: marks.append("ran")},
+    )
     try:
         assert marks == ["ran"] and set(run.marks) == {"0", "0 done"}
         assert {o.status for o in run.outcomes} == {200} and run.foreign() == []
@@ -155,8 +179,11 @@ def prefix(ha_rc: RedisCluster) -> Iterator[str]:
 def test_demo_helpers(ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str) -> None:
     from lessons.rediscluster.demo import moved_error, per_master, scan_one_node, slot_ranges
 
-    assert slot_ranges(ha_cluster) == ["master 0: slots     0 –  5460", "master 1: slots  5461 – 10921",
-                                    "master 2: slots 10922 – 16383"]
+    assert slot_ranges(ha_cluster) == [
+        "master 0: slots     0 –  5460",
+        "master 1: slots  5461 – 10921",
+        "master 2: slots 10922 – 16383",
+    ]
     for name in ("bob", "carol", "alice"):  # slots 1769, 8303, 15036: masters 0, 1, 2
         ha_rc.set(f"{prefix}:{{session:{name}}}", "{}", ex=60)
     assert moved_error(ha_cluster, f"{prefix}:{{session:bob}}") == "'{}'"
@@ -179,8 +206,9 @@ def test_designs_are_measured_side_by_side(ha_cluster: LocalRedisCluster, prefix
     assert "very active user" in format_rows(list(rows.values()))
 
 
-def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(ha_cluster: LocalRedisCluster,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(
+    ha_cluster: LocalRedisCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
     from lessons.checks.rediscluster import check_user_keys
 
     def tagged(p: str, u: int) -> list[str]:
@@ -200,8 +228,9 @@ def test_the_cluster_check_passes_a_hash_tag_and_fails_the_rest(ha_cluster: Loca
     assert "✓ returns 3 different key names" in out and "✗ every name starts with the prefix" in out
 
 
-def test_wait_acknowledges_then_a_cut_replica_refuses(ha_cluster: LocalRedisCluster, ha_rc: RedisCluster,
-                                                      prefix: str) -> None:
+def test_wait_acknowledges_then_a_cut_replica_refuses(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     # a linked replica acknowledges at once; the generous timeout only matters on a busy machine
     store = ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=2000)
     sids = [store.create({"user_id": 1}) for _ in range(10)]  # every replica acknowledges
@@ -220,18 +249,20 @@ def test_wait_acknowledges_then_a_cut_replica_refuses(ha_cluster: LocalRedisClus
     assert all(int(ha_rc.get_node_from_key(store.key(s)).port) != master_0 for s in accepted)
 
 
-def test_sessions_acknowledged_without_wait_are_lost_with_wait_never(ha_cluster: LocalRedisCluster,
-                                                                     ha_rc: RedisCluster,
-                                                                     prefix: str) -> None:
+def test_sessions_acknowledged_without_wait_are_lost_with_wait_never(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     plain = loss_experiment(ha_cluster, SessionStore(client=ha_rc, prefix=prefix, default_ttl=60), 1)
     assert plain.acknowledged > 0 and plain.lost and 0 < plain.takeover_s < 15
-    waited = loss_experiment(ha_cluster, ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60,
-                                                      timeout_ms=100), 2)
+    waited = loss_experiment(
+        ha_cluster, ReplicatedStore(client=ha_rc, prefix=prefix, default_ttl=60, timeout_ms=100), 2
+    )
     assert waited.lost == [] and waited.refused > 0
 
 
-def test_a_failover_never_answers_500_nor_another_users_session(ha_cluster: LocalRedisCluster,
-                                                                ha_rc: RedisCluster, prefix: str) -> None:
+def test_a_failover_never_answers_500_nor_another_users_session(
+    ha_cluster: LocalRedisCluster, ha_rc: RedisCluster, prefix: str
+) -> None:
     """The invariants of every failover; what else happened (nothing failed, 503s, a lost
     session's 401s) depends on timing, and is only counted (printed)."""
     from lessons.web import TestClient, create_app
@@ -240,8 +271,13 @@ def test_a_failover_never_answers_500_nor_another_users_session(ha_cluster: Loca
     app = create_app(store, users=USERS)
     readers = reader_sessions(app, store, ha_cluster, USERS)
     assert list(readers) == [f"/me, session on master {i}" for i in range(3)]
-    run = run_load(app, USERS, seconds=4.0, readers=readers,
-                   events={1.0: lambda: (ha_cluster.kill_master(0), ha_cluster.wait_for_failover())})
+    run = run_load(
+        app,
+        USERS,
+        seconds=4.0,
+        readers=readers,
+        events={1.0: lambda: (ha_cluster.kill_master(0), ha_cluster.wait_for_failover())},
+    )
     print(run.by_group())
     print("\n".join(describe_run(run)))
     assert not [o for o in run.outcomes if o.status == 500], run.by_group()
@@ -263,8 +299,9 @@ def test_create_latencies_take_turns_and_clean_up() -> None:
     assert list(client.scan_iter(match=f"{prefix}*")) == []
 
 
-def test_without_redis_server_the_notebook_says_how_to_install_it(monkeypatch: MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_redis_server_the_notebook_says_how_to_install_it(
+    monkeypatch: MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from lessons.rediscluster import demo
 
     monkeypatch.setattr("lessons.rediscluster.demo.shutil.which", lambda name: None)

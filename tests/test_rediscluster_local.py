@@ -31,9 +31,7 @@ from redis.cluster import RedisCluster
 from lessons import backend
 from lessons.rediscluster.local import INSTALL_HINT, LocalRedisCluster, RedisServerNotFound, local_cluster
 
-needs_redis_server = pytest.mark.skipif(
-    shutil.which("redis-server") is None,
-    reason=INSTALL_HINT)
+needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None, reason=INSTALL_HINT)
 HANG_GUARD = 120.0  # seconds; a correct run never waits this long
 
 
@@ -121,8 +119,11 @@ def test_a_failed_start_stops_what_it_started() -> None:
     c = LocalRedisCluster(masters=3, progress=False, config={"no-such-directive": "1"})
     with pytest.raises(RuntimeError, match=r"exited .*no-such-directive"):
         c.start()
-    left = [child for child in ours.children() if child.pid not in before
-            and child.status() != psutil.STATUS_ZOMBIE]
+    left = [
+        child
+        for child in ours.children()
+        if child.pid not in before and child.status() != psutil.STATUS_ZOMBIE
+    ]
     assert c.nodes == [] and left == [] and not os.path.exists(c.directory)  # nor the watchdog
 
 
@@ -144,8 +145,10 @@ def test_client_routes_keys_to_every_master(ha_cluster: LocalRedisCluster, ha_rc
     for key in keys:
         ha_rc.set(key, key, ex=60)
     assert ha_rc.mget_nonatomic(keys) == keys
-    per_node = [sum(1 for k in ha_rc.scan_iter(match=f"{prefix}:*", target_nodes=node))
-                for node in ha_rc.get_primaries()]
+    per_node = [
+        sum(1 for k in ha_rc.scan_iter(match=f"{prefix}:*", target_nodes=node))
+        for node in ha_rc.get_primaries()
+    ]
     assert len(per_node) == 3 and all(n > 0 for n in per_node) and sum(per_node) == 60
     assert backend.delete_prefix(ha_rc, prefix) == 60
 
@@ -159,8 +162,9 @@ def test_connect_returns_a_cluster_client_for_any_node(ha_cluster: LocalRedisClu
         client.close()
 
 
-def test_cluster_detection_costs_one_round_trip_per_url(ha_cluster: LocalRedisCluster,
-                                                        monkeypatch: MonkeyPatch) -> None:
+def test_cluster_detection_costs_one_round_trip_per_url(
+    ha_cluster: LocalRedisCluster, monkeypatch: MonkeyPatch
+) -> None:
     calls: list[str | None] = []
     real_info = redis.Redis.info
 
@@ -188,8 +192,11 @@ def test_connect_returns_a_plain_client_for_a_single_redis() -> None:
 def test_describe_names_the_cluster(ha_cluster: LocalRedisCluster, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", ha_cluster.url)
     line = backend.describe()
-    assert re.fullmatch(r"Backend: Redis Cluster, 3 masters, Redis \d+\.\d+\.\d+, at "
-                        r"redis://127\.0\.0\.1:\d+ \(from REDIS_URL\)", line), line
+    assert re.fullmatch(
+        r"Backend: Redis Cluster, 3 masters, Redis \d+\.\d+\.\d+, at "
+        r"redis://127\.0\.0\.1:\d+ \(from REDIS_URL\)",
+        line,
+    ), line
 
 
 def test_delete_prefix_on_a_cluster_deletes_only_its_prefix_across_slots(ha_rc: RedisCluster) -> None:
@@ -256,8 +263,12 @@ def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path: Pat
                           "dir": c.directory}), flush=True)
         time.sleep(120)
     """)
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                             cwd=os.path.dirname(os.path.dirname(__file__)))
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     try:
         assert child.stdout is not None
         line = child.stdout.readline()

@@ -90,25 +90,32 @@ def test_round_trips_per_operation(rc: RedisCluster, counted: tuple[SessionStore
         same_node = node_of(rc, store.key(sid)) == node_of(rc, store.keys.index_key(1))
         assert m.count == (1 if same_node else 2) and m.count <= 2
         assert " ".join(m.commands) == "ZADD PEXPIRE PEXPIRE SET"  # index entry first
-    for action, most in ((lambda: store.get(sid), 1), (lambda: store.get(sid, refresh=True), 1),
-                         (lambda: store.refresh(sid), 1),
-                         (lambda: store.update(sid, {"role": "admin"}), 3),
-                         (lambda: store.update(sid, {"role": "x"}, refresh=False), 3),
-                         (lambda: store.delete(anon), 1)):
+    for action, most in (
+        (lambda: store.get(sid), 1),
+        (lambda: store.get(sid, refresh=True), 1),
+        (lambda: store.refresh(sid), 1),
+        (lambda: store.update(sid, {"role": "admin"}), 3),
+        (lambda: store.update(sid, {"role": "x"}, refresh=False), 3),
+        (lambda: store.delete(anon), 1),
+    ):
         with trips.measure() as m:
             action()
         assert m.count == most, m.commands
     with trips.measure() as m:
         new = store.regenerate(sid)
-    assert m.commands == ["EVAL" if m.commands[0] == "EVAL" else "EVALSHA",
-                          "ZADD PEXPIRE PEXPIRE ZREM", "SET"]
+    assert m.commands == [
+        "EVAL" if m.commands[0] == "EVAL" else "EVALSHA",
+        "ZADD PEXPIRE PEXPIRE ZREM",
+        "SET",
+    ]
     with trips.measure() as m:
         assert store.delete(new) is True
     assert m.commands == ["GETDEL", "ZREM"]
 
 
 def test_a_script_costs_one_round_trip_on_each_node_the_first_time_too(
-        rc: RedisCluster, counted: tuple[SessionStore, RoundTrips]) -> None:
+    rc: RedisCluster, counted: tuple[SessionStore, RoundTrips]
+) -> None:
     """regenerate's take-out script: EVAL the first time each node runs it (no NOSCRIPT round
     trip), EVALSHA after that."""
     store, trips = counted
@@ -123,8 +130,9 @@ def test_a_script_costs_one_round_trip_on_each_node_the_first_time_too(
             assert m.commands[0] == first
 
 
-def test_sliding_reads_are_one_getex_on_every_node(rc: RedisCluster,
-                                                   counted: tuple[SessionStore, RoundTrips]) -> None:
+def test_sliding_reads_are_one_getex_on_every_node(
+    rc: RedisCluster, counted: tuple[SessionStore, RoundTrips]
+) -> None:
     store, trips = counted
     for _ in range(9):
         sid = store.create({"user_id": 2}, ttl=50)  # its own TTL, known to the store that made it
@@ -138,8 +146,9 @@ def test_sliding_reads_are_one_getex_on_every_node(rc: RedisCluster,
         assert m.commands == ["GETEX"] and 50_000 - since_ms - 2 <= left_ms <= 50_000  # slid back
 
 
-def test_admin_lists_counts_audits_and_revokes_across_nodes(rc: RedisCluster, store: SessionStore,
-                                                            prefix: str) -> None:
+def test_admin_lists_counts_audits_and_revokes_across_nodes(
+    rc: RedisCluster, store: SessionStore, prefix: str
+) -> None:
     admin = SessionAdmin(rc, prefix)
     alice = [store.create({"user_id": 1}) for _ in range(12)]
     while len({node_of(rc, store.key(s)) for s in alice}) < 3:  # 12 random IDs miss a node 2% of runs
@@ -159,8 +168,9 @@ def test_admin_lists_counts_audits_and_revokes_across_nodes(rc: RedisCluster, st
     assert admin.revoke_by_scan(2) == 3
 
 
-def test_listing_and_revoking_cost_one_request_per_node_at_most(rc: RedisCluster, store: SessionStore,
-                                                                cluster_url: str, prefix: str) -> None:
+def test_listing_and_revoking_cost_one_request_per_node_at_most(
+    rc: RedisCluster, store: SessionStore, cluster_url: str, prefix: str
+) -> None:
     client, trips = counting_client(cluster_url)
     admin = SessionAdmin(client, prefix)
     sids = [store.create({"user_id": 1}) for _ in range(20)]
@@ -230,8 +240,7 @@ def test_update_keeps_its_atomicity_on_a_cluster(rc: RedisCluster, store: Sessio
         t.join()
     session = store.get(sid)
     assert session is not None
-    assert {k: v for k, v in session.items() if k.startswith("f")} == {
-        "f0": 19, "f1": 19, "f2": 19}
+    assert {k: v for k, v in session.items() if k.startswith("f")} == {"f0": 19, "f1": 19, "f2": 19}
 
 
 def test_the_course_code_before_the_cluster_issue_fails_there(rc: RedisCluster, prefix: str) -> None:
@@ -254,4 +263,3 @@ def test_the_course_code_before_the_cluster_issue_fails_there(rc: RedisCluster, 
         old_list_sessions(rc, keys, 1)
     with pytest.raises(redis.exceptions.RedisClusterException, match="same key slot"):
         old_revoke(rc, keys, 1)
-

@@ -38,8 +38,7 @@ def test_committed_reference_says_where_and_when(ref: reference.Reference) -> No
     assert re.fullmatch(r"\d+\.\d+\.\d+", ref.redis_version)
     assert "cores" in ref.machine and "Python" in ref.system
     assert ref.sessions >= 500 and ref.rounds >= 1
-    assert ref.label == (f"reference: real Redis {ref.redis_version} on {ref.machine}, "
-                         f"{ref.measured_on}")
+    assert ref.label == (f"reference: real Redis {ref.redis_version} on {ref.machine}, {ref.measured_on}")
 
 
 def test_committed_reference_has_every_store_and_operation(ref: reference.Reference) -> None:
@@ -68,8 +67,7 @@ def test_committed_reference_supports_the_notebook_prose(ref: reference.Referenc
     redis_get = ref.stats("redis", "get").median_us
     assert 50 <= redis_get <= 200
     assert 2.5 <= ref.stats("redis", "update").median_us / redis_get <= 3.5
-    ratio = {(k, op): ref.stats(k, op).p99_us / ref.stats(k, op).median_us
-             for k in KINDS for op in OPS}
+    ratio = {(k, op): ref.stats(k, op).p99_us / ref.stats(k, op).median_us for k in KINDS for op in OPS}
     assert sum(r <= 2.5 for r in ratio.values()) >= len(ratio) * 2 // 3
     assert max(ratio, key=lambda kind_op: ratio[kind_op]) == ("sqlite", "create")
 
@@ -103,9 +101,9 @@ def test_measuring_on_the_embedded_server_is_refused() -> None:
         measuring.measure_reference(backend.embedded_url(), sessions=10, rounds=1)
 
 
-def test_main_without_redis_url_explains_and_fails(monkeypatch: MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str],
-                                                   tmp_path: Path) -> None:
+def test_main_without_redis_url_explains_and_fails(
+    monkeypatch: MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert measuring.main([str(tmp_path / "ref.json")]) == 2
     assert "REDIS_URL" in capsys.readouterr().err

@@ -71,8 +71,13 @@ def make_store(kind: str, where: str, client: Any, prefix: str) -> SessionStore:
     if kind == "wait":
         if where == "embedded":
             pytest.skip("the embedded server has no WAIT")
-        return ReplicatedStore(client=client, prefix=prefix, default_ttl=TTL,
-                               replicas=1 if where == "cluster" else 0, timeout_ms=2000)
+        return ReplicatedStore(
+            client=client,
+            prefix=prefix,
+            default_ttl=TTL,
+            replicas=1 if where == "cluster" else 0,
+            timeout_ms=2000,
+        )
     return SessionStore(client=client, prefix=prefix, default_ttl=TTL, hash_ids=kind == "hashed")
 
 
@@ -92,7 +97,8 @@ def points(login: Callable[[Any], object], client: Any) -> int:
 @pytest.mark.parametrize("operation", ["create", "regenerate"])
 @pytest.mark.parametrize("racer", ["revoke", "list"])
 def test_a_login_at_any_point_of_a_revoke_or_listing_stays_listed_and_revocable(
-        target: tuple[str, Any, str], kind: str, operation: str, racer: str) -> None:
+    target: tuple[str, Any, str], kind: str, operation: str, racer: str
+) -> None:
     where, client, prefix = target
     plain = make_store(kind, where, client, prefix)
     admin = SessionAdmin.for_store(plain)
@@ -134,7 +140,8 @@ def test_a_login_at_any_point_of_a_revoke_or_listing_stays_listed_and_revocable(
         ended = admin.revoke_all_sessions(USER)
         left = live_sessions(admin)
         if left or ended != len(live):
-            failures.append(f"{where_paused}: the next revoke ended {ended} of {len(live)}, "
-                            f"{len(left)} still alive")
+            failures.append(
+                f"{where_paused}: the next revoke ended {ended} of {len(live)}, {len(left)} still alive"
+            )
         admin.revoke_by_scan(USER)  # each point starts clean, even after a failure
     assert not failures, "\n".join(failures)

@@ -29,8 +29,9 @@ def tagged(prefix: str, name: str) -> str:
 
 
 @pytest.mark.parametrize("value", [FAKE_TTL, FAKE_TTL_ALIGNED])
-def test_stored_value_that_looks_like_a_command_is_not_one(counted_client: tuple[Client, RoundTrips],
-                                                           prefix: str, value: str) -> None:
+def test_stored_value_that_looks_like_a_command_is_not_one(
+    counted_client: tuple[Client, RoundTrips], prefix: str, value: str
+) -> None:
     client, trips = counted_client
     key = tagged(prefix, "v")
     with trips.measure() as m:
@@ -44,8 +45,9 @@ def test_stored_value_that_looks_like_a_command_is_not_one(counted_client: tuple
     assert m.requests[2] == [("SET", key, value, "EX", "30")]
 
 
-def test_a_pipeline_is_one_round_trip_listing_its_commands(counted_client: tuple[Client, RoundTrips],
-                                                           prefix: str) -> None:
+def test_a_pipeline_is_one_round_trip_listing_its_commands(
+    counted_client: tuple[Client, RoundTrips], prefix: str
+) -> None:
     client, trips = counted_client
     a, b = tagged(prefix, "a"), tagged(prefix, "b")
     with trips.measure() as m:
@@ -56,8 +58,7 @@ def test_a_pipeline_is_one_round_trip_listing_its_commands(counted_client: tuple
         assert pipe.execute() == [True, True, "1"]
     assert m.count == 1
     assert m.commands == ["SET SET GET"]
-    assert m.requests == [[("SET", a, "1", "EX", "30"), ("SET", b, FAKE_TTL, "EX", "30"),
-                           ("GET", a)]]
+    assert m.requests == [[("SET", a, "1", "EX", "30"), ("SET", b, FAKE_TTL, "EX", "30"), ("GET", a)]]
 
 
 def test_multi_exec_is_one_round_trip(counted_client: tuple[Client, RoundTrips], prefix: str) -> None:
@@ -74,8 +75,9 @@ def test_multi_exec_is_one_round_trip(counted_client: tuple[Client, RoundTrips],
     assert m.requests[0][2] == ("ZADD", index, "1.5", "s")
 
 
-def test_arguments_are_recorded_and_rendered_as_log_lines(counted_client: tuple[Client, RoundTrips],
-                                                          prefix: str) -> None:
+def test_arguments_are_recorded_and_rendered_as_log_lines(
+    counted_client: tuple[Client, RoundTrips], prefix: str
+) -> None:
     client, trips = counted_client
     key = tagged(prefix, "k")
     with trips.measure() as m:
@@ -89,7 +91,8 @@ def test_arguments_are_recorded_and_rendered_as_log_lines(counted_client: tuple[
 
 
 def test_multi_word_command_names_are_split_like_redis_py_sends_them(
-        counted_client: tuple[Client, RoundTrips]) -> None:
+    counted_client: tuple[Client, RoundTrips],
+) -> None:
     client, trips = counted_client
     sha = client.script_load("return 1")  # on a cluster: sent to every primary
     assert trips.count >= 1
@@ -113,8 +116,9 @@ def test_measure_counts_only_its_block(counted_client: tuple[Client, RoundTrips]
     assert (trips.count, trips.commands, trips.requests) == (0, [], [])
 
 
-def test_a_command_that_fails_to_pack_leaves_nothing_behind(counted_client: tuple[Client, RoundTrips],
-                                                            prefix: str) -> None:
+def test_a_command_that_fails_to_pack_leaves_nothing_behind(
+    counted_client: tuple[Client, RoundTrips], prefix: str
+) -> None:
     client, trips = counted_client
     key = tagged(prefix, "k")
     with pytest.raises(redis.DataError, match="Invalid input of type"):
@@ -123,8 +127,9 @@ def test_a_command_that_fails_to_pack_leaves_nothing_behind(counted_client: tupl
     assert trips.commands == ["GET"] and trips.requests == [[("GET", key)]]
 
 
-def test_threads_counting_concurrently_get_the_right_total(counted_client: tuple[Client, RoundTrips],
-                                                           prefix: str) -> None:
+def test_threads_counting_concurrently_get_the_right_total(
+    counted_client: tuple[Client, RoundTrips], prefix: str
+) -> None:
     client, trips = counted_client
     key = tagged(prefix, "k")
     client.set(key, FAKE_TTL, ex=30)
@@ -171,9 +176,9 @@ def test_counting_client_keeps_connect_options(redis_url: str) -> None:
         client.close()
 
 
-def test_update_check_is_not_fooled_by_a_stored_value(redis_url: str, monkeypatch: MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str],
-                                                      learner: str) -> None:
+def test_update_check_is_not_fooled_by_a_stored_value(
+    redis_url: str, monkeypatch: MonkeyPatch, capsys: pytest.CaptureFixture[str], learner: str
+) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
 
     def keep_ttl_and_note(r: Client, key: str, value: str) -> None:

@@ -66,8 +66,11 @@ def test_reverse_binary_never_misses_a_key_when_the_table_resizes(count: int, at
 
 
 def test_the_notebooks_numbers_a_shrink_repeats_an_offset_misses_or_repeats() -> None:
-    rows = {(order, size): resize_during_scan(KEYS, *size, at_call=5, count=3, order=order)
-            for order in ("reverse", "in order") for size in ((8, 16), (16, 8))}
+    rows = {
+        (order, size): resize_during_scan(KEYS, *size, at_call=5, count=3, order=order)
+        for order in ("reverse", "in order")
+        for size in ((8, 16), (16, 8))
+    }
     assert [(r.missed, r.repeated) for r in rows.values()] == [(0, 0), (0, 3), (0, 15), (21, 0)]
 
 

@@ -49,8 +49,10 @@ from lessons.web import HOST_COOKIE_NAME, create_app
 if TYPE_CHECKING:
     from lessons.web import TestClient
 
-USERS = {"alice": {"password": "wonderland", "user_id": "alice"},
-         "mallory": {"password": "evil-but-registered", "user_id": "mallory"}}
+USERS = {
+    "alice": {"password": "wonderland", "user_id": "alice"},
+    "mallory": {"password": "evil-but-registered", "user_id": "mallory"},
+}
 ALICE = {"username": "alice", "password": "wonderland"}
 MALLORY = {"username": "mallory", "password": "evil-but-registered"}
 
@@ -81,7 +83,7 @@ def login(app: FastAPI, creds: dict[str, str] = ALICE, **kwargs: Any) -> TestCli
     return http
 
 
-def stolen_copy(app: FastAPI, http: TestClient, cookie_name: str="session_id") -> TestClient:
+def stolen_copy(app: FastAPI, http: TestClient, cookie_name: str = "session_id") -> TestClient:
     """The attacker's client, replaying a copy of ``http``'s session cookie on every request."""
     thief: TestClient = replay_client(app, http.cookies[cookie_name], cookie_name)
     return thief
@@ -112,8 +114,9 @@ def test_fixation_succeeds_against_the_app_that_adopts_unknown_ids(client: Clien
     assert logged_in_as(attacker) == "alice"
 
 
-def test_fixation_fails_against_the_course_app(app: FastAPI, store: SessionStore, client: Client,
-                                               prefix: str) -> None:
+def test_fixation_fails_against_the_course_app(
+    app: FastAPI, store: SessionStore, client: Client, prefix: str
+) -> None:
     pre_login = store.create({"cart": ["book"]})  # an ID the server really issued
     for planted in (pre_login, "attacker-chose-this-id", secrets.token_urlsafe(32)):
         victim, attacker = test_client(app), test_client(app)
@@ -137,14 +140,16 @@ def test_regenerate_keeps_the_data_and_kills_the_old_id(store: SessionStore) -> 
 
 
 def test_check_safe_login_accepts_a_safe_login_and_rejects_the_vulnerable_one(
-        checks_on_backend: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    checks_on_backend: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
     def safe(store: SessionStore, incoming: str | None, user: dict[str, Any]) -> str:
         if incoming:
             store.delete(incoming)
         return store.create(user)
 
-    def keeps(store: SessionStore, incoming: str | None,
-              user: dict[str, Any]) -> str:  # the vulnerable login: upgrades the session in place
+    def keeps(
+        store: SessionStore, incoming: str | None, user: dict[str, Any]
+    ) -> str:  # the vulnerable login: upgrades the session in place
         if incoming and store.get(incoming) is not None:
             store.r.set(store.key(incoming), json.dumps(user), ex=60)
             return incoming
@@ -268,14 +273,18 @@ def test_browser_model_httponly_hides_the_cookie_from_scripts(app: FastAPI) -> N
     assert browser.document_cookie("https://app.example.com/") == {"theme": "dark"}
 
 
-@pytest.mark.parametrize("samesite, same_site_post, cross_get_nav, cross_post, cross_fetch", [
-    ("Strict", True, False, False, False),
-    ("Lax", True, True, False, False),
-    ("None", True, True, True, True),
-    (None, True, True, False, False),  # no attribute: browsers default to Lax
-])
-def test_browser_model_samesite_rules(samesite: str | None, same_site_post: bool, cross_get_nav: bool,
-                                      cross_post: bool, cross_fetch: bool) -> None:
+@pytest.mark.parametrize(
+    "samesite, same_site_post, cross_get_nav, cross_post, cross_fetch",
+    [
+        ("Strict", True, False, False, False),
+        ("Lax", True, True, False, False),
+        ("None", True, True, True, True),
+        (None, True, True, False, False),  # no attribute: browsers default to Lax
+    ],
+)
+def test_browser_model_samesite_rules(
+    samesite: str | None, same_site_post: bool, cross_get_nav: bool, cross_post: bool, cross_fetch: bool
+) -> None:
     browser = BrowserModel()
     attr = f"; SameSite={samesite}" if samesite else ""
     assert browser.store(f"sid=x; Path=/; Secure; HttpOnly{attr}", "https://app.example.com/") is None
@@ -294,25 +303,29 @@ def test_cross_site_post_reaches_the_app_without_the_cookie(app: FastAPI) -> Non
     browser = BrowserModel()
     login_header = test_client(app).post("/login", json=ALICE).headers["set-cookie"]
     assert browser.store(login_header, "https://testserver/login") is None
-    forged = browser.cookies_for("https://testserver/logout-all", initiator="https://evil.test/",
-                                 method="POST")
+    forged = browser.cookies_for(
+        "https://testserver/logout-all", initiator="https://evil.test/", method="POST"
+    )
     assert forged == {}
     assert test_client(app, cookies=forged).post("/logout-all").status_code == 401
     same = browser.cookies_for("https://testserver/me", initiator="https://testserver/")
     assert test_client(app, cookies=same).get("/me").status_code == 200
 
 
-@pytest.mark.parametrize("header, set_by, reason", [
-    ("__Host-sid=x; Path=/; Secure", "https://app.example.com/", None),
-    ("__Host-sid=x; Path=/; Secure; Domain=example.com", "https://evil.example.com/", "Domain"),
-    ("__Host-sid=x; Path=/app; Secure", "https://app.example.com/", "Path=/"),
-    ("__Host-sid=x; Path=/", "https://app.example.com/", "Secure"),
-    ("__Host-sid=x; Path=/; Secure", "http://app.example.com/", "Secure"),
-    ("__Secure-sid=x; Path=/", "https://app.example.com/", "Secure"),
-    ("sid=x; SameSite=None", "https://app.example.com/", "SameSite=None needs Secure"),
-    ("sid=x; Domain=other.org", "https://app.example.com/", "cannot set"),
-    ("sid=x; Domain=example.com; Path=/", "https://evil.example.com/", None),  # cookie tossing
-])
+@pytest.mark.parametrize(
+    "header, set_by, reason",
+    [
+        ("__Host-sid=x; Path=/; Secure", "https://app.example.com/", None),
+        ("__Host-sid=x; Path=/; Secure; Domain=example.com", "https://evil.example.com/", "Domain"),
+        ("__Host-sid=x; Path=/app; Secure", "https://app.example.com/", "Path=/"),
+        ("__Host-sid=x; Path=/", "https://app.example.com/", "Secure"),
+        ("__Host-sid=x; Path=/; Secure", "http://app.example.com/", "Secure"),
+        ("__Secure-sid=x; Path=/", "https://app.example.com/", "Secure"),
+        ("sid=x; SameSite=None", "https://app.example.com/", "SameSite=None needs Secure"),
+        ("sid=x; Domain=other.org", "https://app.example.com/", "cannot set"),
+        ("sid=x; Domain=example.com; Path=/", "https://evil.example.com/", None),  # cookie tossing
+    ],
+)
 def test_browser_model_prefix_rules(header: str, set_by: str, reason: str | None) -> None:
     got = BrowserModel.rejection(parse_set_cookie(header), set_by)
     assert (got is None) if reason is None else (got is not None and reason in got)
@@ -321,14 +334,23 @@ def test_browser_model_prefix_rules(header: str, set_by: str, reason: str | None
 def test_host_prefix_blocks_a_sibling_subdomain_planting_a_session(store: SessionStore) -> None:
     browser = BrowserModel()
     # a sibling subdomain tosses a cookie for the parent domain: the fixation route
-    assert browser.store("session_id=planted; Domain=example.com; Path=/; Secure",
-                         "https://evil.example.com/") is None
+    assert (
+        browser.store("session_id=planted; Domain=example.com; Path=/; Secure", "https://evil.example.com/")
+        is None
+    )
     assert browser.cookies_for("https://app.example.com/me") == {"session_id": "planted"}
-    assert browser.store(f"{HOST_COOKIE_NAME}=planted; Domain=example.com; Path=/; Secure",
-                         "https://evil.example.com/") is not None
+    assert (
+        browser.store(
+            f"{HOST_COOKIE_NAME}=planted; Domain=example.com; Path=/; Secure", "https://evil.example.com/"
+        )
+        is not None
+    )
     # the course app can use the __Host- name, and its cookie passes the browser's rules
-    header = test_client(create_app(store, USERS, cookie_name=HOST_COOKIE_NAME)).post(
-        "/login", json=ALICE).headers["set-cookie"]
+    header = (
+        test_client(create_app(store, USERS, cookie_name=HOST_COOKIE_NAME))
+        .post("/login", json=ALICE)
+        .headers["set-cookie"]
+    )
     assert header.startswith(f"{HOST_COOKIE_NAME}=")
     assert BrowserModel.rejection(parse_set_cookie(header), "https://app.example.com/") is None
 
@@ -340,8 +362,10 @@ def test_check_host_cookie(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.rstrip().endswith("All checks passed.") and "✗" not in out
     assert check_host_cookie("__Host-session_id=abc; Domain=example.com; Secure") is False
     out = capsys.readouterr().out
-    assert ("✗ a browser accepts it from https://app.example.com (saw '__Host- forbids a Domain "
-            "attribute (host-only cookie)')") in out
+    assert (
+        "✗ a browser accepts it from https://app.example.com (saw '__Host- forbids a Domain "
+        "attribute (host-only cookie)')"
+    ) in out
     assert "✓ the name starts with __Host-" in out and "Not yet: 3 of 4 checks failed." in out
     assert check_host_cookie("") is False
     assert "✗ is a Set-Cookie header" in capsys.readouterr().out
@@ -370,8 +394,7 @@ def test_500_fresh_ids_are_unique_and_43_characters(client: Client, prefix: str)
 def test_forged_client_side_session_succeeds_only_on_the_vulnerable_app(app: FastAPI) -> None:
     vulnerable = client_side_session_app({"mallory": "evil-but-registered"})
     mallory = login(vulnerable, MALLORY)
-    plant_cookie(mallory, "session", forge_client_side_cookie(mallory.cookies["session"],
-                                                            username="alice"))
+    plant_cookie(mallory, "session", forge_client_side_cookie(mallory.cookies["session"], username="alice"))
     assert logged_in_as(mallory) == "alice"
     # the course app: the cookie is an opaque random ID; editing it gets nothing
     mallory = login(app, MALLORY)
@@ -382,29 +405,31 @@ def test_forged_client_side_session_succeeds_only_on_the_vulnerable_app(app: Fas
 
 def _flip(value: str, i: int) -> str:
     """``value`` with the character at ``i`` replaced by another one."""
-    return value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1:]
+    return value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1 :]
 
 
 TAMPERED = [
-    lambda v: v.rpartition(".")[0],                                   # unsigned: the bare ID
+    lambda v: v.rpartition(".")[0],  # unsigned: the bare ID
     # signature changed: its FIRST character (the last one of a base64url string may carry only
     # padding bits, so changing it can leave the decoded signature, and its validity, as it was)
     lambda v: _flip(v, v.rindex(".") + 1),
-    lambda v: ("A" if v[0] != "A" else "B") + v[1:],                  # ID changed
+    lambda v: ("A" if v[0] != "A" else "B") + v[1:],  # ID changed
     lambda v: secrets.token_urlsafe(32) + "." + v.rpartition(".")[2],  # another ID, old signature
-    lambda v: v + ".",                                                 # extra separator
+    lambda v: v + ".",  # extra separator
     lambda v: "garbage",
-    lambda v: "eyJhbGciOiJub25lIn0.eyJ1c2VyIjoiYWxpY2UifQ.",             # JWT-like, alg none
+    lambda v: "eyJhbGciOiJub25lIn0.eyJ1c2VyIjoiYWxpY2UifQ.",  # JWT-like, alg none
     lambda v: "x" * 4000,
 ]
 
 
 @pytest.mark.parametrize("tamper", TAMPERED)
 def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(
-        counted_client: tuple[Client, RoundTrips], prefix: str, tamper: Callable[[str], str]) -> None:
+    counted_client: tuple[Client, RoundTrips], prefix: str, tamper: Callable[[str], str]
+) -> None:
     client, trips = counted_client
-    app = create_app(SessionStore(client=client, prefix=prefix, default_ttl=60), USERS,
-                     secret_key="course04-test-key")
+    app = create_app(
+        SessionStore(client=client, prefix=prefix, default_ttl=60), USERS, secret_key="course04-test-key"
+    )
     http = login(app)
     good = http.cookies["session_id"]
     assert "." in good and is_valid_session_id(good.rpartition(".")[0])
@@ -418,8 +443,9 @@ def test_signed_cookie_tampering_gets_401_with_zero_redis_round_trips(
     assert m.count == 0, m.commands
 
 
-def test_signing_rejects_well_formed_random_ids_before_redis(counted_client: tuple[Client, RoundTrips],
-                                                             prefix: str) -> None:
+def test_signing_rejects_well_formed_random_ids_before_redis(
+    counted_client: tuple[Client, RoundTrips], prefix: str
+) -> None:
     """What signing adds to a 256-bit ID: guesses cost the store nothing."""
     client, trips = counted_client
     store = SessionStore(client=client, prefix=prefix, default_ttl=60)
@@ -471,8 +497,9 @@ def test_check_touch(checks_on_backend: Client, capsys: pytest.CaptureFixture[st
         raw = client.get(key)
         return raw is not None and bool(client.expire(key, json.loads(raw)["idle_ttl"]))
 
-    def no_delete(client: Client, key: str,
-                  now_ms: int) -> bool:  # refuses a session past its deadline but leaves it in Redis
+    def no_delete(
+        client: Client, key: str, now_ms: int
+    ) -> bool:  # refuses a session past its deadline but leaves it in Redis
         raw = client.get(key)
         if raw is None:
             return False
@@ -558,16 +585,29 @@ class _Refusing:
         raise self.error
 
 
-@pytest.mark.parametrize("error, reason", [
-    (redis.ResponseError("unknown command 'config get', with args beginning with: 'maxmemory*'"),
-     "this server does not offer {}"),
-    (redis.ResponseError("ERR unknown command `MEMORY`, with args beginning with: `USAGE`"),
-     "this server does not offer {}"),
-    (redis.exceptions.NoPermissionError("this user has no permissions to run the 'config|get' "
-                                        "command"), "this server does not allow it to this user"),
-], ids=["fakeredis-wording", "redis-wording", "acl-refusal"])
-def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error: Exception,
-                                                                         reason: str) -> None:
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (
+            redis.ResponseError("unknown command 'config get', with args beginning with: 'maxmemory*'"),
+            "this server does not offer {}",
+        ),
+        (
+            redis.ResponseError("ERR unknown command `MEMORY`, with args beginning with: `USAGE`"),
+            "this server does not offer {}",
+        ),
+        (
+            redis.exceptions.NoPermissionError(
+                "this user has no permissions to run the 'config|get' command"
+            ),
+            "this server does not allow it to this user",
+        ),
+    ],
+    ids=["fakeredis-wording", "redis-wording", "acl-refusal"],
+)
+def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(
+    error: Exception, reason: str
+) -> None:
     lines = security.server_memory_facts(cast(Client, _Refusing(error)), "k")
     assert lines == [
         f"CONFIG GET is not available here ({reason.format('CONFIG GET')}): "
@@ -578,14 +618,14 @@ def test_server_memory_facts_say_why_in_the_course_words_not_the_servers(error: 
 
 def test_check_find_immortal(checks_on_backend: Client, capsys: pytest.CaptureFixture[str]) -> None:
     def good(client: Client, prefix: str) -> list[str]:
-        return [k[len(prefix) + 1:] for k in client.scan_iter(match=f"{prefix}:*")
-                if client.ttl(k) == -1]
+        return [k[len(prefix) + 1 :] for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
     def keys_not_ids(client: Client, prefix: str) -> list[str]:
         return [k for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
-    def lesson_split(client: Client,
-                     prefix: str) -> list[str]:  # key.split(":")[1] breaks on a prefix with a colon
+    def lesson_split(
+        client: Client, prefix: str
+    ) -> list[str]:  # key.split(":")[1] breaks on a prefix with a colon
         return [k.split(":")[1] for k in client.scan_iter(match=f"{prefix}:*") if client.ttl(k) == -1]
 
     assert check_find_immortal(good) is True
@@ -607,8 +647,9 @@ def test_check_find_immortal(checks_on_backend: Client, capsys: pytest.CaptureFi
 # ------------------------------------------------------------------------------------------------
 # Keys that leak tokens -> key sessions by a hash of the token
 # ------------------------------------------------------------------------------------------------
-def test_raw_token_keys_leak_through_scan_monitor_and_dumps(redis_url: str, client: Client,
-                                                            prefix: str) -> None:
+def test_raw_token_keys_leak_through_scan_monitor_and_dumps(
+    redis_url: str, client: Client, prefix: str
+) -> None:
     logged, log = command_log_client(redis_url)
     try:
         store = SessionStore(client=logged, prefix=prefix, default_ttl=60)
@@ -637,8 +678,12 @@ def test_hashed_keys_leak_nothing_usable(redis_url: str, client: Client, prefix:
         assert logged_in_as(http) == "alice"
         keys = list(client.scan_iter(match=f"{prefix}*"))
         everything = " ".join(keys) + " ".join(log.lines) + export_snapshot(client, f"{prefix}*")
-        everything += " ".join(m for k in keys if k.startswith(store.keys.index_prefix)
-                               for m in cast("list[str]", client.zrange(k, 0, -1)))
+        everything += " ".join(
+            m
+            for k in keys
+            if k.startswith(store.keys.index_prefix)
+            for m in cast("list[str]", client.zrange(k, 0, -1))
+        )
         assert token not in everything
         assert store.key(token) == store.keys.key_of(token_handle(token)) in keys
         thief = test_client(app)
@@ -664,9 +709,12 @@ def test_hashed_store_contract(counted_client: tuple[Client, RoundTrips], prefix
     assert client.zrange(store.keys.index_key(7), 0, -1) == [handle]
     assert 0 < client.ttl(store.key(token)) <= 60
 
-    for call, expected in ((lambda: store.get(token), 1), (lambda: store.get(token, refresh=True), 1),
-                           (lambda: store.refresh(token), 1),
-                           (lambda: store.update(token, {"role": "admin"}), 3)):
+    for call, expected in (
+        (lambda: store.get(token), 1),
+        (lambda: store.get(token, refresh=True), 1),
+        (lambda: store.refresh(token), 1),
+        (lambda: store.update(token, {"role": "admin"}), 3),
+    ):
         with trips.measure() as m:
             call()
         assert m.count == expected, m.commands
@@ -708,19 +756,31 @@ def test_hashed_store_contract(counted_client: tuple[Client, RoundTrips], prefix
 
 def test_hashed_store_keeps_absolute_ttl(client: Client, prefix: str) -> None:
     # idle 2 h, absolute 1 h: a refresh asks for 2 h and gets at most what is left of the hour
-    store = SessionStore(client=client, prefix=prefix, default_ttl=7200, absolute_ttl=3600,
-                         hash_ids=True)
+    store = SessionStore(client=client, prefix=prefix, default_ttl=7200, absolute_ttl=3600, hash_ids=True)
     token = store.create({"user_id": 1})
     assert 0 < client.ttl(store.key(token)) <= 3600
     assert store.refresh(token) and 0 < client.ttl(store.key(token)) <= 3600
 
 
 def test_the_package_offers_what_notebook_04_uses() -> None:
-    for name in ("BrowserModel", "client_side_session_app",
-                 "command_log_client", "export_snapshot", "forge_client_side_cookie",
-                 "growth_experiment", "guessing_table", "parse_set_cookie", "plant_immortal_sessions",
-                 "server_memory_facts", "token_handle", "vulnerable_app", "logged_in_as",
-                 "plant_cookie", "replay_client", "test_client"):
+    for name in (
+        "BrowserModel",
+        "client_side_session_app",
+        "command_log_client",
+        "export_snapshot",
+        "forge_client_side_cookie",
+        "growth_experiment",
+        "guessing_table",
+        "parse_set_cookie",
+        "plant_immortal_sessions",
+        "server_memory_facts",
+        "token_handle",
+        "vulnerable_app",
+        "logged_in_as",
+        "plant_cookie",
+        "replay_client",
+        "test_client",
+    ):
         assert callable(getattr(security, name)), name
     assert set(security.__all__) <= set(dir(security))
     assert not [name for name in security.__all__ if name.startswith("check_")]  # lessons.checks'
@@ -731,8 +791,8 @@ def test_the_package_offers_what_notebook_04_uses() -> None:
 def test_command_log_parses_binary_safe_arguments(redis_url: str, prefix: str) -> None:
     logged, log = command_log_client(redis_url)
     try:
-        logged.set(f"{prefix}:k", "a b\r\n\"c\"", ex=10)
-        assert log.commands == [["SET", f"{prefix}:k", "a b\r\n\"c\"", "EX", "10"]]
+        logged.set(f"{prefix}:k", 'a b\r\n"c"', ex=10)
+        assert log.commands == [["SET", f"{prefix}:k", 'a b\r\n"c"', "EX", "10"]]
         assert log.short(max_arg=5) == ['"SET" "…" "…" "EX" "10"']
     finally:
         logged.close()

@@ -36,9 +36,22 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NOTEBOOKS_JA = sorted((REPO / "notebooks" / "ja").glob("[0-9][0-9]_*.ipynb"))
 SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
 # Attributes through which a page loads something (not <a href>: a link loads nothing until clicked).
-LOADING = {("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"), ("source", "src"),
-           ("audio", "src"), ("video", "src"), ("embed", "src"), ("object", "data"), ("image", "href"),
-           ("image", "xlink:href"), ("use", "href"), ("use", "xlink:href"), ("input", "src")}
+LOADING = {
+    ("script", "src"),
+    ("link", "href"),
+    ("img", "src"),
+    ("iframe", "src"),
+    ("source", "src"),
+    ("audio", "src"),
+    ("video", "src"),
+    ("embed", "src"),
+    ("object", "data"),
+    ("image", "href"),
+    ("image", "xlink:href"),
+    ("use", "href"),
+    ("use", "xlink:href"),
+    ("input", "src"),
+}
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]""")
 Built = tuple[Path, list[Path], Path]  # (outdir, decks, copied notebooks dir): build_snapshot
 
@@ -90,8 +103,9 @@ def parse(deck: Path) -> DeckParser:
     return parser
 
 
-def build_snapshot(tmp_path_factory: pytest.TempPathFactory, notebooks: list[Path], name: str,
-                   lang: str = "en") -> Built:
+def build_snapshot(
+    tmp_path_factory: pytest.TempPathFactory, notebooks: list[Path], name: str, lang: str = "en"
+) -> Built:
     """(outdir, decks, copied notebooks dir): decks built from a snapshot of ``notebooks``."""
     copies = tmp_path_factory.mktemp(f"notebooks_{name}")
     for nb in notebooks:
@@ -176,7 +190,8 @@ def test_quiz_questions_come_from_the_data_and_answers_on_the_next_page(built: B
                 assert choice.replace("'", "&#x27;") in slide or choice in slide
             right = verdict(quiz_id, q.answer).splitlines()[0]
             assert "quiz-answer" not in slide and right not in slide and q.explanation not in slide, (
-                f"{deck.name}: the answer to {quiz_id} shows on the question's slide")
+                f"{deck.name}: the answer to {quiz_id} shows on the question's slide"
+            )
 
 
 def test_widgets_never_show_as_their_repr(built: Built) -> None:
@@ -187,8 +202,13 @@ def test_widgets_never_show_as_their_repr(built: Built) -> None:
 
 
 def test_every_mermaid_block_has_a_committed_svg() -> None:
-    sources = [src for nb in NOTEBOOKS + NOTEBOOKS_JA for cell in nbformat.read(nb, as_version=4).cells
-               if cell.cell_type == "markdown" for src in mermaid_svgs.blocks(cell.source)]
+    sources = [
+        src
+        for nb in NOTEBOOKS + NOTEBOOKS_JA
+        for cell in nbformat.read(nb, as_version=4).cells
+        if cell.cell_type == "markdown"
+        for src in mermaid_svgs.blocks(cell.source)
+    ]
     missing = [mermaid_svgs.diagram_key(s) for s in sources if not mermaid_svgs.svg_path(s).exists()]
     assert not missing, f"run python -m coursetools.slides.render_mermaid: missing {missing}"
     for src in sources:
@@ -205,8 +225,10 @@ def test_mermaid_diagrams_are_inlined(built: Built) -> None:
 
 
 def _deck_for(cells: list[nbformat.NotebookNode], tmp_path: Path, **options: Any) -> str:
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                            "language": "python"}})
+    nb = new_notebook(
+        cells=cells,
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     src = tmp_path / "nbs"
     src.mkdir(parents=True)
     nbformat.write(nb, src / "99_example.ipynb")
@@ -224,13 +246,16 @@ HIDDEN = {"jupyter": {"source_hidden": True, "outputs_hidden": True}}
 
 
 def _exercise_cells() -> list[nbformat.NotebookNode]:
-    return [new_markdown_cell("# Title"), new_code_cell("SETUP_ONLY = 1", metadata={"tags": ["setup"]}),
-            new_markdown_cell("## Your turn\n\nWrite it."),
-            new_code_cell("def my_code(): ...", metadata={"tags": ["exercise"]}),
-            new_code_cell("CHECK_CELL = check_it(my_code)", metadata={"tags": ["check"]}),
-            new_markdown_cell("HINT_TEXT", metadata={**HIDDEN, "tags": ["hint-1"]}),
-            new_code_cell("# solution\nANSWER_TEXT = 42", metadata={**HIDDEN, "tags": ["solution"]}),
-            new_markdown_cell("## Afterwards\n\nAfter the solution")]
+    return [
+        new_markdown_cell("# Title"),
+        new_code_cell("SETUP_ONLY = 1", metadata={"tags": ["setup"]}),
+        new_markdown_cell("## Your turn\n\nWrite it."),
+        new_code_cell("def my_code(): ...", metadata={"tags": ["exercise"]}),
+        new_code_cell("CHECK_CELL = check_it(my_code)", metadata={"tags": ["check"]}),
+        new_markdown_cell("HINT_TEXT", metadata={**HIDDEN, "tags": ["hint-1"]}),
+        new_code_cell("# solution\nANSWER_TEXT = 42", metadata={**HIDDEN, "tags": ["solution"]}),
+        new_markdown_cell("## Afterwards\n\nAfter the solution"),
+    ]
 
 
 def test_solutions_and_hints_go_to_an_appendix_by_default(tmp_path: Path) -> None:
@@ -251,7 +276,7 @@ def test_solutions_inline_follow_the_exercise_and_omit_leaves_them_out(tmp_path:
     inline = _leaves(_deck_for(_exercise_cells(), tmp_path / "inline", solutions="inline"))
     turn = next(n for n, s in enumerate(inline) if "my_code" in s)
     assert "HINT_TEXT" in inline[turn + 1] and "page-solution" in inline[turn + 1]
-    assert any("ANSWER_TEXT" in s for s in inline[turn + 1:turn + 3])
+    assert any("ANSWER_TEXT" in s for s in inline[turn + 1 : turn + 3])
     assert "After the solution" in inline[-1] and "Appendix" not in "".join(inline)
     omitted = "".join(_leaves(_deck_for(_exercise_cells(), tmp_path / "omit", solutions="omit")))
     assert "ANSWER_TEXT" not in omitted and "HINT_TEXT" not in omitted and "my_code" in omitted
@@ -267,15 +292,26 @@ def _notes_of(leaf: str) -> str:
 def test_notes_cells_become_the_notes_of_the_pages_before_them(tmp_path: Path) -> None:
     def notes(body: str) -> nbformat.NotebookNode:
         cell: nbformat.NotebookNode = new_markdown_cell(
-            f"**Speaker notes**\n\n{body}", metadata={"tags": ["notes"], "jupyter": {"source_hidden": True}})
+            f"**Speaker notes**\n\n{body}", metadata={"tags": ["notes"], "jupyter": {"source_hidden": True}}
+        )
         return cell
+
     long_code = "\n".join(f"value_{n} = {n}" for n in range(40))  # two pages of code
-    leaves = _leaves(_deck_for([
-        new_markdown_cell("# Title\n\nIntro."), notes("Say hello. ~1 min"),
-        new_markdown_cell("## First"), new_code_cell(long_code), notes("Walk through it. ~3 min"),
-        new_markdown_cell("## Second\n\nMore."), new_code_cell("x = 1", metadata={"tags": ["no-deck"]}),
-        notes("NOTES_TWO"),
-    ], tmp_path))
+    leaves = _leaves(
+        _deck_for(
+            [
+                new_markdown_cell("# Title\n\nIntro."),
+                notes("Say hello. ~1 min"),
+                new_markdown_cell("## First"),
+                new_code_cell(long_code),
+                notes("Walk through it. ~3 min"),
+                new_markdown_cell("## Second\n\nMore."),
+                new_code_cell("x = 1", metadata={"tags": ["no-deck"]}),
+                notes("NOTES_TWO"),
+            ],
+            tmp_path,
+        )
+    )
     assert "Say hello" not in leaves[0] + leaves[1], "title and agenda carry no notes"
     assert "Say hello" in _notes_of(leaves[2])
     first = [s for s in leaves if "value_" in s]
@@ -322,9 +358,15 @@ def test_decks_are_linear_with_a_title_an_agenda_and_slide_numbers(built: Built)
         assert 'class="stack"' not in text and len(leaves) == text.count("<section ")
         assert "page-title" in leaves[0] and "page-agenda" in leaves[1]
         nb = nbformat.read(copies / deck.name.replace(".slides.html", ".ipynb"), as_version=4)
-        sections = [line[3:] for c in nb.cells if c.cell_type == "markdown" and "no-deck" not in
-                    c.metadata.get("tags", []) and "notes" not in c.metadata.get("tags", [])
-                    for line in c.source.splitlines() if line.startswith("## ")]
+        sections = [
+            line[3:]
+            for c in nb.cells
+            if c.cell_type == "markdown"
+            and "no-deck" not in c.metadata.get("tags", [])
+            and "notes" not in c.metadata.get("tags", [])
+            for line in c.source.splitlines()
+            if line.startswith("## ")
+        ]
         agenda = re.findall(r"<li>(.*?)</li>", leaves[1])
         assert len(agenda) == len(sections) >= 3, deck.name
 
@@ -411,7 +453,8 @@ def test_every_teaching_slide_has_speaker_notes(numbers: dict[str, Deck], name: 
     missing = [line for line in deck.outline if "NO NOTES" in line]
     assert deck.noted == deck.teaching, (
         f"{name}: {deck.noted}/{deck.teaching} teaching slides with notes; the first without:\n"
-        + "\n".join(missing[:5]))
+        + "\n".join(missing[:5])
+    )
 
 
 @pytest.mark.parametrize("name", [nb.stem for nb in NOTEBOOKS])
@@ -425,7 +468,8 @@ def test_the_readme_deck_table_is_the_builds(tmp_path: Path, lang: str) -> None:
     notebooks = REPO / "notebooks" if lang == "en" else REPO / "notebooks" / "ja"
     table = deck_table(build_all(notebooks, tmp_path, lang=lang, check_limits=False), lang)
     assert table_in(REPO / README_FOR[lang]) == table, (
-        f"{README_FOR[lang]}'s deck table is stale: run python -m coursetools.slides --update-readme")
+        f"{README_FOR[lang]}'s deck table is stale: run python -m coursetools.slides --update-readme"
+    )
 
 
 # ---- the Japanese edition: python -m coursetools.slides --lang ja OUTDIR ----
@@ -469,8 +513,9 @@ def test_japanese_decks_label_pages_in_japanese(built_ja: Built) -> None:
     assert "答え" in labels
     english = [label for label in EN_LABELS if label in text]
     assert not english, f"English builder labels in the Japanese decks: {english}"
-    quiz = quiz_ids(next(c for nb in NOTEBOOKS_JA for c in nbformat.read(nb, as_version=4).cells
-                         if quiz_ids(c)))[0]
+    quiz = quiz_ids(
+        next(c for nb in NOTEBOOKS_JA for c in nbformat.read(nb, as_version=4).cells if quiz_ids(c))
+    )[0]
     previous = language()
     set_language("ja")
     try:
@@ -532,9 +577,13 @@ def test_tagger_sets_a_slide_type_on_every_cell_and_changes_nothing_else(tagged:
         after = json.loads(copy.read_text(encoding="utf-8"))
         assert all(c["metadata"]["slideshow"]["slide_type"] in SLIDE_TYPES for c in after["cells"])
         assert _without_slideshow(after) == _without_slideshow(json.loads(original)), copy.name
-        headings = [(c, c["metadata"]["slideshow"]["slide_type"]) for c in after["cells"]
-                    if c["cell_type"] == "markdown" and "".join(c["source"]).startswith(("## ", "### "))
-                    and not {"no-deck", "notes"} & set(c["metadata"].get("tags", []))]
+        headings = [
+            (c, c["metadata"]["slideshow"]["slide_type"])
+            for c in after["cells"]
+            if c["cell_type"] == "markdown"
+            and "".join(c["source"]).startswith(("## ", "### "))
+            and not {"no-deck", "notes"} & set(c["metadata"].get("tags", []))
+        ]
         for cell, kind in headings:
             expected = "slide" if "".join(cell["source"]).startswith("## ") else "subslide"
             assert kind == expected, "".join(cell["source"])[:60]
@@ -549,16 +598,38 @@ def test_tagger_is_idempotent(tagged: Tagged) -> None:
 
 def test_tagger_rules() -> None:
     hidden = {"jupyter": {"source_hidden": True}}
-    cells = [new_markdown_cell("# Title"), new_code_cell("x = 1", metadata={"tags": ["setup"]}),
-             new_markdown_cell('<a id="s"></a>\n## Section'), new_markdown_cell("### Sub"),
-             new_code_cell("ask('ttl-reset')"), new_markdown_cell("Or in code:"),
-             new_code_cell("check('ttl-reset', 'B')"),
-             new_code_cell("# solution", metadata=hidden), new_code_cell("# more", metadata=hidden),
-             new_markdown_cell("next"), new_code_cell("", metadata={"tags": ["cleanup"]})]
-    assert plan(cells) == ["slide", "skip", "slide", "subslide", "-", "subslide", "fragment",
-                           "subslide", "-", "subslide", "skip"]
-    noted = [new_markdown_cell("# T"), new_markdown_cell("**Speaker notes**", metadata={"tags": ["notes"]}),
-             new_code_cell("x = 1", metadata={"tags": ["no-deck"]}), new_markdown_cell("text")]
+    cells = [
+        new_markdown_cell("# Title"),
+        new_code_cell("x = 1", metadata={"tags": ["setup"]}),
+        new_markdown_cell('<a id="s"></a>\n## Section'),
+        new_markdown_cell("### Sub"),
+        new_code_cell("ask('ttl-reset')"),
+        new_markdown_cell("Or in code:"),
+        new_code_cell("check('ttl-reset', 'B')"),
+        new_code_cell("# solution", metadata=hidden),
+        new_code_cell("# more", metadata=hidden),
+        new_markdown_cell("next"),
+        new_code_cell("", metadata={"tags": ["cleanup"]}),
+    ]
+    assert plan(cells) == [
+        "slide",
+        "skip",
+        "slide",
+        "subslide",
+        "-",
+        "subslide",
+        "fragment",
+        "subslide",
+        "-",
+        "subslide",
+        "skip",
+    ]
+    noted = [
+        new_markdown_cell("# T"),
+        new_markdown_cell("**Speaker notes**", metadata={"tags": ["notes"]}),
+        new_code_cell("x = 1", metadata={"tags": ["no-deck"]}),
+        new_markdown_cell("text"),
+    ]
     assert plan(noted) == ["slide", "notes", "skip", "-"]
 
 

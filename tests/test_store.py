@@ -25,14 +25,28 @@ from lessons.store import SessionNotFound, SessionStore, is_valid_session_id
 HANG_GUARD = 240.0  # seconds (under the global 300 s timeout); a correct run never waits this long
 
 MALFORMED_IDS = [
-    "", "abc", "x" * 42, "x" * 44, "*" * 43, "session:*", "../../etc/passwd", "a b" * 14 + "a",
-    "é" * 43, "=" * 43, None, 123, b"x" * 43, ["x" * 43],
+    "",
+    "abc",
+    "x" * 42,
+    "x" * 44,
+    "*" * 43,
+    "session:*",
+    "../../etc/passwd",
+    "a b" * 14 + "a",
+    "é" * 43,
+    "=" * 43,
+    None,
+    123,
+    b"x" * 43,
+    ["x" * 43],
 ]
 
 #: Why some tests are skipped on a Redis Cluster (the store's and the admin's behaviour there is
 #: checked by tests/test_rediscluster_store.py).
-PER_NODE = ("a pipeline is one request per node it touches, so the single-server round-trip "
-            "count differs; tests/test_rediscluster_store.py checks the cluster's counts")
+PER_NODE = (
+    "a pipeline is one request per node it touches, so the single-server round-trip "
+    "count differs; tests/test_rediscluster_store.py checks the cluster's counts"
+)
 
 
 @pytest.fixture
@@ -49,8 +63,9 @@ def store(client: Client, prefix: str) -> SessionStore:
 
 
 # -- create ----------------------------------------------------------------------------------
-def test_create_writes_json_with_ttl_and_utc_timestamps(store: SessionStore, client: Client,
-                                                        prefix: str) -> None:
+def test_create_writes_json_with_ttl_and_utc_timestamps(
+    store: SessionStore, client: Client, prefix: str
+) -> None:
     sid = store.create({"user_id": 1, "username": "alice"})
     assert is_valid_session_id(sid) and len(sid) == 43
     assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
@@ -69,17 +84,29 @@ def test_create_with_explicit_ttl(store: SessionStore, client: Client, prefix: s
     assert 6 <= client.ttl(f"{prefix}:{sid}") <= 7
 
 
-@pytest.mark.parametrize("ttl, error", [(0, ValueError), (-1, ValueError), ("5", TypeError),
-                                        (True, TypeError), (1.5, TypeError)])
-def test_create_rejects_bad_ttls(store: SessionStore, client: Client, prefix: str, ttl: Any,
-                                 error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    "ttl, error", [(0, ValueError), (-1, ValueError), ("5", TypeError), (True, TypeError), (1.5, TypeError)]
+)
+def test_create_rejects_bad_ttls(
+    store: SessionStore, client: Client, prefix: str, ttl: Any, error: type[Exception]
+) -> None:
     with pytest.raises(error, match="ttl must be"):
         store.create({"user_id": 1}, ttl=ttl)
     assert list(client.scan_iter(match=f"{prefix}*")) == []
 
 
-@pytest.mark.parametrize("data", [None, "alice", [1, 2], {"when": datetime.now()},
-                                  {"x": float("nan")}, {"user_id": 1.5}, {"user_id": True}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "alice",
+        [1, 2],
+        {"when": datetime.now()},
+        {"x": float("nan")},
+        {"user_id": 1.5},
+        {"user_id": True},
+    ],
+)
 def test_create_rejects_bad_data(store: SessionStore, client: Client, prefix: str, data: Any) -> None:
     with pytest.raises((TypeError, ValueError), match=r"session data must be|user_id must be"):
         store.create(data)
@@ -112,8 +139,9 @@ def test_get_returns_the_data_or_none(store: SessionStore) -> None:
 
 
 @pytest.mark.parametrize("stored", ["not json", "[1, 2]", '"text"', "{broken", ""])
-def test_get_treats_garbage_as_no_session(store: SessionStore, client: Client, prefix: str,
-                                          stored: str) -> None:
+def test_get_treats_garbage_as_no_session(
+    store: SessionStore, client: Client, prefix: str, stored: str
+) -> None:
     sid = "B" * 43
     client.set(f"{prefix}:{sid}", stored, ex=10)
     assert store.get(sid) is None
@@ -131,15 +159,23 @@ def test_get_refresh_slides_the_ttl_in_one_getex(counted: tuple[SessionStore, Ro
     assert 4 <= store.r.ttl(f"{store.prefix}:{sid}") <= 5  # its own TTL, not default_ttl
 
 
-@pytest.mark.parametrize("ttl, data, first", [
-    (None, {}, ["GETEX"]),                                  # the default TTL, no user
-    (7, {}, ["GETEX", "PEXPIRE"]),                          # its own TTL: corrected once
-    (None, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE"]),  # + the index, once
-    (7, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE PEXPIRE"]),
-])
-def test_another_server_learns_a_session_on_its_first_read(redis_url: str, store: SessionStore,
-                                                           client: Client, ttl: int | None,
-                                                           data: dict[str, Any], first: list[str]) -> None:
+@pytest.mark.parametrize(
+    "ttl, data, first",
+    [
+        (None, {}, ["GETEX"]),  # the default TTL, no user
+        (7, {}, ["GETEX", "PEXPIRE"]),  # its own TTL: corrected once
+        (None, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE"]),  # + the index, once
+        (7, {"user_id": 3}, ["GETEX", "ZADD PEXPIRE PEXPIRE PEXPIRE"]),
+    ],
+)
+def test_another_server_learns_a_session_on_its_first_read(
+    redis_url: str,
+    store: SessionStore,
+    client: Client,
+    ttl: int | None,
+    data: dict[str, Any],
+    first: list[str],
+) -> None:
     """Server B never saw the session: its first sliding read sends GETEX with B's default TTL,
     then (one pipelined round trip, only if needed) corrects the TTL to the session's own and
     extends the user's index. From then on B slides it with one GETEX, to the right TTL."""
@@ -155,8 +191,9 @@ def test_another_server_learns_a_session_on_its_first_read(redis_url: str, store
     other.close()
 
 
-def test_a_session_past_its_deadline_is_deleted_without_being_read(counted: tuple[SessionStore, RoundTrips],
-                                                                   client: Client) -> None:
+def test_a_session_past_its_deadline_is_deleted_without_being_read(
+    counted: tuple[SessionStore, RoundTrips], client: Client
+) -> None:
     store, trips = counted
     capped = SessionStore(client=store.r, prefix=store.prefix, default_ttl=100, absolute_ttl=1)
     sid = capped.create({"user_id": 1})
@@ -223,8 +260,9 @@ def test_update_without_refresh_keeps_the_ttl(store: SessionStore, client: Clien
     assert session is not None and session["step"] == 2
 
 
-def test_update_without_refresh_gives_an_immortal_session_a_ttl(store: SessionStore, client: Client,
-                                                                prefix: str) -> None:
+def test_update_without_refresh_gives_an_immortal_session_a_ttl(
+    store: SessionStore, client: Client, prefix: str
+) -> None:
     sid = store.create({"user_id": 1}, ttl=50)
     client.persist(f"{prefix}:{sid}")  # someone removed its TTL
     store.update(sid, {"step": 3}, refresh=False)
@@ -249,10 +287,10 @@ def test_update_never_resurrects_an_expired_session(store: SessionStore, client:
     assert client.exists(f"{prefix}:{sid}") == 0
 
 
-@pytest.mark.parametrize("field", ["created_at", "last_accessed", "absolute_deadline_ms",
-                                   "idle_ttl"])
-def test_create_and_update_cannot_touch_store_fields(store: SessionStore, client: Client, prefix: str,
-                                                     field: str) -> None:
+@pytest.mark.parametrize("field", ["created_at", "last_accessed", "absolute_deadline_ms", "idle_ttl"])
+def test_create_and_update_cannot_touch_store_fields(
+    store: SessionStore, client: Client, prefix: str, field: str
+) -> None:
     sid = store.create({"user_id": 1})
     with pytest.raises(ValueError, match="is managed by the store and cannot be updated"):
         store.update(sid, {field: "x"})
@@ -287,8 +325,7 @@ def test_16_threads_on_one_session_lose_nothing_and_never_give_up(redis_url: str
     must not decide the test (the default budget's limits are checked above with a fake clock)."""
     client = backend.connect(redis_url, max_connections=20)
     slow = pause_after(client, "get", lambda: time.sleep(0.005), times=sys.maxsize)
-    store = SessionStore(client=slow, prefix=prefix, default_ttl=100,
-                         backoff=Backoff(seconds=HANG_GUARD))
+    store = SessionStore(client=slow, prefix=prefix, default_ttl=100, backoff=Backoff(seconds=HANG_GUARD))
     sid = store.create({"user_id": 1})
     barrier = threading.Barrier(16)
     errors: list[BaseException] = []
@@ -310,13 +347,15 @@ def test_16_threads_on_one_session_lose_nothing_and_never_give_up(redis_url: str
     session = store.get(sid)
     assert session is not None
     assert {k: v for k, v in session.items() if k.startswith("w")} == {
-        f"w{w}_{i}": i for w in range(16) for i in range(25)}
+        f"w{w}_{i}": i for w in range(16) for i in range(25)
+    }
     assert slow.log.count("EXEC (refused: WatchError)") > 0  # the threads did conflict
     client.close()
 
 
-def conflicting(client: Client, prefix: str, times: int,
-                **backoff: Any) -> tuple[SessionStore, SessionStore, str, list[float]]:
+def conflicting(
+    client: Client, prefix: str, times: int, **backoff: Any
+) -> tuple[SessionStore, SessionStore, str, list[float]]:
     """(store, other, sid, sleeps): ``store``'s next ``times`` update attempts each meet a write
     by ``other`` between their GET and their EXEC. Its back-off runs on a clock that moves only
     when it sleeps; the sleeps are recorded, not slept, and random() is 1 (the longest waits)."""
@@ -331,8 +370,11 @@ def conflicting(client: Client, prefix: str, times: int,
         clock[0] += seconds
 
     stand_in = pause_after(client, "get", lambda: other.update(sid, {f"other{next(n)}": 1}), times)
-    store = SessionStore(client=stand_in, prefix=prefix, backoff=Backoff(
-        clock=lambda: clock[0], sleep=sleep, random=lambda: 1.0, **backoff))
+    store = SessionStore(
+        client=stand_in,
+        prefix=prefix,
+        backoff=Backoff(clock=lambda: clock[0], sleep=sleep, random=lambda: 1.0, **backoff),
+    )
     return store, other, sid, sleeps
 
 
@@ -340,10 +382,17 @@ def test_an_update_runs_again_on_fresh_data_after_each_conflict(client: Client, 
     store, other, sid, sleeps = conflicting(client, prefix, times=3)
     updated = store.update(sid, {"mine": 1})
     assert {k: updated[k] for k in ("other0", "other1", "other2", "mine")} == dict.fromkeys(
-        ("other0", "other1", "other2", "mine"), 1)
+        ("other0", "other1", "other2", "mine"), 1
+    )
     assert other.get(sid) == updated
-    refused = ["WATCH", "GET", "(paused after GET: someone else acts)", "MULTI", "SET",
-               "EXEC (refused: WatchError)"]
+    refused = [
+        "WATCH",
+        "GET",
+        "(paused after GET: someone else acts)",
+        "MULTI",
+        "SET",
+        "EXEC (refused: WatchError)",
+    ]
     assert cast(StandIn, store.r).log[:23] == refused * 3 + ["WATCH", "GET", "MULTI", "SET", "EXEC"]
     assert sleeps == [0.001, 0.002, 0.004]  # full jitter: up to 1, 2, 4 ms (random() = 1 here)
 
@@ -359,8 +408,9 @@ def test_an_update_that_meets_60_conflicts_still_lands(client: Client, prefix: s
 
 
 def test_an_update_gives_up_when_its_time_budget_is_spent(client: Client, prefix: str) -> None:
-    store, other, sid, sleeps = conflicting(client, prefix, times=sys.maxsize, seconds=1.0,
-                                            base=0.25, cap=1.0)
+    store, other, sid, sleeps = conflicting(
+        client, prefix, times=sys.maxsize, seconds=1.0, base=0.25, cap=1.0
+    )
     with pytest.raises(RetryLimitExceeded, match=r"update gave up after 4 conflicting writes in 1\.0 s"):
         store.update(sid, {"mine": 1})
     assert sleeps == [0.25, 0.5, 0.25]  # 0.25 + 0.5, then only what is left of the second
@@ -380,7 +430,8 @@ def test_an_update_gives_up_after_max_retries_if_given(client: Client, prefix: s
 
 # -- delete / refresh ------------------------------------------------------------------------------
 def test_delete_removes_session_and_index_entry_and_reports_existence(
-        counted: tuple[SessionStore, RoundTrips]) -> None:
+    counted: tuple[SessionStore, RoundTrips],
+) -> None:
     store, trips = counted
     anonymous = store.create({"cart": []})
     with trips.measure() as m:
@@ -407,8 +458,9 @@ def test_refresh_is_one_round_trip(counted: tuple[SessionStore, RoundTrips]) -> 
     assert m.count == 1
 
 
-def test_the_index_outlives_a_session_slid_by_another_server(redis_url: str, store: SessionStore,
-                                                             client: Client, prefix: str) -> None:
+def test_the_index_outlives_a_session_slid_by_another_server(
+    redis_url: str, store: SessionStore, client: Client, prefix: str
+) -> None:
     """Server A creates; server B (another store, so nothing remembered) slides it: B's first
     sliding read also extends the index (one extra round trip), later ones need none."""
     sid = store.create({"user_id": 9}, ttl=3)
@@ -450,16 +502,18 @@ def test_each_session_keeps_its_own_idle_ttl(store: SessionStore, client: Client
     assert 6 <= client.ttl(store.key(short)) <= 7
 
 
-def test_a_session_written_by_other_code_slides_to_the_default(store: SessionStore, client: Client,
-                                                               prefix: str) -> None:
+def test_a_session_written_by_other_code_slides_to_the_default(
+    store: SessionStore, client: Client, prefix: str
+) -> None:
     sid = "C" * 43
     client.set(f"{prefix}:{sid}", json.dumps({"user_id": 1}), ex=5)
     assert store.get(sid, refresh=True) == {"user_id": 1}
     assert 99 <= client.ttl(f"{prefix}:{sid}") <= 100
 
 
-@pytest.mark.parametrize("trap", ['{"idle_ttl": 1, "absolute_deadline_ms": 1',
-                                  '", "idle_ttl": 1, "absolute_deadline_ms": 1}'])
+@pytest.mark.parametrize(
+    "trap", ['{"idle_ttl": 1, "absolute_deadline_ms": 1', '", "idle_ttl": 1, "absolute_deadline_ms": 1}']
+)
 def test_session_data_cannot_fool_the_sliding_read(store: SessionStore, client: Client, trap: str) -> None:
     sid = store.create({"note": trap, trap: trap}, ttl=50)
     client.expire(store.key(sid), 5)

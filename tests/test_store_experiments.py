@@ -24,8 +24,10 @@ from lessons.store_experiments import (
     round_trips,
 )
 
-PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
-            "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)")
+PER_NODE = (
+    "a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
+    "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)"
+)
 
 
 class NaiveStore:
@@ -40,6 +42,7 @@ class NaiveStore:
 
     def get(self, sid: str) -> dict[str, Any]:
         import json
+
         raw = self.r.get(f"{self.prefix}:{sid}")
         assert raw is not None
         session: dict[str, Any] = json.loads(raw)
@@ -47,6 +50,7 @@ class NaiveStore:
 
     def update(self, sid: str, data: dict[str, Any]) -> None:
         import json
+
         current = self.get(sid)
         self.r.set(f"{self.prefix}:{sid}", json.dumps({**current, **data}), ex=60)
 
@@ -61,8 +65,9 @@ def test_concurrent_updates_counts_every_write_of_an_atomic_store(redis_url: str
     assert store.r is not None and session is not None and session["w3_9"] == 9
 
 
-def test_lockstep_loses_all_but_one_write_per_round_of_a_read_merge_write_store(client: Client,
-                                                                                prefix: str) -> None:
+def test_lockstep_loses_all_but_one_write_per_round_of_a_read_merge_write_store(
+    client: Client, prefix: str
+) -> None:
     """Every thread reads before any writes, so each round keeps exactly the last writer's field."""
     store = NaiveStore(client, prefix)
     run = lockstep_updates(store, store.create({}), threads=8, rounds=4)
@@ -78,8 +83,9 @@ def test_lockstep_keeps_every_write_of_the_improved_store(client: Client, prefix
     run = lockstep_updates(store, sid, threads=8, rounds=4)
     assert (run.kept, run.lost, run.retried, dict(run.failures)) == (32, 0, 28, {})
     assert run.retries >= 28
-    assert run.report(retried=True) == ("32 of 32 writes survived, 0 lost; 28 of 32 updates were "
-                                        "refused at first and ran again")
+    assert run.report(retried=True) == (
+        "32 of 32 writes survived, 0 lost; 28 of 32 updates were refused at first and ran again"
+    )
     assert store.r is client
 
 
@@ -97,8 +103,9 @@ class FailingStore(NaiveStore):
 
 
 @pytest.mark.parametrize("experiment", [lockstep_updates, concurrent_updates])
-def test_failed_updates_are_counted_and_explained_not_raised(client: Client, prefix: str,
-                                                             experiment: Callable[..., UpdateRun]) -> None:
+def test_failed_updates_are_counted_and_explained_not_raised(
+    client: Client, prefix: str, experiment: Callable[..., UpdateRun]
+) -> None:
     store = FailingStore(client, prefix)
     run = experiment(store, store.create({}), 3, 2)  # neither staging waits for a thread forever
     assert dict(run.failures) == {"ConnectionError": 2, "RetryLimitExceeded": 2}
@@ -112,8 +119,9 @@ def test_failed_updates_are_counted_and_explained_not_raised(client: Client, pre
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_round_trips_of_the_improved_store(redis_url: str, prefix: str, monkeypatch: MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_round_trips_of_the_improved_store(
+    redis_url: str, prefix: str, monkeypatch: MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
     rows = round_trips(lambda client: SessionStore(client=client, prefix=prefix))
     commands = {op: (None if m is None else m.commands) for op, m in rows.items()}

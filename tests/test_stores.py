@@ -226,7 +226,7 @@ def test_what_piles_up_without_a_cleanup_job(h: Harness) -> None:
     h.advance(1.5)
     if h.is_redis:
         assert h.store.stored_count() == 2  # nothing piled up
-        assert h.store.cleanup() == 0       # and nothing to clean
+        assert h.store.cleanup() == 0  # and nothing to clean
     else:
         assert h.store.stored_count() == 5  # the 3 expired sessions are still stored
         assert h.store.cleanup() == 3
@@ -298,13 +298,17 @@ def test_open_store_by_spec(tmpdir_own: str, redis_url: str, prefix: str) -> Non
 
 # -- the sharing experiment -----------------------------------------------------------------------
 def test_a_second_process_sees_file_sqlite_and_redis_sessions_but_not_the_dict(
-        tmpdir_own: str, redis_url: str, prefix: str) -> None:
-    local: list[stores.ComparedStore] = [stores.MemoryStore(),
-                                         stores.FileStore(os.path.join(tmpdir_own, "files")),
-                                         stores.SqliteStore(os.path.join(tmpdir_own, "s.db"))]
+    tmpdir_own: str, redis_url: str, prefix: str
+) -> None:
+    local: list[stores.ComparedStore] = [
+        stores.MemoryStore(),
+        stores.FileStore(os.path.join(tmpdir_own, "files")),
+        stores.SqliteStore(os.path.join(tmpdir_own, "s.db")),
+    ]
     redis_store = stores.RedisStore(redis_url, prefix=prefix, default_ttl=60)
-    lookups: list[tuple[stores.ComparedStore, str]] = [(s, s.create({"user_id": 7, "username": "alice"}))
-               for s in [*local, redis_store]]
+    lookups: list[tuple[stores.ComparedStore, str]] = [
+        (s, s.create({"user_id": 7, "username": "alice"})) for s in [*local, redis_store]
+    ]
     pid, seen = stores.other_process_sees(lookups)
     assert pid != os.getpid()
     assert seen["memory"] is None
@@ -344,7 +348,8 @@ def test_summarize_takes_the_course_percentile() -> None:
 
 # -- the "Your turn" checker ----------------------------------------------------------------------
 def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     def right(conn: sqlite3.Connection, now: float) -> int:
         return conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
 
@@ -360,8 +365,9 @@ def test_check_cleanup_sql_accepts_a_right_answer_and_rejects_wrong_ones(
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         return len(ids)
 
-    def stub(conn: sqlite3.Connection,
-             now: float) -> None:  # the notebook's "Your turn" cell as the learner finds it
+    def stub(
+        conn: sqlite3.Connection, now: float
+    ) -> None:  # the notebook's "Your turn" cell as the learner finds it
         return None
 
     assert check_cleanup_sql(stub) is False
@@ -401,7 +407,9 @@ def test_memory_store_lists_and_revokes_a_users_sessions_like_session_admin() ->
     clock.now += 10
     listed = store.list_sessions(1)
     assert [(s["session_id"], s["ttl"], s["username"]) for s in listed] == [
-        (alice[0], 20, "alice"), (alice[1], 50, "alice")]
+        (alice[0], 20, "alice"),
+        (alice[1], 50, "alice"),
+    ]
     listed[0]["username"] = "mallory"  # a listing is a copy
     session = store.get(alice[0])
     assert session is not None and session["username"] == "alice"
@@ -437,9 +445,11 @@ def test_memory_store_prefix_and_ttl_are_checked() -> None:
 
 
 def test_every_store_refuses_a_zero_default_ttl(tmpdir_own: str, redis_url: str) -> None:
-    for make in (lambda: stores.FileStore(os.path.join(tmpdir_own, "f"), default_ttl=0),
-                 lambda: stores.SqliteStore(os.path.join(tmpdir_own, "s.db"), default_ttl=0),
-                 lambda: stores.RedisStore(redis_url, default_ttl=0)):
+    for make in (
+        lambda: stores.FileStore(os.path.join(tmpdir_own, "f"), default_ttl=0),
+        lambda: stores.SqliteStore(os.path.join(tmpdir_own, "s.db"), default_ttl=0),
+        lambda: stores.RedisStore(redis_url, default_ttl=0),
+    ):
         with pytest.raises(ValueError, match=r"default_ttl must be > 0 seconds \(got 0\)"):
             make()
 
@@ -469,8 +479,9 @@ def test_quiz_answer_keys_match_the_experiments(tmpdir_own: str, redis_url: str,
     q = question("why-redis-shared")
     assert q.answer == "D" and "Redis" in q.choices["D"] and "dict" in q.choices["A"]
     memory, redis_store = stores.MemoryStore(), stores.RedisStore(redis_url, prefix=prefix)
-    _, seen = stores.other_process_sees([(memory, memory.create({"user_id": 1})),
-                                         (redis_store, redis_store.create({"user_id": 1}))])
+    _, seen = stores.other_process_sees(
+        [(memory, memory.create({"user_id": 1})), (redis_store, redis_store.create({"user_id": 1}))]
+    )
     redis_session = seen["redis"]
     assert seen["memory"] is None and redis_session is not None and redis_session["user_id"] == 1
 

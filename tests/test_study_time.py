@@ -12,8 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def estimates() -> dict[str, int]:
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "study-time"), "--markdown"],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "study-time"), "--markdown"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return {m[1]: int(m[2]) for m in re.finditer(r"^\| `(\w+)` \|.*\| (\d+) min \|$", out, re.MULTILINE)}
 
 

@@ -32,8 +32,10 @@ from lessons.web import (
     verify_password,
 )
 
-PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
-            "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)")
+PER_NODE = (
+    "a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
+    "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)"
+)
 
 TTL = 60
 ALICE = {"username": "alice", "password": "wonderland"}
@@ -72,7 +74,7 @@ def set_cookies(response: httpx.Response) -> list[SimpleCookie]:
     return cookies
 
 
-def the_cookie(response: httpx.Response, name: str="session_id") -> Morsel[str]:
+def the_cookie(response: httpx.Response, name: str = "session_id") -> Morsel[str]:
     (jar,) = set_cookies(response)
     return jar[name]
 
@@ -86,13 +88,13 @@ def session_keys(client: Client, prefix: str) -> list[str]:
 
 
 # -- login and the cookie -------------------------------------------------------------------------
-def test_login_sets_a_hardened_cookie_and_one_session_in_redis(app: FastAPI, client: Client,
-                                                               prefix: str) -> None:
+def test_login_sets_a_hardened_cookie_and_one_session_in_redis(
+    app: FastAPI, client: Client, prefix: str
+) -> None:
     c = https(app)
     r = c.post("/login", json=ALICE)
     assert r.status_code == 200
-    assert r.json() == {"message": "Logged in",
-                        "user": {"user_id": 1, "username": "alice", "role": "admin"}}
+    assert r.json() == {"message": "Logged in", "user": {"user_id": 1, "username": "alice", "role": "admin"}}
     raw = r.headers["set-cookie"]
     attrs = {part.strip().split("=")[0].lower() for part in raw.split(";")[1:]}
     assert attrs == {"httponly", "secure", "samesite", "path", "max-age"}  # no Domain, no Expires
@@ -107,15 +109,19 @@ def test_login_sets_a_hardened_cookie_and_one_session_in_redis(app: FastAPI, cli
     assert r.headers["cache-control"] == "no-store"
 
 
-@pytest.mark.parametrize("creds", [
-    {"username": "alice", "password": "WONDERLAND"},
-    {"username": "alice", "password": "wonderland "},
-    {"username": "mallory", "password": "wonderland"},
-    {"username": "bob", "password": "wonderland"},
-])
+@pytest.mark.parametrize(
+    "creds",
+    [
+        {"username": "alice", "password": "WONDERLAND"},
+        {"username": "alice", "password": "wonderland "},
+        {"username": "mallory", "password": "wonderland"},
+        {"username": "bob", "password": "wonderland"},
+    ],
+)
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_wrong_credentials_get_401_no_cookie_no_session(app: FastAPI, client: Client, prefix: str,
-                                                        trips: RoundTrips, creds: dict[str, str]) -> None:
+def test_wrong_credentials_get_401_no_cookie_no_session(
+    app: FastAPI, client: Client, prefix: str, trips: RoundTrips, creds: dict[str, str]
+) -> None:
     c = https(app)
     with trips.measure() as m:
         r = c.post("/login", json=creds)
@@ -125,17 +131,20 @@ def test_wrong_credentials_get_401_no_cookie_no_session(app: FastAPI, client: Cl
     assert session_keys(client, prefix) == []
 
 
-@pytest.mark.parametrize("body", [
-    {"username": "alice"},
-    {"password": "wonderland"},
-    {"username": 1, "password": "wonderland"},
-    {"username": "alice", "password": None},
-    {"username": "", "password": "wonderland"},
-    {"username": "alice", "password": "x" * 5000},
-    {"username": "alice", "password": "wonderland", "role": "admin"},
-    ["alice", "wonderland"],
-    "alice:wonderland",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "alice"},
+        {"password": "wonderland"},
+        {"username": 1, "password": "wonderland"},
+        {"username": "alice", "password": None},
+        {"username": "", "password": "wonderland"},
+        {"username": "alice", "password": "x" * 5000},
+        {"username": "alice", "password": "wonderland", "role": "admin"},
+        ["alice", "wonderland"],
+        "alice:wonderland",
+    ],
+)
 def test_malformed_login_bodies_get_422(app: FastAPI, client: Client, prefix: str, body: Any) -> None:
     r = https(app).post("/login", json=body)
     assert r.status_code == 422
@@ -162,15 +171,17 @@ def test_users_mapping_plain_and_detailed(store: SessionStore) -> None:
     c = https(app)
     assert c.post("/login", json={"username": "alice", "password": "wonderland"}).status_code == 401
     assert c.post("/login", json={"username": "carol", "password": "s3cret"}).json()["user"] == {
-        "user_id": "carol", "username": "carol"}
+        "user_id": "carol",
+        "username": "carol",
+    }
     assert c.get("/me").json() == {"user": {"user_id": "carol", "username": "carol"}}
-    assert c.post("/login", json={"username": "dave", "password": "pw"}).json()["user"][
-        "user_id"] == 7
+    assert c.post("/login", json={"username": "dave", "password": "pw"}).json()["user"]["user_id"] == 7
 
 
 # -- /me: sliding TTL in one round trip; 401 for everything else ---------------------------------
-def test_me_returns_the_user_and_slides_the_ttl_in_one_round_trip(app: FastAPI, client: Client, prefix: str,
-                                                                  trips: RoundTrips) -> None:
+def test_me_returns_the_user_and_slides_the_ttl_in_one_round_trip(
+    app: FastAPI, client: Client, prefix: str, trips: RoundTrips
+) -> None:
     c = login(app)
     sid = c.cookies["session_id"]
     key = f"{prefix}:{sid}"
@@ -211,12 +222,17 @@ HOSTILE_COOKIES = {
 
 
 @pytest.mark.parametrize("value", list(HOSTILE_COOKIES.values()), ids=list(HOSTILE_COOKIES))
-def test_hostile_cookie_values_get_401_without_any_redis_command(app: FastAPI, trips: RoundTrips,
-                                                                 value: str) -> None:
+def test_hostile_cookie_values_get_401_without_any_redis_command(
+    app: FastAPI, trips: RoundTrips, value: str
+) -> None:
     c = https(app)
     with trips.measure() as m:
-        for method, path in [("GET", "/me"), ("GET", "/sessions"), ("POST", "/logout-all"),
-                             ("DELETE", "/sessions/0123456789abcdef")]:
+        for method, path in [
+            ("GET", "/me"),
+            ("GET", "/sessions"),
+            ("POST", "/logout-all"),
+            ("DELETE", "/sessions/0123456789abcdef"),
+        ]:
             r = c.request(method, path, headers=cookie_header(value))
             assert r.status_code == 401, (method, path, r.text)
             assert r.json() == {"detail": "Not authenticated"}
@@ -269,8 +285,9 @@ def test_login_never_adopts_a_planted_id(app: FastAPI, client: Client, prefix: s
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_login_deletes_the_session_it_arrived_with(app: FastAPI, client: Client, prefix: str,
-                                                   trips: RoundTrips) -> None:
+def test_login_deletes_the_session_it_arrived_with(
+    app: FastAPI, client: Client, prefix: str, trips: RoundTrips
+) -> None:
     attacker = login(app, BOB)  # the attacker's own, real session ...
     planted = attacker.cookies["session_id"]
     victim = https(app)
@@ -300,8 +317,9 @@ def test_a_failed_login_leaves_the_current_session_alone(app: FastAPI) -> None:
 
 
 # -- logout --------------------------------------------------------------------------------------
-def test_logout_revokes_server_side_and_clears_the_cookie(app: FastAPI, client: Client, prefix: str,
-                                                          trips: RoundTrips) -> None:
+def test_logout_revokes_server_side_and_clears_the_cookie(
+    app: FastAPI, client: Client, prefix: str, trips: RoundTrips
+) -> None:
     c = login(app)
     stolen = c.cookies["session_id"]
     with trips.measure() as m:
@@ -351,8 +369,7 @@ def test_delete_one_of_my_sessions(app: FastAPI, client: Client, prefix: str) ->
     a1, a2, b = login(app), login(app), login(app, BOB)
     other = session_handle(a2.cookies["session_id"])
     r = a1.delete(f"/sessions/{other}")
-    assert r.status_code == 200 and r.json() == {"message": "Session ended", "id": other,
-                                                 "current": False}
+    assert r.status_code == 200 and r.json() == {"message": "Session ended", "id": other, "current": False}
     assert "set-cookie" not in r.headers
     assert a2.get("/me").status_code == 401
     assert a1.get("/me").status_code == 200
@@ -389,9 +406,10 @@ def test_logout_all_ends_every_session_of_the_caller_only(app: FastAPI, client: 
     assert session_keys(client, prefix) == [f"{prefix}:{b.cookies['session_id']}"]
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/sessions"), ("POST", "/logout-all"),
-                                         ("DELETE", "/sessions/0123456789abcdef"),
-                                         ("GET", "/me")])
+@pytest.mark.parametrize(
+    "method,path",
+    [("GET", "/sessions"), ("POST", "/logout-all"), ("DELETE", "/sessions/0123456789abcdef"), ("GET", "/me")],
+)
 def test_session_endpoints_need_a_session(app: FastAPI, method: str, path: str) -> None:
     assert https(app).request(method, path).status_code == 401
 
@@ -412,8 +430,9 @@ def test_signed_cookie_round_trip(signed_app: FastAPI, client: Client, prefix: s
     assert c.get("/sessions").json()["sessions"][0]["id"] == session_handle(sid)
 
 
-def test_tampered_or_unsigned_cookies_get_401_with_zero_round_trips(signed_app: FastAPI, store: SessionStore,
-                                                                    trips: RoundTrips) -> None:
+def test_tampered_or_unsigned_cookies_get_401_with_zero_round_trips(
+    signed_app: FastAPI, store: SessionStore, trips: RoundTrips
+) -> None:
     c = login(signed_app)
     value = c.cookies["session_id"]
     sid, _, sig = value.partition(".")
@@ -446,10 +465,16 @@ def test_signing_key_rotation(store: SessionStore) -> None:
     assert rotated.get("/me").status_code == 200  # still accepted during rotation
     r = rotated.post("/login", json=ALICE)
     new_value = the_cookie(r).value
-    assert https(create_app(store, secret_key="new")).get(
-        "/me", headers=cookie_header(new_value)).status_code == 200
-    assert https(create_app(store, secret_key="new")).get(
-        "/me", headers=cookie_header(c.cookies["session_id"])).status_code == 401
+    assert (
+        https(create_app(store, secret_key="new")).get("/me", headers=cookie_header(new_value)).status_code
+        == 200
+    )
+    assert (
+        https(create_app(store, secret_key="new"))
+        .get("/me", headers=cookie_header(c.cookies["session_id"]))
+        .status_code
+        == 401
+    )
 
 
 # -- Redis down -> 503 ---------------------------------------------------------------------------
@@ -460,17 +485,21 @@ def down_app() -> FastAPI:
     return create_app(store)
 
 
-@pytest.mark.parametrize("method,path,body", [
-    ("POST", "/login", ALICE),
-    ("GET", "/me", None),
-    ("POST", "/logout", None),
-    ("GET", "/sessions", None),
-    ("DELETE", "/sessions/0123456789abcdef", None),
-    ("POST", "/logout-all", None),
-    ("GET", "/health", None),
-])
-def test_redis_down_gives_503_json_without_traceback(down_app: FastAPI, method: str, path: str,
-                                                    body: dict[str, str] | None) -> None:
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("POST", "/login", ALICE),
+        ("GET", "/me", None),
+        ("POST", "/logout", None),
+        ("GET", "/sessions", None),
+        ("DELETE", "/sessions/0123456789abcdef", None),
+        ("POST", "/logout-all", None),
+        ("GET", "/health", None),
+    ],
+)
+def test_redis_down_gives_503_json_without_traceback(
+    down_app: FastAPI, method: str, path: str, body: dict[str, str] | None
+) -> None:
     c = https(down_app)
     r = c.request(method, path, json=body, headers=cookie_header("A" * 43))
     assert r.status_code == 503
@@ -499,8 +528,14 @@ def test_in_memory_store_serves_the_same_api() -> None:
 
 
 def test_app_from_env(redis_url: str, client: Client, prefix: str) -> None:
-    app = web.app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
-                            "LESSONS_SESSION_TTL": "30", "LESSONS_SERVER_NAME": "server-9"})
+    app = web.app_from_env(
+        {
+            "REDIS_URL": redis_url,
+            "LESSONS_SESSION_PREFIX": prefix,
+            "LESSONS_SESSION_TTL": "30",
+            "LESSONS_SERVER_NAME": "server-9",
+        }
+    )
     c = https(app)
     r = c.post("/login", json=ALICE)
     assert r.headers["x-served-by"] == "server-9"
@@ -565,7 +600,8 @@ def test_quiz_stolen_after_logout_answer_key(app: FastAPI) -> None:
 
 # -- notebook 02's "Your turn" checker ------------------------------------------------------------
 def test_check_get_session_passes_a_good_solution_and_fails_the_lessons_and_a_stub(
-        counted_client: tuple[Client, RoundTrips], capsys: pytest.CaptureFixture[str]) -> None:
+    counted_client: tuple[Client, RoundTrips], capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     from lessons.checks.web import check_get_session

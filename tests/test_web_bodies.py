@@ -25,38 +25,44 @@ SECRET = "wonderland-secret-123"
 
 @pytest.fixture
 def app(client: Client, prefix: str) -> FastAPI:
-    return create_app(SessionStore(client=client, prefix=prefix, default_ttl=60),
-                      {"alice": SECRET})
+    return create_app(SessionStore(client=client, prefix=prefix, default_ttl=60), {"alice": SECRET})
 
 
 def https(app: FastAPI) -> TestClient:
     return TestClient(app, base_url="https://testserver")
 
 
-@pytest.mark.parametrize("body", [
-    {"username": "alice", "password": SECRET, "role": "admin"},
-    {"username": 1, "password": SECRET},
-    {"username": "", "password": SECRET},
-    {"username": "alice", "password": SECRET * 100},
-    {"username": ["alice"], "password": [SECRET]},
-    {"password": SECRET},
-    {"username": "alice", "password": {"value": SECRET}},
-    [SECRET, SECRET],
-    f"alice:{SECRET}",
-], ids=lambda b: type(b).__name__ + str(len(str(b))))
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "alice", "password": SECRET, "role": "admin"},
+        {"username": 1, "password": SECRET},
+        {"username": "", "password": SECRET},
+        {"username": "alice", "password": SECRET * 100},
+        {"username": ["alice"], "password": [SECRET]},
+        {"password": SECRET},
+        {"username": "alice", "password": {"value": SECRET}},
+        [SECRET, SECRET],
+        f"alice:{SECRET}",
+    ],
+    ids=lambda b: type(b).__name__ + str(len(str(b))),
+)
 def test_422_never_echoes_the_submitted_values(app: FastAPI, body: Any) -> None:
     r = https(app).post("/login", json=body)
     assert r.status_code == 422
     assert SECRET not in r.text
-    assert "\"input\"" not in r.text and "\"ctx\"" not in r.text
+    assert '"input"' not in r.text and '"ctx"' not in r.text
     details = r.json()["detail"]
     assert details and all(set(d) == {"loc", "msg", "type"} for d in details)
     assert all(d["loc"][0] == "body" for d in details)
 
 
 def test_422_for_broken_json_says_where_without_echoing(app: FastAPI) -> None:
-    r = https(app).post("/login", content=f'{{"username": "alice", "password": "{SECRET}"',
-                        headers={"Content-Type": "application/json"})
+    r = https(app).post(
+        "/login",
+        content=f'{{"username": "alice", "password": "{SECRET}"',
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 422
     assert SECRET not in r.text
     assert r.json()["detail"][0]["type"] == "json_invalid"
@@ -123,8 +129,10 @@ def test_a_chunked_body_within_the_limit_reaches_the_app_whole() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    parts: list[Message] = [{"type": "http.request", "body": b"ab", "more_body": True},
-             {"type": "http.request", "body": b"cd", "more_body": False}]
+    parts: list[Message] = [
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"cd", "more_body": False},
+    ]
     sent, reads = _drive(BodyLimit(inner, max_bytes=10), parts)
     assert seen == [b"abcd"] and sent[0]["status"] == 200 and reads == 2
 
@@ -134,11 +142,24 @@ def _call_app(app: FastAPI, messages: list[Message]) -> list[Message]:
     """Run the whole app on one POST /login whose body arrives as ``messages``; what it sent.
     An exception (before the fix: "No response returned.", logged by uvicorn with two
     tracebacks) propagates."""
-    scope: Scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "https", "path": "/login", "raw_path": b"/login", "query_string": b"",
-             "root_path": "", "server": ("testserver", 443), "client": ("127.0.0.1", 5000),
-             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                         (b"content-length", b"1000")]}
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/login",
+        "raw_path": b"/login",
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 443),
+        "client": ("127.0.0.1", 5000),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"1000"),
+        ],
+    }
     incoming = iter(messages)
     sent: list[Message] = []
 
@@ -153,8 +174,13 @@ def _call_app(app: FastAPI, messages: list[Message]) -> list[Message]:
 
 
 def test_a_disconnect_in_the_middle_of_the_body_is_quiet(app: FastAPI) -> None:
-    sent = _call_app(app, [{"type": "http.request", "body": b'{"username": "al',
-                            "more_body": True}, {"type": "http.disconnect"}])
+    sent = _call_app(
+        app,
+        [
+            {"type": "http.request", "body": b'{"username": "al', "more_body": True},
+            {"type": "http.disconnect"},
+        ],
+    )
     assert sent == []  # nobody to answer, and no exception
 
 

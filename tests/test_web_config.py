@@ -50,8 +50,12 @@ def test_in_memory_sessions_keep_their_own_ttl() -> None:
 @pytest.mark.parametrize("kind", ["redis", "memory"])
 @pytest.mark.parametrize("text", ["0", "-1", "abc", "1.5"])
 def test_lessons_session_ttl_must_be_positive(redis_url: str, prefix: str, kind: str, text: str) -> None:
-    env = {"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
-           "LESSONS_SESSION_STORE": kind, "LESSONS_SESSION_TTL": text}
+    env = {
+        "REDIS_URL": redis_url,
+        "LESSONS_SESSION_PREFIX": prefix,
+        "LESSONS_SESSION_STORE": kind,
+        "LESSONS_SESSION_TTL": text,
+    }
     with pytest.raises(ValueError, match=rf"LESSONS_SESSION_TTL must be .*{text!r}"):
         app_from_env(env)
 
@@ -59,10 +63,10 @@ def test_lessons_session_ttl_must_be_positive(redis_url: str, prefix: str, kind:
 def test_an_empty_lessons_session_ttl_means_the_default(redis_url: str, prefix: str) -> None:
     from lessons.web import TestClient
 
-    app = app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
-                        "LESSONS_SESSION_TTL": ""})
+    app = app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix, "LESSONS_SESSION_TTL": ""})
     r = TestClient(app, base_url="https://testserver").post(
-        "/login", json={"username": "alice", "password": "wonderland"})
+        "/login", json={"username": "alice", "password": "wonderland"}
+    )
     assert r.status_code == 200 and "Max-Age=3600" in r.headers["set-cookie"]
 
 
@@ -74,7 +78,7 @@ def _served(redis_url: str, prefix: str, **settings: str) -> TestClient:
     return TestClient(app_from_env(env), base_url="https://testserver")
 
 
-def _login(c: TestClient, password: str="wonderland") -> httpx.Response:
+def _login(c: TestClient, password: str = "wonderland") -> httpx.Response:
     response: httpx.Response = c.post("/login", json={"username": "alice", "password": password})
     return response
 
@@ -83,10 +87,12 @@ def _session_keys(client: Client, prefix: str) -> list[str]:
     return [k for k in client.scan_iter(match=f"{prefix}:*") if len(k) > len(prefix) + 40]
 
 
-@pytest.mark.parametrize("setting,hashed", [(None, True), ("1", True), ("yes", True),
-                                            ("0", False), ("off", False)])
-def test_lessons_hash_ids_reaches_the_store(redis_url: str, client: Client, prefix: str, setting: str | None,
-                                            hashed: bool) -> None:
+@pytest.mark.parametrize(
+    "setting,hashed", [(None, True), ("1", True), ("yes", True), ("0", False), ("off", False)]
+)
+def test_lessons_hash_ids_reaches_the_store(
+    redis_url: str, client: Client, prefix: str, setting: str | None, hashed: bool
+) -> None:
     import hashlib
 
     settings = {} if setting is None else {"LESSONS_HASH_IDS": setting}
@@ -107,8 +113,9 @@ def test_lessons_absolute_ttl_caps_the_ttl(redis_url: str, client: Client, prefi
     assert 0 < client.pttl(key) <= 5000
 
 
-def test_the_served_app_has_an_absolute_timeout_by_default(redis_url: str, client: Client,
-                                                           prefix: str) -> None:
+def test_the_served_app_has_an_absolute_timeout_by_default(
+    redis_url: str, client: Client, prefix: str
+) -> None:
     from lessons.web.config import DEFAULT_ABSOLUTE_TTL
 
     c = _served(redis_url, prefix, LESSONS_SESSION_TTL=str(10 * DEFAULT_ABSOLUTE_TTL))
@@ -126,30 +133,42 @@ def test_lessons_absolute_ttl_none_turns_it_off(redis_url: str, client: Client, 
 
 
 def test_throttle_settings_reach_the_app(redis_url: str, client: Client, prefix: str) -> None:
-    c = _served(redis_url, prefix, LESSONS_MAX_FAILURES_PER_ACCOUNT="2",
-                LESSONS_FAILURE_WINDOW="120")
+    c = _served(redis_url, prefix, LESSONS_MAX_FAILURES_PER_ACCOUNT="2", LESSONS_FAILURE_WINDOW="120")
     assert [_login(c, "guess").status_code for _ in range(3)] == [401, 401, 429]
-    counters = [k for k in client.scan_iter(match=f"{prefix}*") if k not in
-                _session_keys(client, prefix)]
+    counters = [k for k in client.scan_iter(match=f"{prefix}*") if k not in _session_keys(client, prefix)]
     assert counters and all(60_000 < client.pttl(k) <= 120_000 for k in counters)
     c2 = _served(redis_url, prefix + "b", LESSONS_MAX_FAILURES_PER_CLIENT="2")
-    assert [c2.post("/login", json={"username": f"u{i}", "password": "x"}).status_code
-            for i in range(3)] == [401, 401, 429]  # its keys are under prefix*: cleaned up
+    assert [c2.post("/login", json={"username": f"u{i}", "password": "x"}).status_code for i in range(3)] == [
+        401,
+        401,
+        429,
+    ]  # its keys are under prefix*: cleaned up
 
 
 def test_trusted_proxies_reach_the_app(redis_url: str, prefix: str) -> None:
     from lessons.web import TestClient
 
-    app = app_from_env({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix,
-                        "LESSONS_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
-                        "LESSONS_MAX_FAILURES_PER_CLIENT": "1"})
+    app = app_from_env(
+        {
+            "REDIS_URL": redis_url,
+            "LESSONS_SESSION_PREFIX": prefix,
+            "LESSONS_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
+            "LESSONS_MAX_FAILURES_PER_CLIENT": "1",
+        }
+    )
     proxy = TestClient(app, base_url="https://testserver", client=("10.2.3.4", 1000))
-    codes = [proxy.post("/login", json={"username": f"u{i}", "password": "x"},
-                        headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
-             for i in range(3)]
+    codes = [
+        proxy.post(
+            "/login",
+            json={"username": f"u{i}", "password": "x"},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        ).status_code
+        for i in range(3)
+    ]
     assert codes == [401, 401, 401]  # three clients behind the proxy, one failure each
-    again = proxy.post("/login", json={"username": "u9", "password": "x"},
-                       headers={"X-Forwarded-For": "198.51.100.0"})
+    again = proxy.post(
+        "/login", json={"username": "u9", "password": "x"}, headers={"X-Forwarded-For": "198.51.100.0"}
+    )
     assert again.status_code == 429  # the first of them, at its limit of 1
 
 
@@ -164,23 +183,27 @@ def test_replicas_reach_the_store(redis_url: str, prefix: str) -> None:
     assert store.hash_ids and store.absolute_ttl == 8 * 3600
 
 
-@pytest.mark.parametrize("name,value,says", [
-    ("LESSONS_HASH_IDS", "maybe", "must be 1 or 0"),
-    ("LESSONS_HASH_IDS", "2", "must be 1 or 0"),
-    ("LESSONS_ABSOLUTE_TTL", "8h", "whole number of seconds"),
-    ("LESSONS_ABSOLUTE_TTL", "0", "must be > 0 seconds"),
-    ("LESSONS_ABSOLUTE_TTL", "-60", "must be > 0 seconds"),
-    ("LESSONS_REPLICAS", "one", "whole number of replicas"),
-    ("LESSONS_REPLICAS", "-1", "must be >= 0"),
-    ("LESSONS_REPLICA_TIMEOUT_MS", "0", "must be >= 1"),
-    ("LESSONS_MAX_FAILURES_PER_ACCOUNT", "0", "must be >= 1"),
-    ("LESSONS_MAX_FAILURES_PER_CLIENT", "lots", "whole number of failed logins"),
-    ("LESSONS_FAILURE_WINDOW", "15m", "whole number of seconds"),
-    ("LESSONS_TRUSTED_PROXIES", "10.0.0.5, nginx", "'nginx' is not an IP address"),
-    ("LESSONS_TRUSTED_PROXIES", "*", "'*' is not an IP address"),
-])
-def test_a_malformed_setting_is_one_line_naming_the_variable(redis_url: str, prefix: str, name: str,
-                                                             value: str, says: str) -> None:
+@pytest.mark.parametrize(
+    "name,value,says",
+    [
+        ("LESSONS_HASH_IDS", "maybe", "must be 1 or 0"),
+        ("LESSONS_HASH_IDS", "2", "must be 1 or 0"),
+        ("LESSONS_ABSOLUTE_TTL", "8h", "whole number of seconds"),
+        ("LESSONS_ABSOLUTE_TTL", "0", "must be > 0 seconds"),
+        ("LESSONS_ABSOLUTE_TTL", "-60", "must be > 0 seconds"),
+        ("LESSONS_REPLICAS", "one", "whole number of replicas"),
+        ("LESSONS_REPLICAS", "-1", "must be >= 0"),
+        ("LESSONS_REPLICA_TIMEOUT_MS", "0", "must be >= 1"),
+        ("LESSONS_MAX_FAILURES_PER_ACCOUNT", "0", "must be >= 1"),
+        ("LESSONS_MAX_FAILURES_PER_CLIENT", "lots", "whole number of failed logins"),
+        ("LESSONS_FAILURE_WINDOW", "15m", "whole number of seconds"),
+        ("LESSONS_TRUSTED_PROXIES", "10.0.0.5, nginx", "'nginx' is not an IP address"),
+        ("LESSONS_TRUSTED_PROXIES", "*", "'*' is not an IP address"),
+    ],
+)
+def test_a_malformed_setting_is_one_line_naming_the_variable(
+    redis_url: str, prefix: str, name: str, value: str, says: str
+) -> None:
     from lessons.web.config import ConfigError
 
     with pytest.raises(ConfigError, match=f"^{name}") as caught:

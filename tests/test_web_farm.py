@@ -31,10 +31,14 @@ HANG_GUARD = 120.0  # seconds; only a broken (hanging) run ever waits this long
 
 def uvicorn_children() -> set[int]:
     """PIDs of the live uvicorn processes that are children of this interpreter."""
-    out = subprocess.run(["ps", "-o", "pid=,stat=,args=", "--ppid", str(os.getpid())],
-                         capture_output=True, text=True).stdout
-    return {int(line.split()[0]) for line in out.splitlines()
-            if "uvicorn" in line and not line.split()[1].startswith("Z")}
+    out = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "--ppid", str(os.getpid())], capture_output=True, text=True
+    ).stdout
+    return {
+        int(line.split()[0])
+        for line in out.splitlines()
+        if "uvicorn" in line and not line.split()[1].startswith("Z")
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -140,8 +144,9 @@ def test_servers_are_stopped_at_interpreter_exit() -> None:
         print(*c.pids)
         # no stop(): the interpreter exits with the servers running
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 2
     assert all(gone(pid) for pid in pids)
@@ -153,12 +158,14 @@ def test_ports_are_free_ones_not_hard_coded() -> None:
 
 
 def test_balancer_forwards_cookies_like_a_browser_and_honours_max_age_0() -> None:
-    answers = iter([
-        [("set-cookie", "session_id=abc; HttpOnly; Max-Age=60; Path=/; SameSite=lax; Secure")],
-        [],
-        [("set-cookie", 'session_id=""; Max-Age=0; Path=/')],
-        [],
-    ])
+    answers = iter(
+        [
+            [("set-cookie", "session_id=abc; HttpOnly; Max-Age=60; Path=/; SameSite=lax; Secure")],
+            [],
+            [("set-cookie", 'session_id=""; Max-Age=0; Path=/')],
+            [],
+        ]
+    )
     sent: list[tuple[str, str | None]] = []
 
     def backend(request: httpx.Request) -> httpx.Response:
@@ -170,8 +177,12 @@ def test_balancer_forwards_cookies_like_a_browser_and_honours_max_age_0() -> Non
     lb.client = httpx.Client(transport=httpx.MockTransport(backend))
     for _ in range(4):
         lb.get("/me")
-    assert sent == [("a.invalid", None), ("b.invalid", "session_id=abc"),  # kept, sent to b
-                    ("a.invalid", "session_id=abc"), ("b.invalid", None)]  # Max-Age=0: deleted
+    assert sent == [
+        ("a.invalid", None),
+        ("b.invalid", "session_id=abc"),  # kept, sent to b
+        ("a.invalid", "session_id=abc"),
+        ("b.invalid", None),
+    ]  # Max-Age=0: deleted
     assert lb.cookies == {} and [hit.server for hit in lb.hits] == ["a", "b", "a", "b"]
     lb.close()
 
@@ -191,8 +202,7 @@ def test_servers_are_stopped_when_their_parent_is_killed() -> None:
         print(*c.pids, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)  # no finally, no atexit: the hard way
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == -9
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 2

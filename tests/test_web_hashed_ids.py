@@ -49,8 +49,9 @@ def test_sessions_marks_the_callers_entry_current(app: FastAPI, store: SessionSt
         assert [i["id"] for i in items if i["current"]] == [handle(store, me)]
 
 
-def test_ending_the_other_devices_session_logs_it_out(app: FastAPI, store: SessionStore,
-                                                      client: Client) -> None:
+def test_ending_the_other_devices_session_logs_it_out(
+    app: FastAPI, store: SessionStore, client: Client
+) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     bob = logged_in(app, BOB)
     r = laptop.delete(f"/sessions/{handle(store, phone)}")
@@ -68,8 +69,12 @@ def test_ending_my_own_session_logs_me_out(app: FastAPI, store: SessionStore, cl
     assert r.status_code == 200 and r.json()["current"] is True
     assert "max-age=0" in r.headers["set-cookie"].lower()
     assert client.exists(store.key(token)) == 0
-    assert TestClient(app, base_url="https://testserver").get(
-        "/me", headers={"Cookie": f"session_id={token}"}).status_code == 401
+    assert (
+        TestClient(app, base_url="https://testserver")
+        .get("/me", headers={"Cookie": f"session_id={token}"})
+        .status_code
+        == 401
+    )
 
 
 def test_logout_all_and_no_token_or_stored_id_in_answers(app: FastAPI, store: SessionStore) -> None:
@@ -87,7 +92,6 @@ def test_logout_all_and_no_token_or_stored_id_in_answers(app: FastAPI, store: Se
 def test_a_token_or_a_stored_id_is_not_a_handle(app: FastAPI, store: SessionStore) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     token = phone.cookies["session_id"]
-    for guess in [token, store.keys.stored_id(token), session_handle(token)
-                  if store.hash_ids else "0" * 16]:
+    for guess in [token, store.keys.stored_id(token), session_handle(token) if store.hash_ids else "0" * 16]:
         assert laptop.delete(f"/sessions/{guess}").status_code == 404
     assert phone.get("/me").status_code == 200

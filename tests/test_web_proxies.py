@@ -34,8 +34,9 @@ def via(app: FastAPI, peer: tuple[str, int] = PROXY) -> TestClient:
 
 def login(c: TestClient, username: str, password: str, forwarded_for: str | None) -> int:
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    status: int = c.post("/login", json={"username": username, "password": password},
-                         headers=headers).status_code
+    status: int = c.post(
+        "/login", json={"username": username, "password": password}, headers=headers
+    ).status_code
     return status
 
 
@@ -61,8 +62,7 @@ def test_an_unknown_proxy_is_one_client_for_everyone(store: SessionStore) -> Non
 
 
 def test_a_chain_of_trusted_proxies_is_skipped_from_the_right(store: SessionStore) -> None:
-    app = create_app(store, USERS, max_failures_per_client=2,
-                     trusted_proxies=["10.0.0.5", "10.0.1.0/24"])
+    app = create_app(store, USERS, max_failures_per_client=2, trusted_proxies=["10.0.0.5", "10.0.1.0/24"])
     c = via(app)
     # client 198.51.100.9 -> proxy 10.0.1.7 -> proxy 10.0.0.5 -> app
     assert [login(c, "x", "guess", "198.51.100.9, 10.0.1.7") for _ in range(3)] == [401, 401, 429]
@@ -84,8 +84,7 @@ def test_the_left_most_address_is_never_believed(store: SessionStore) -> None:
     one. Counting the left-most address would charge bob and free the attacker."""
     app = create_app(store, USERS, max_failures_per_client=3, trusted_proxies="10.0.0.5")
     c = via(app)
-    assert [login(c, f"u{i}", "guess", "203.0.113.7, 198.51.100.9") for i in range(4)] == \
-        [401, 401, 401, 429]
+    assert [login(c, f"u{i}", "guess", "203.0.113.7, 198.51.100.9") for i in range(4)] == [401, 401, 401, 429]
     assert login(c, "bob", "builder", "203.0.113.7") == 200
 
 

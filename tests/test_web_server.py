@@ -30,19 +30,40 @@ DEADLINE = 120.0  # seconds: a hang guard (two workers import FastAPI on a busy 
 
 
 @contextmanager
-def uvicorn(env_update: dict[str, str],
-            workers: int = 2) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+def uvicorn(
+    env_update: dict[str, str], workers: int = 2
+) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     """``python -m uvicorn lessons.web:app --workers N`` on a free port; yields (process, port,
     log path); stops it (SIGTERM, then SIGKILL) by the PID of its process group."""
-    env = {k: v for k, v in os.environ.items()
-           if k != "REDIS_URL" and not k.startswith("LESSONS_") and k != "WEB_CONCURRENCY"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "REDIS_URL" and not k.startswith("LESSONS_") and k != "WEB_CONCURRENCY"
+    }
     env.update(env_update, PYTHONUNBUFFERED="1")
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="uvicorn-", suffix=".log")[1])
-    process = spawn([sys.executable, "-m", "uvicorn", "lessons.web:app", "--no-proxy-headers",
-                     "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                     "--log-level", "warning"],
-                    cwd=ROOT, env=env, log_path=log, new_session=True)
+    process = spawn(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "lessons.web:app",
+            "--no-proxy-headers",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        log_path=log,
+        new_session=True,
+    )
     try:
         yield process, port, log
     finally:
@@ -50,10 +71,13 @@ def uvicorn(env_update: dict[str, str],
         log.unlink(missing_ok=True)
 
 
-@pytest.mark.parametrize("env,reason", [
-    ({}, "refusing to run 2 workers without REDIS_URL"),
-    ({"LESSONS_SESSION_STORE": "memory"}, "refusing to run 2 workers with LESSONS_SESSION_STORE=memory"),
-])
+@pytest.mark.parametrize(
+    "env,reason",
+    [
+        ({}, "refusing to run 2 workers without REDIS_URL"),
+        ({"LESSONS_SESSION_STORE": "memory"}, "refusing to run 2 workers with LESSONS_SESSION_STORE=memory"),
+    ],
+)
 def test_two_workers_without_a_shared_store_refuse_to_start(env: dict[str, str], reason: str) -> None:
     with uvicorn(env) as (process, _, log):
         try:
@@ -71,8 +95,7 @@ def test_two_workers_without_a_shared_store_refuse_to_start(env: dict[str, str],
 
 def test_two_workers_with_a_shared_redis_serve(redis_url: str, prefix: str) -> None:
     with uvicorn({"REDIS_URL": redis_url, "LESSONS_SESSION_PREFIX": prefix}) as (process, port, log):
-        wait_until_ready(process, f"http://127.0.0.1:{port}/health", timeout=DEADLINE,
-                         log_path=log)
+        wait_until_ready(process, f"http://127.0.0.1:{port}/health", timeout=DEADLINE, log_path=log)
         base = f"http://127.0.0.1:{port}"
         # new connections each time, so both workers answer: every login works on every worker
         for _ in range(6):
@@ -84,8 +107,10 @@ def test_two_workers_with_a_shared_redis_serve(redis_url: str, prefix: str) -> N
                 assert me.status_code == 200, log.read_text()
         # a chunked body: refused with 413 while the client is still sending it
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
-                      b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+            s.sendall(
+                b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
             for _ in range(4):  # 32 KiB of the body, never terminated
                 s.sendall(b"2000\r\n" + b"A" * 0x2000 + b"\r\n")
             answer = s.recv(4096)

@@ -24,8 +24,10 @@ from lessons.roundtrips import RoundTrips
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app, session_handle
 
-PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
-            "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)")
+PER_NODE = (
+    "a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
+    "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)"
+)
 
 TTL = 60
 ALICE = {"username": "alice", "password": "wonderland"}  # user_id 1 in DEMO_USERS
@@ -81,8 +83,9 @@ def test_two_clients_see_the_same_sessions_each_marked_current_on_its_own(app: F
         assert s["created_at"] and s["last_accessed"] and 0 < s["expires_in"] <= TTL
 
 
-def test_the_laptop_ends_the_phone_session_then_the_phone_ends_everything(app: FastAPI, client: Client,
-                                                                          prefix: str) -> None:
+def test_the_laptop_ends_the_phone_session_then_the_phone_ends_everything(
+    app: FastAPI, client: Client, prefix: str
+) -> None:
     laptop, phone = logged_in(app), logged_in(app)
     bob = logged_in(app, BOB)
     phone_token = token(phone)
@@ -135,8 +138,9 @@ def test_no_session_endpoint_response_contains_a_token(app: FastAPI, store: Sess
 
 
 # -- expiry and the index ------------------------------------------------------------------------------
-def test_expired_sessions_are_not_listed_and_their_index_entries_go(app: FastAPI, store: SessionStore,
-                                                                    client: Client, prefix: str) -> None:
+def test_expired_sessions_are_not_listed_and_their_index_entries_go(
+    app: FastAPI, store: SessionStore, client: Client, prefix: str
+) -> None:
     import time
 
     laptop = logged_in(app)
@@ -158,8 +162,9 @@ def test_expired_sessions_are_not_listed_and_their_index_entries_go(app: FastAPI
 
 # -- cost does not grow with other users' sessions ---------------------------------------------------------
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_round_trips_do_not_grow_with_other_sessions(app: FastAPI, store: SessionStore, trips: RoundTrips,
-                                                     client: Client, prefix: str) -> None:
+def test_round_trips_do_not_grow_with_other_sessions(
+    app: FastAPI, store: SessionStore, trips: RoundTrips, client: Client, prefix: str
+) -> None:
     counts = []
     for population in (0, 2000):
         bench.populate(client, prefix, population, ttl=TTL)
@@ -179,8 +184,9 @@ def test_round_trips_do_not_grow_with_other_sessions(app: FastAPI, store: Sessio
     assert listing_trips <= 4 and ending_trips <= 6 and everything_trips == 4  # 1 (touch) + 3 (revoke)
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/sessions"), ("POST", "/logout-all"),
-                                         ("DELETE", "/sessions/0123456789abcdef")])
+@pytest.mark.parametrize(
+    "method,path", [("GET", "/sessions"), ("POST", "/logout-all"), ("DELETE", "/sessions/0123456789abcdef")]
+)
 def test_a_logged_out_client_gets_401(app: FastAPI, method: str, path: str) -> None:
     c = logged_in(app)
     assert c.post("/logout").status_code == 200

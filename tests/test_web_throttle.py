@@ -22,8 +22,10 @@ from lessons.roundtrips import RoundTrips
 from lessons.store import SessionStore
 from lessons.web import TestClient, create_app
 
-PER_NODE = ("a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
-            "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)")
+PER_NODE = (
+    "a pipeline, or requests to keys in two slots, cost one request per node on a cluster, so "
+    "single-server round-trip counts differ (tests/test_rediscluster_store.py checks the cluster's)"
+)
 
 ALICE = {"username": "alice", "password": "wonderland"}
 WRONG = {"username": "alice", "password": "guess"}
@@ -74,12 +76,14 @@ def test_the_sixth_failure_gets_429_with_retry_after(app: FastAPI) -> None:
     assert "set-cookie" not in r.headers
     # while the account is locked, even the right password waits (else the 429 would leak it)
     assert c.post("/login", json=ALICE).status_code == 429
-    assert https(app).post("/login", json={"username": "bob", "password": "builder"}
-                           ).status_code == 200  # another account is not affected
+    assert (
+        https(app).post("/login", json={"username": "bob", "password": "builder"}).status_code == 200
+    )  # another account is not affected
 
 
-def test_counters_are_keys_under_the_prefix_with_ttls(app: FastAPI, store: SessionStore, client: Client,
-                                                      prefix: str) -> None:
+def test_counters_are_keys_under_the_prefix_with_ttls(
+    app: FastAPI, store: SessionStore, client: Client, prefix: str
+) -> None:
     fail(https(app), 2)
     account = store.keys.login_failures_key("account", "alice")
     by_client = store.keys.login_failures_key("client", "testclient")  # TestClient's address
@@ -87,8 +91,7 @@ def test_counters_are_keys_under_the_prefix_with_ttls(app: FastAPI, store: Sessi
     for key in (account, by_client):
         assert key.startswith(prefix) and "alice" not in key and "testclient" not in key
         assert 0 < client.pttl(key) <= WINDOW * 1000
-    assert sorted(client.scan_iter(match=f"{prefix}-login-failures:*")) == sorted(
-        [account, by_client])
+    assert sorted(client.scan_iter(match=f"{prefix}-login-failures:*")) == sorted([account, by_client])
 
 
 def test_the_window_starts_at_the_first_failure(app: FastAPI, store: SessionStore, client: Client) -> None:
@@ -103,8 +106,9 @@ def test_the_window_starts_at_the_first_failure(app: FastAPI, store: SessionStor
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_a_correct_password_clears_the_account_counter(app: FastAPI, store: SessionStore, client: Client,
-                                                       trips: RoundTrips) -> None:
+def test_a_correct_password_clears_the_account_counter(
+    app: FastAPI, store: SessionStore, client: Client, trips: RoundTrips
+) -> None:
     c = https(app)
     fail(c, 4)
     with trips.measure() as m:
@@ -127,8 +131,9 @@ def test_the_per_client_limit_spans_accounts(store: SessionStore) -> None:
 
 
 @pytest.mark.cluster_unsupported(PER_NODE)
-def test_a_throttled_attempt_costs_no_scrypt_and_one_round_trip(app: FastAPI, scrypt_calls: list[str],
-                                                                trips: RoundTrips) -> None:
+def test_a_throttled_attempt_costs_no_scrypt_and_one_round_trip(
+    app: FastAPI, scrypt_calls: list[str], trips: RoundTrips
+) -> None:
     c = https(app)
     with trips.measure() as m:
         fail(c, 5)
@@ -162,10 +167,15 @@ def test_the_in_memory_store_is_throttled_too() -> None:
     assert r.status_code == 429 and int(r.headers["retry-after"]) > WINDOW - 5
 
 
-@pytest.mark.parametrize("option,named", [("max_failures_per_account", "per_account"),
-                                          ("max_failures_per_client", "per_client"),
-                                          ("failure_window", "window"),
-                                          ("password_threads", "password_threads")])
+@pytest.mark.parametrize(
+    "option,named",
+    [
+        ("max_failures_per_account", "per_account"),
+        ("max_failures_per_client", "per_client"),
+        ("failure_window", "window"),
+        ("password_threads", "password_threads"),
+    ],
+)
 @pytest.mark.parametrize("value", [0, -1, True])
 def test_throttle_options_must_be_positive(option: str, named: str, value: Any) -> None:
     with pytest.raises(ValueError, match=named):

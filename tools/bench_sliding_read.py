@@ -38,8 +38,9 @@ def main() -> None:
         os.environ["REDIS_URL"] = args.url
     client = backend.connect()
     store = SessionStore(client=client, prefix="bench-sliding", default_ttl=1800, absolute_ttl=28800)
-    sid = store.create({"user_id": 1234567890123456789, "username": "alice", "role": "admin",
-                        "cart": [1, 2, 3]})
+    sid = store.create(
+        {"user_id": 1234567890123456789, "username": "alice", "role": "admin", "cart": [1, 2, 3]}
+    )
     key = store.key(sid)
 
     def sliding_read() -> object:

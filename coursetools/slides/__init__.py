@@ -14,5 +14,13 @@ the contract (``notes``, ``no-deck``, exercises, quizzes) is in ``deck``'s docst
 from .deck import MAX_MINUTES, MAX_PAGES, Deck, DeckTooLong, build_all, build_deck
 from .tagger import plan, tag_notebook
 
-__all__ = ["MAX_MINUTES", "MAX_PAGES", "Deck", "DeckTooLong", "build_all", "build_deck", "plan",
-           "tag_notebook"]
+__all__ = [
+    "MAX_MINUTES",
+    "MAX_PAGES",
+    "Deck",
+    "DeckTooLong",
+    "build_all",
+    "build_deck",
+    "plan",
+    "tag_notebook",
+]

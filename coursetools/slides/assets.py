@@ -21,8 +21,14 @@ __all__ = ["FONT_FILES", "copy_assets", "font_sources"]
 HERE = Path(__file__).parent
 VENDOR = HERE / "vendor"
 STATIC = HERE / "static"
-DEJAVU = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSansMono.ttf",
-          "DejaVuSansMono-Bold.ttf", "LICENSE_DEJAVU")
+DEJAVU = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "LICENSE_DEJAVU",
+)
 IPAEX = ("ipaexg.ttf", "IPA_Font_License_Agreement_v1.0.txt", "Readme_ipaexg00401.txt")
 FONT_FILES = DEJAVU + IPAEX
 
@@ -34,8 +40,10 @@ def font_sources() -> dict[str, Path]:
     dejavu = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     ipaex = font_file()
     if ipaex is None:
-        raise FileNotFoundError("matplotlib-fontja is not installed: the decks need its IPAex Gothic "
-                                "(pip install -r requirements.txt)")
+        raise FileNotFoundError(
+            "matplotlib-fontja is not installed: the decks need its IPAex Gothic "
+            "(pip install -r requirements.txt)"
+        )
     found = {name: dejavu / name for name in DEJAVU}
     found.update({name: ipaex.parent / name for name in IPAEX})
     missing = [str(path) for path in found.values() if not path.is_file()]

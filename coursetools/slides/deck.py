@@ -47,8 +47,9 @@ __all__ = ["MAX_MINUTES", "MAX_PAGES", "Deck", "DeckTooLong", "build_all", "buil
 HERE = Path(__file__).parent
 MAX_PAGES = 45
 MAX_MINUTES = 45.0
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=False,
-                          trim_blocks=True, lstrip_blocks=True)
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=False, trim_blocks=True, lstrip_blocks=True
+)
 
 
 class DeckTooLong(ValueError):
@@ -62,8 +63,8 @@ class Deck:
     path: Path
     pages: int
     minutes: float
-    teaching: int    # teaching pages (they need speaker notes)
-    noted: int       # teaching pages that have notes
+    teaching: int  # teaching pages (they need speaker notes)
+    noted: int  # teaching pages that have notes
     outline: tuple[str, ...] = ()  # one line per page: number, kind, minutes, notes?, heading
 
     @property
@@ -83,8 +84,10 @@ class Deck:
 def _title_and_agenda(pages: list[Page], title: str, sections: list[str], lang: str) -> None:
     for page in pages:
         if page.kind == "title":
-            page.blocks = [f'<h1 class="deck-title">{title}</h1>',
-                           f'<p class="deck-course">{label("course", lang)}</p>']
+            page.blocks = [
+                f'<h1 class="deck-title">{title}</h1>',
+                f'<p class="deck-course">{label("course", lang)}</p>',
+            ]
         elif page.kind == "agenda":
             agenda = label("agenda", lang)
             page.heading = agenda
@@ -93,8 +96,9 @@ def _title_and_agenda(pages: list[Page], title: str, sections: list[str], lang: 
             page.blocks = [f"<h2>{agenda}</h2>", f'<ol class="{css}">{items}</ol>']
 
 
-def build_deck(notebook: Path, outdir: Path, lang: str = "en", aspect: str = "16:9",
-               solutions: str = "appendix") -> Deck:
+def build_deck(
+    notebook: Path, outdir: Path, lang: str = "en", aspect: str = "16:9", solutions: str = "appendix"
+) -> Deck:
     """Write ``outdir/<name>.slides.html`` for one notebook (assets are copied by ``build_all``)."""
     geometry = ASPECTS[aspect]
     nb = nbformat.read(notebook, as_version=4)
@@ -102,20 +106,46 @@ def build_deck(notebook: Path, outdir: Path, lang: str = "en", aspect: str = "16
     if not title:
         title = html.escape(next((heading_text(c) for c in nb.cells if heading_level(c) == 1), notebook.stem))
     _title_and_agenda(pages, title, sections, lang)
-    config = {"width": geometry.width, "height": geometry.height, "margin": MARGIN, "center": False,
-              "hash": True, "navigationMode": "linear", "slideNumber": "c/t", "transition": "none",
-              "backgroundTransition": "none", "controlsTutorial": False, "pdfMaxPagesPerSlide": 1,
-              "pdfSeparateFragments": False, "fragmentInURL": False}
+    config = {
+        "width": geometry.width,
+        "height": geometry.height,
+        "margin": MARGIN,
+        "center": False,
+        "hash": True,
+        "navigationMode": "linear",
+        "slideNumber": "c/t",
+        "transition": "none",
+        "backgroundTransition": "none",
+        "controlsTutorial": False,
+        "pdfMaxPagesPerSlide": 1,
+        "pdfSeparateFragments": False,
+        "fragmentInURL": False,
+    }
     target = outdir / f"{notebook.stem}.slides.html"
-    target.write_text(_ENV.get_template("deck.html.j2").render(
-        title=html.escape(plain(title)), pages=pages, config=config, lang=lang,
-        aspect=aspect.replace(":", "x")), encoding="utf-8")
+    target.write_text(
+        _ENV.get_template("deck.html.j2").render(
+            title=html.escape(plain(title)),
+            pages=pages,
+            config=config,
+            lang=lang,
+            aspect=aspect.replace(":", "x"),
+        ),
+        encoding="utf-8",
+    )
     teaching = [p for p in pages if p.teaching]
-    outline = tuple(f"{n:3} {p.kind:9} {p.estimated_minutes:4.1f} min "
-                    f"{'notes' if has_notes(p) else ('NO NOTES' if p.teaching else '-'):8} {p.heading}"
-                    for n, p in enumerate(pages, 1))
-    return Deck(target, len(pages), round(sum(p.estimated_minutes for p in pages), 1),
-                len(teaching), sum(1 for p in teaching if has_notes(p)), outline)
+    outline = tuple(
+        f"{n:3} {p.kind:9} {p.estimated_minutes:4.1f} min "
+        f"{'notes' if has_notes(p) else ('NO NOTES' if p.teaching else '-'):8} {p.heading}"
+        for n, p in enumerate(pages, 1)
+    )
+    return Deck(
+        target,
+        len(pages),
+        round(sum(p.estimated_minutes for p in pages), 1),
+        len(teaching),
+        sum(1 for p in teaching if has_notes(p)),
+        outline,
+    )
 
 
 def has_notes(page: Page) -> bool:
@@ -123,8 +153,14 @@ def has_notes(page: Page) -> bool:
     return any(re.sub(r"<[^>]+>", "", n).strip() for n in page.notes)
 
 
-def build_all(notebooks: Path, outdir: Path, lang: str = "en", aspect: str = "16:9",
-              solutions: str = "appendix", check_limits: bool = True) -> list[Deck]:
+def build_all(
+    notebooks: Path,
+    outdir: Path,
+    lang: str = "en",
+    aspect: str = "16:9",
+    solutions: str = "appendix",
+    check_limits: bool = True,
+) -> list[Deck]:
     """One deck per ``NN_*.ipynb`` in ``notebooks``, plus the shared assets (reveal.js, theme,
     fonts). With ``check_limits``, raise ``DeckTooLong`` if any deck is over a limit."""
     if aspect not in ASPECTS:
@@ -134,12 +170,16 @@ def build_all(notebooks: Path, outdir: Path, lang: str = "en", aspect: str = "16
     previous = language()
     set_language(lang)  # the quizzes' questions and answers in the deck's language
     try:
-        decks = [build_deck(nb, outdir, lang, aspect, solutions)
-                 for nb in sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))]
+        decks = [
+            build_deck(nb, outdir, lang, aspect, solutions)
+            for nb in sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))
+        ]
     finally:
         set_language(previous)
     too_long = [f"  {d.name}: {d.over_limits()}" for d in decks if d.over_limits()]
     if check_limits and too_long:
-        raise DeckTooLong("decks too long for a lecture (tag cells `no-deck` and fold their point "
-                          "into the notes):\n" + "\n".join(too_long))
+        raise DeckTooLong(
+            "decks too long for a lecture (tag cells `no-deck` and fold their point "
+            "into the notes):\n" + "\n".join(too_long)
+        )
     return decks

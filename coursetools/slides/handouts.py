@@ -34,8 +34,9 @@ def print_pdfs(decks: list[Deck], aspect: str = "16:9", browser: Any = None) -> 
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        started = pw.chromium.launch(executable_path=chromium(), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu"])
+        started = pw.chromium.launch(
+            executable_path=chromium(), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         try:
             return _print(started, decks, ASPECTS[aspect])
         finally:
@@ -51,11 +52,17 @@ def _print(browser: Any, decks: list[Deck], geometry: Geometry) -> list[Path]:
             # reveal.js lays the print pages out after "ready" and says so with "pdf-ready"
             page.wait_for_function("() => document.documentElement.dataset.pdfReady === 'yes'")
             page.evaluate("document.fonts.ready")
-            page.wait_for_function("() => document.querySelectorAll('.pdf-page').length"
-                                   " === Reveal.getTotalSlides()")
+            page.wait_for_function(
+                "() => document.querySelectorAll('.pdf-page').length === Reveal.getTotalSlides()"
+            )
             target = deck.path.with_name(f"{deck.name}.pdf")
-            page.pdf(path=str(target), width=f"{geometry.width}px", height=f"{geometry.height}px",
-                     print_background=True, prefer_css_page_size=True)
+            page.pdf(
+                path=str(target),
+                width=f"{geometry.width}px",
+                height=f"{geometry.height}px",
+                print_background=True,
+                prefer_css_page_size=True,
+            )
             pdfs.append(target)
     finally:
         page.close()

@@ -37,8 +37,16 @@ __all__ = ["DEFAULT_MINUTES", "SOLUTIONS", "TEACHING", "Page", "layout", "notes_
 SOLUTIONS = ("appendix", "omit", "inline")
 TEACHING = frozenset({"page", "quiz", "answer", "exercise"})  # pages that need speaker notes
 # Presenting time of a page whose notes do not say ("~2 min"); a page with code takes longer.
-DEFAULT_MINUTES = {"title": 0.5, "agenda": 0.5, "page": 1.0, "quiz": 1.5, "answer": 1.0,
-                   "exercise": 2.0, "solution": 1.0, "appendix": 0.0}
+DEFAULT_MINUTES = {
+    "title": 0.5,
+    "agenda": 0.5,
+    "page": 1.0,
+    "quiz": 1.5,
+    "answer": 1.0,
+    "exercise": 2.0,
+    "solution": 1.0,
+    "appendix": 0.0,
+}
 CODE_MINUTES = 0.5
 NEAR_EMPTY = 0.25  # a "## section" page this full takes its first "###" instead of standing alone
 HEADING_LINE = re.compile(r"^(#{1,3})\s+(.*\S)\s*$")
@@ -52,8 +60,8 @@ class Page:
     """One reveal.js section: what it shows, which heading it belongs to, its speaker notes."""
 
     kind: str  # title | agenda | page | quiz | answer | exercise | solution (inline) | appendix
-    heading: str                  # plain text of the heading the page belongs to
-    header: str = ""              # running header HTML, for a page that does not open with it
+    heading: str  # plain text of the heading the page belongs to
+    header: str = ""  # running header HTML, for a page that does not open with it
     blocks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     height: float = 0.0
@@ -114,8 +122,11 @@ def segments(source: str) -> list[tuple[int, str, str]]:
             out.append((len(heading.group(1)), heading.group(2), [*carried, line]))
         else:
             out[-1][2].append(line)
-    return [(level, head, "\n".join(body).strip("\n")) for level, head, body in out
-            if level or "\n".join(body).strip()]
+    return [
+        (level, head, "\n".join(body).strip("\n"))
+        for level, head, body in out
+        if level or "\n".join(body).strip()
+    ]
 
 
 class _Layout:
@@ -124,12 +135,12 @@ class _Layout:
         self.lang = renderer.lang
         self.solutions = solutions
         self.pages: list[Page] = []
-        self.heading = ""             # plain text of the current heading
+        self.heading = ""  # plain text of the current heading
         self.heading_html = ""
         self.title = ""
         self.sections: list[str] = []  # inline HTML of each ## heading, for the agenda
-        self.noted_upto = 0            # pages before this index have had their notes cell
-        self.break_next = False        # the next piece opens a page (after an answer or extras)
+        self.noted_upto = 0  # pages before this index have had their notes cell
+        self.break_next = False  # the next piece opens a page (after an answer or extras)
         self.extras: list[tuple[str, str, Cell]] = []  # (kind, heading HTML, cell) for the appendix
 
     @property
@@ -160,9 +171,14 @@ class _Layout:
         budget = self.r.geometry.budget
         for piece in pieces:
             page = self.page if self.pages and not self.break_next else None
-            full = page is not None and page.blocks and (
-                page.height + sizing.BLOCK_GAP + piece.height > budget
-                or page.words + piece.words > sizing.MAX_WORDS)
+            full = (
+                page is not None
+                and page.blocks
+                and (
+                    page.height + sizing.BLOCK_GAP + piece.height > budget
+                    or page.words + piece.words > sizing.MAX_WORDS
+                )
+            )
             if page is None or full or page.kind in ("title", "agenda", "answer"):
                 kind = page.kind if page is not None and page.kind in ("solution", "appendix") else "page"
                 self.open(kind)
@@ -196,7 +212,7 @@ class _Layout:
 
     def notes(self, cell: Cell) -> None:
         body = NOTES_TITLE.sub("", text(cell.get("source")), count=1).strip()
-        targets = [p for p in self.pages[self.noted_upto:] if p.kind not in ("title", "agenda")]
+        targets = [p for p in self.pages[self.noted_upto :] if p.kind not in ("title", "agenda")]
         if not targets and self.pages:
             targets = [self.page]
         minutes = notes_minutes(body)
@@ -240,16 +256,18 @@ class _Layout:
             groups.setdefault(heading, []).append((kind, cell))
         for heading, extras in groups.items():
             kind = "explanation" if all(k == "explanation" for k, _ in extras) else "solution"
-            self.heading_html = label("appendix_page", self.lang, kind=label(kind, self.lang),
-                                      heading=heading)
+            self.heading_html = label(
+                "appendix_page", self.lang, kind=label(kind, self.lang), heading=heading
+            )
             self.heading = plain(self.heading_html)
             self.open("appendix", tag="")
             for _, cell in extras:
                 self.place(self.r.cell(cell))
 
 
-def layout(cells: Sequence[Cell], renderer: Renderer,
-           solutions: str = "appendix") -> tuple[str, list[Page], list[str]]:
+def layout(
+    cells: Sequence[Cell], renderer: Renderer, solutions: str = "appendix"
+) -> tuple[str, list[Page], list[str]]:
     """(title HTML, pages, ``##`` headings as inline HTML) of a deck: see the module docstring."""
     if solutions not in SOLUTIONS:
         raise ValueError(f"solutions must be one of {SOLUTIONS}, not {solutions!r}")

@@ -24,8 +24,10 @@ _BLOCK = re.compile(re.escape(START) + r"\n(.*?)" + re.escape(END), re.DOTALL)
 
 def deck_table(decks: list[Deck], lang: str = "en") -> str:
     """A markdown table: pages, estimated minutes and noted slides of each deck."""
-    head = (f"| {label('deck', lang)} | {label('pages', lang)} | {label('minutes', lang)} "
-            f"| {label('notes', lang)} |")
+    head = (
+        f"| {label('deck', lang)} | {label('pages', lang)} | {label('minutes', lang)} "
+        f"| {label('notes', lang)} |"
+    )
     rows = [f"| `{d.name}` | {d.pages} | {d.minutes:.0f} | {d.noted} / {d.teaching} |" for d in decks]
     return "\n".join([head, "|---|---:|---:|---:|", *rows])
 

@@ -147,8 +147,8 @@ def _sentences(units: list[Unit]) -> list[Unit]:
         lines = body.split("\n")
         heading = next((n for n, line in enumerate(lines[:3]) if line.lstrip().startswith("#")), None)
         if heading is not None:  # the heading (and any anchor before it) stays one line
-            out.append(("\n".join(lines[:heading + 1]), "block", ""))
-            body = "\n".join(lines[heading + 1:])
+            out.append(("\n".join(lines[: heading + 1]), "block", ""))
+            body = "\n".join(lines[heading + 1 :])
         current: list[str] = []
         for sentence in re.split(r"(?<=[.!?。])\s+", body.strip()):
             if current and sizing.prose_words(" ".join([*current, sentence])) > sizing.MAX_WORDS * 0.6:
@@ -176,8 +176,9 @@ def _join(units: list[Unit]) -> str:
 def _lead_in(unit: Unit) -> bool:
     """A heading or a line that announces what follows: keep it with the next page."""
     body = unit[0].strip()
-    return unit[1] == "block" and (body.startswith("#") or body.endswith(":")
-                                   or bool(re.fullmatch(r"\*\*[^*]+\*\*.{0,40}", body)))
+    return unit[1] == "block" and (
+        body.startswith("#") or body.endswith(":") or bool(re.fullmatch(r"\*\*[^*]+\*\*.{0,40}", body))
+    )
 
 
 def _lines(highlighted: str) -> str:
@@ -212,8 +213,13 @@ class Renderer:
                 carried = [group.pop()] if len(group) > 1 and _lead_in(group[-1]) else []
                 groups.append(carried)
             groups[-1].append(unit)
-        return [Piece(markdown_html(_join(u), fragments), g.markdown_height(_join(u)),
-                      sizing.prose_words(_join(u))) for u in groups if u]
+        return [
+            Piece(
+                markdown_html(_join(u), fragments), g.markdown_height(_join(u)), sizing.prose_words(_join(u))
+            )
+            for u in groups
+            if u
+        ]
 
     def _chunks(self, body: str) -> list[str]:
         """Split text into line runs that each fit one page, preferring breaks at blank lines."""
@@ -236,13 +242,22 @@ class Renderer:
         return out
 
     def code(self, source: str) -> list[Piece]:
-        return [Piece(f'<div class="code">{_lines(highlight(chunk, _LEXER, FORMATTER))}</div>',
-                      self.geometry.pre_height(chunk) + PRE_MARGIN) for chunk in self._chunks(source)]
+        return [
+            Piece(
+                f'<div class="code">{_lines(highlight(chunk, _LEXER, FORMATTER))}</div>',
+                self.geometry.pre_height(chunk) + PRE_MARGIN,
+            )
+            for chunk in self._chunks(source)
+        ]
 
     def pre(self, body: str, css: str) -> list[Piece]:
-        return [Piece(f'<pre class="output {css}">{ansi2html(chunk)}</pre>',
-                      self.geometry.pre_height(chunk) + PRE_MARGIN)
-                for chunk in self._chunks(body.rstrip("\n"))]
+        return [
+            Piece(
+                f'<pre class="output {css}">{ansi2html(chunk)}</pre>',
+                self.geometry.pre_height(chunk) + PRE_MARGIN,
+            )
+            for chunk in self._chunks(body.rstrip("\n"))
+        ]
 
     def output(self, output: dict[str, Any]) -> list[Piece]:
         """The pieces for one output; nothing for a widget (its text repr is never shown)."""
@@ -277,10 +292,12 @@ class Renderer:
 
         q = question(quiz_id)
         items = "".join(f"<li><b>{html.escape(k)}.</b> {html.escape(v)}</li>" for k, v in q.choices.items())
-        body = (f'<div class="quiz" data-quiz="{html.escape(quiz_id)}">'
-                f'<p class="quiz-label">{label("quiz", self.lang)}</p>'
-                f'<p class="quiz-question">{html.escape(q.question)}</p>'
-                f'<ul class="quiz-choices">{items}</ul></div>')
+        body = (
+            f'<div class="quiz" data-quiz="{html.escape(quiz_id)}">'
+            f'<p class="quiz-label">{label("quiz", self.lang)}</p>'
+            f'<p class="quiz-question">{html.escape(q.question)}</p>'
+            f'<ul class="quiz-choices">{items}</ul></div>'
+        )
         return Piece(body, quiz_height(quiz_id, self.geometry))
 
     def quiz_answer(self, quiz_id: str) -> Piece:
@@ -291,12 +308,18 @@ class Renderer:
         g = self.geometry
         verdict = f"{html.escape(q.answer)}. {html.escape(q.choices[q.answer])}"
         said = label("answer_verdict", self.lang, verdict=f"<b>{verdict}</b>")
-        body = (f'<div class="quiz-answer" data-quiz="{html.escape(quiz_id)}">'
-                f'<p class="quiz-question small">{html.escape(q.question)}</p>'
-                f'<p class="quiz-verdict">{said}</p>'
-                f'<p class="quiz-explanation">{html.escape(q.explanation)}</p></div>')
-        height = (g.para_height(q.question, (24, 1.3)) + g.para_height(verdict, (32, 1.35))
-                  + g.para_height(q.explanation, sizing.BODY) + 3 * sizing.PARA_GAP)
+        body = (
+            f'<div class="quiz-answer" data-quiz="{html.escape(quiz_id)}">'
+            f'<p class="quiz-question small">{html.escape(q.question)}</p>'
+            f'<p class="quiz-verdict">{said}</p>'
+            f'<p class="quiz-explanation">{html.escape(q.explanation)}</p></div>'
+        )
+        height = (
+            g.para_height(q.question, (24, 1.3))
+            + g.para_height(verdict, (32, 1.35))
+            + g.para_height(q.explanation, sizing.BODY)
+            + 3 * sizing.PARA_GAP
+        )
         return Piece(body, height * 1.15)
 
     def cell(self, cell: Cell) -> list[Piece]:

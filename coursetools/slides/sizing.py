@@ -23,19 +23,19 @@ from . import mermaid
 __all__ = ["ASPECTS", "Geometry", "prose_words"]
 
 PAD_X, PAD_Y = 44, 22
-HEADER = 56                           # the running header of a page that does not open a section
-HEADER_TWO_LINES = 90                 # the same header when a long heading wraps
-BODY = (28, 1.35)                     # font px, line-height
+HEADER = 56  # the running header of a page that does not open a section
+HEADER_TWO_LINES = 90  # the same header when a long heading wraps
+BODY = (28, 1.35)  # font px, line-height
 HEADINGS = {1: (48, 1.2), 2: (40, 1.2), 3: (34, 1.2), 4: (30, 1.2)}
-MONO = (26, 1.3)                      # code and output: 20 px on screen at 1024x768
+MONO = (26, 1.3)  # code and output: 20 px on screen at 1024x768
 TABLE = (24, 1.3)
-BLOCK_GAP = 14                        # between cells, and between blocks inside a cell
+BLOCK_GAP = 14  # between cells, and between blocks inside a cell
 PARA_GAP = 12
-PRE_PAD = 20                          # top + bottom padding of a code/output box
-PROPORTIONAL_EM = 0.6                 # average advance of a DejaVu Sans glyph, in em (generous)
-MONO_EM = 0.602                       # DejaVu Sans Mono's advance
-MARGIN = 0.02                         # reveal.js margin around the scaled slide
-MAX_WORDS = 90                        # prose words on one page
+PRE_PAD = 20  # top + bottom padding of a code/output box
+PROPORTIONAL_EM = 0.6  # average advance of a DejaVu Sans glyph, in em (generous)
+MONO_EM = 0.602  # DejaVu Sans Mono's advance
+MARGIN = 0.02  # reveal.js margin around the scaled slide
+MAX_WORDS = 90  # prose words on one page
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Geometry:
                 end = i + 1
                 while end < len(lines) and not lines[end].strip().startswith(fence.group(1)):
                     end += 1
-                body = "\n".join(lines[i + 1:end])
+                body = "\n".join(lines[i + 1 : end])
                 if fence.group(2) == "mermaid":
                     total += self.diagram_height(body) + PARA_GAP
                 else:
@@ -196,7 +196,7 @@ def wrapped_lines(text: str, font_px: float, width_px: float, narrow: float) -> 
 
 
 def strip_inline(text: str) -> str:
-    text = re.sub(r"<[^>]+>", "", text)                   # inline HTML (anchors)
+    text = re.sub(r"<[^>]+>", "", text)  # inline HTML (anchors)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links: only the label shows
     return text.replace("**", "").replace("`", "")
 

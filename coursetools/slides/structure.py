@@ -109,8 +109,9 @@ def display_source(cell: Cell) -> str:
     lines = text(cell.get("source")).splitlines()
     if is_hidden(cell) and lines and lines[0].lstrip().startswith("#"):
         lines = lines[1:]
-    return "\n".join(line for line in lines
-                     if not NBVAL_LINE.match(line) and not EDITION_LINE.match(line)).strip("\n")
+    return "\n".join(
+        line for line in lines if not NBVAL_LINE.match(line) and not EDITION_LINE.match(line)
+    ).strip("\n")
 
 
 def quiz_height(quiz_id: str, geometry: sizing.Geometry = sizing.ASPECTS["16:9"]) -> float:

@@ -72,8 +72,9 @@ def plan(cells: Sequence[Cell]) -> list[str]:
     return split_tall(cells, types)
 
 
-def split_tall(cells: Sequence[Cell], types: list[str],
-               budget: float = sizing.ASPECTS["16:9"].budget) -> list[str]:
+def split_tall(
+    cells: Sequence[Cell], types: list[str], budget: float = sizing.ASPECTS["16:9"].budget
+) -> list[str]:
     """Add ``subslide`` breaks where a page's estimated height would exceed ``budget``."""
     types = list(types)
     heights = [0.0 if t in ("skip", "notes") else cell_height(c) for c, t in zip(cells, types, strict=True)]
@@ -88,11 +89,15 @@ def split_tall(cells: Sequence[Cell], types: list[str],
         if used + heights[i] > budget:
             start = i
             prev = page[-1]
-            if (len(page) > 1 and cells[i].get("cell_type") == "code"
-                    and cells[prev].get("cell_type") == "markdown" and types[prev] in ("-", "fragment")):
+            if (
+                len(page) > 1
+                and cells[i].get("cell_type") == "code"
+                and cells[prev].get("cell_type") == "markdown"
+                and types[prev] in ("-", "fragment")
+            ):
                 start = prev  # keep the sentence that introduces this code with it
             types[start] = "subslide"
-            page = page[page.index(start):] if start != i else []
+            page = page[page.index(start) :] if start != i else []
             if sum(heights[j] for j in page) + heights[i] + sizing.HEADER > budget and start != i:
                 types[i] = "subslide"  # the intro and its code do not fit together either
                 page = []

@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m coursetools.translation",
         description="Keep lessons/locale/LANG/{lessons,quizzes}.po in step with the English texts "
-                    "of lessons/ (the run-time catalogues).")
+        "of lessons/ (the run-time catalogues).",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     extracting = commands.add_parser("extract", help="merge the English into the catalogues")
     extracting.add_argument("langs", nargs="*", metavar="LANG", help="languages (default: every one)")
@@ -28,9 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "extract":
         for path, po in extract(langs=args.langs or None, prune=args.prune).items():
-            print(f"{path}: {len(po.translated_entries())} translated, "
-                  f"{len(po.untranslated_entries())} untranslated, {len(po.fuzzy_entries())} fuzzy, "
-                  f"{len(po.obsolete_entries())} obsolete")
+            print(
+                f"{path}: {len(po.translated_entries())} translated, "
+                f"{len(po.untranslated_entries())} untranslated, {len(po.fuzzy_entries())} fuzzy, "
+                f"{len(po.obsolete_entries())} obsolete"
+            )
         return 0
     found = check(args.lang)
     for line in found:

@@ -34,8 +34,17 @@ import polib
 
 from lessons.i18n.runtime import LOCALE_DIR
 
-__all__ = ["Unit", "check", "extract", "extract_code", "extract_quizzes", "merge", "new_catalogue",
-           "placeholder_names", "problems"]
+__all__ = [
+    "Unit",
+    "check",
+    "extract",
+    "extract_code",
+    "extract_quizzes",
+    "merge",
+    "new_catalogue",
+    "placeholder_names",
+    "problems",
+]
 
 LESSONS = LOCALE_DIR.parent  # the lessons/ package
 SIMILAR = 0.6  # difflib ratio from which a changed English text counts as "the same unit, edited"
@@ -68,8 +77,12 @@ def extract_code(root: Path = LESSONS) -> tuple[list[Unit], list[str]]:
         rel = path.relative_to(root.parent).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == "_" and node.args):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "_"
+                and node.args
+            ):
                 continue
             text = node.args[0]
             context = _module(path, root)
@@ -80,8 +93,10 @@ def extract_code(root: Path = LESSONS) -> tuple[list[Unit], list[str]]:
                     else:
                         errors.append(f"{rel}:{node.lineno}: _(..., context=...) is not a string literal")
             if not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
-                errors.append(f"{rel}:{node.lineno}: _() needs a string literal (an f-string or a "
-                              "variable cannot be translated: use named placeholders)")
+                errors.append(
+                    f"{rel}:{node.lineno}: _() needs a string literal (an f-string or a "
+                    "variable cannot be translated: use named placeholders)"
+                )
                 continue
             key = (context, text.value)
             unit = units.setdefault(key, Unit(context, text.value, placeholders=True))
@@ -107,9 +122,11 @@ def extract_quizzes(root: Path = LESSONS) -> list[Unit]:
 def new_catalogue(lang: str) -> polib.POFile:
     """An empty catalogue for ``lang`` with the course's header and metadata."""
     po = polib.POFile(wrapwidth=100)
-    po.header = ("The course's run-time texts in this language. Kept in step with the English by\n"
-                 "python -m coursetools.translation extract; "
-                 "python -m coursetools.translation check LANG must pass.")
+    po.header = (
+        "The course's run-time texts in this language. Kept in step with the English by\n"
+        "python -m coursetools.translation extract; "
+        "python -m coursetools.translation check LANG must pass."
+    )
     po.metadata = {
         "Project-Id-Version": "redis-session-course",
         "Language": lang,
@@ -133,8 +150,9 @@ def merge(old: polib.POFile | None, units: list[Unit], lang: str, *, prune: bool
     # entries no unit asks for: the translations a moved or edited text may take over
     spare = [e for e in previous if (e.msgctxt or "", e.msgid) not in wanted]
     for unit in units:
-        entry = polib.POEntry(msgctxt=unit.context, msgid=unit.msgid, msgstr="",
-                              occurrences=[(w, "") for w in unit.where])
+        entry = polib.POEntry(
+            msgctxt=unit.context, msgid=unit.msgid, msgstr="", occurrences=[(w, "") for w in unit.where]
+        )
         if unit.placeholders and "{" in unit.msgid:
             entry.flags.append("python-brace-format")
         same = by_key.get((unit.context, unit.msgid))
@@ -170,12 +188,14 @@ def _sources(root: Path) -> tuple[dict[str, list[Unit]], list[str]]:
 
 def _content(po: polib.POFile) -> list[tuple[str, str, str, bool, bool]]:
     """What a catalogue says, whatever tool wrote it (wrapping, comments and order aside)."""
-    return sorted((e.msgctxt or "", e.msgid, e.msgstr, "fuzzy" in e.flags, bool(e.obsolete))
-                  for e in po if e.msgid)
+    return sorted(
+        (e.msgctxt or "", e.msgid, e.msgstr, "fuzzy" in e.flags, bool(e.obsolete)) for e in po if e.msgid
+    )
 
 
-def extract(root: Path = LESSONS, langs: list[str] | None = None, *,
-            prune: bool = False) -> dict[str, polib.POFile]:
+def extract(
+    root: Path = LESSONS, langs: list[str] | None = None, *, prune: bool = False
+) -> dict[str, polib.POFile]:
     """Merge the English of ``root`` into ``root/locale/{lang}/lessons.po`` and ``quizzes.po`` for
     every language folder there (or ``langs``), and write them; returns them by path. ``prune``
     drops obsolete entries (once the translator has taken what they need from them)."""
@@ -276,21 +296,22 @@ def check(lang: str, root: Path = LESSONS) -> list[str]:
         if old is None:
             report.append(f"{rel}: missing (run python -m coursetools.translation extract)")
         elif _content(po) != _content(old):
-            report.append(f"{rel}: not up to date with the English "
-                          "(run python -m coursetools.translation extract)")
+            report.append(
+                f"{rel}: not up to date with the English (run python -m coursetools.translation extract)"
+            )
         for e in po:
             where = f"{rel} [{e.msgctxt}]"
             if e.obsolete:
-                report.append(f"{where} obsolete (its English is gone; reuse its translation, then "
-                              f"extract --prune): {_short(e.msgid)}")
+                report.append(
+                    f"{where} obsolete (its English is gone; reuse its translation, then "
+                    f"extract --prune): {_short(e.msgid)}"
+                )
             elif not e.msgstr:
                 report.append(f"{where} untranslated: {_short(e.msgid)}")
             elif "fuzzy" in e.flags:
                 change = word_diff(e.previous_msgid or "", e.msgid)
-                report.append(f"{where} fuzzy (the English changed; check the translation):\n"
-                              f"    {change}")
+                report.append(f"{where} fuzzy (the English changed; check the translation):\n    {change}")
             else:
-                for problem in problems(e.msgid, e.msgstr,
-                                        placeholders="python-brace-format" in e.flags):
+                for problem in problems(e.msgid, e.msgstr, placeholders="python-brace-format" in e.flags):
                     report.append(f"{where} {problem}: {_short(e.msgid)}")
     return report

@@ -44,21 +44,27 @@ from .units import Segment, cell_segments, code_signature, placeholders
 __all__ = ["build_notebook", "check", "extract", "main", "merge", "word_diff"]
 
 ROOT = Path(__file__).resolve().parents[2]
-SIMILAR = 0.5          # word-level similarity above which a changed text is fuzzy, not new
-SHOWN = 5              # untranslated entries listed per catalogue (the rest are counted)
+SIMILAR = 0.5  # word-level similarity above which a changed text is fuzzy, not new
+SHOWN = 5  # untranslated entries listed per catalogue (the rest are counted)
 _CODE = re.compile(r"(`+)(.+?)\1")
-_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|(?:href|src)=\"([^\"]+)\"|<(https?://[^>\s]+)>")
+_LINK = re.compile(
+    r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|(?:href|src)=\"([^\"]+)\"|<(https?://[^>\s]+)>"
+)
 _NUMBER = re.compile(r"\d{1,3}(?:[ \u202f\u2009,]\d{3})+(?!\d)|\d+(?:\.\d+)*")
 _GLOSS = re.compile(r"[(（][^()（）]*[\u3040-\u30ff\u4e00-\u9fff][^()（）]*[)）]")
 _SIBLING = re.compile(r"^\d\d_[\w-]+\.ipynb(#.*)?$")
 _ABSOLUTE = re.compile(r"^(#|/|[A-Za-z][\w+.-]*:)")
 _CALL = re.compile(r"""\b((?:start|finish)\((?:[^()\n]*?,\s*)?["'](\d\d)["'])\)""")
-_NOTES = {"md": None, "comment": "a code comment: each line of the translation becomes one comment line",
-          "str": "a Python string literal, pasted back as source: keep every {field} and escape"}
+_NOTES = {
+    "md": None,
+    "comment": "a code comment: each line of the translation becomes one comment line",
+    "str": "a Python string literal, pasted back as source: keep every {field} and escape",
+}
 
 
 def _po() -> Any:
     import polib  # imported here so that the course's run time never needs it
+
     return polib
 
 
@@ -94,35 +100,50 @@ def merge(found: list[Segment], old: Any | None, name: str, lang: str) -> tuple[
     """A catalogue for ``found`` units, reusing what ``old`` (a polib file or None) translated."""
     polib = _po()
     po = polib.POFile(wrapwidth=0)
-    po.header = (f"{name}: the {lang} edition of notebooks/{name}.ipynb.\n"
-                 "Units and contexts by `python -m coursetools.translation.notebooks extract " + lang + "`.")
-    po.metadata = dict(old.metadata) if old is not None else {
-        "Project-Id-Version": f"redis-session-course {name}", "Language": lang,
-        "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8",
-        "Content-Transfer-Encoding": "8bit"}
+    po.header = (
+        f"{name}: the {lang} edition of notebooks/{name}.ipynb.\n"
+        "Units and contexts by `python -m coursetools.translation.notebooks extract " + lang + "`."
+    )
+    po.metadata = (
+        dict(old.metadata)
+        if old is not None
+        else {
+            "Project-Id-Version": f"redis-session-course {name}",
+            "Language": lang,
+            "MIME-Version": "1.0",
+            "Content-Type": "text/plain; charset=UTF-8",
+            "Content-Transfer-Encoding": "8bit",
+        }
+    )
     previous = list(old) if old is not None else []
     at = {(e.msgctxt, e.msgid): e for e in previous}
     used: set[int] = set()
     stats: Counter[str] = Counter()
     chosen: list[tuple[Any, str] | None] = []
-    for unit in found:                                  # same text, same place
+    for unit in found:  # same text, same place
         e = at.get((unit.ctx, unit.msgid))
-        chosen.append((e, "fuzzy" if e is not None and "fuzzy" in e.flags else "kept")
-                      if e is not None and e.msgstr else None)
+        chosen.append(
+            (e, "fuzzy" if e is not None and "fuzzy" in e.flags else "kept")
+            if e is not None and e.msgstr
+            else None
+        )
         if e is not None:
             used.add(id(e))
-    for i, unit in enumerate(found):                   # same text elsewhere: a moved cell
+    for i, unit in enumerate(found):  # same text elsewhere: a moved cell
         if chosen[i] is None:
             same = [e for e in previous if e.msgid == unit.msgid and e.msgstr and "fuzzy" not in e.flags]
             same.sort(key=lambda e: (id(e) in used, not e.msgctxt.startswith(unit.ctx.split(":")[0])))
             if same:
                 chosen[i] = (same[0], "moved")
                 used.add(id(same[0]))
-    for i, unit in enumerate(found):                   # similar text in the same cell: fuzzy
+    for i, unit in enumerate(found):  # similar text in the same cell: fuzzy
         if chosen[i] is None:
             cell_kind = unit.ctx.rsplit(":", 1)[0] + ":"
-            near = [(_ratio(e.msgid, unit.msgid), e) for e in previous
-                    if id(e) not in used and e.msgstr and e.msgctxt.startswith(cell_kind)]
+            near = [
+                (_ratio(e.msgid, unit.msgid), e)
+                for e in previous
+                if id(e) not in used and e.msgstr and e.msgctxt.startswith(cell_kind)
+            ]
             best = max(near, key=lambda pair: pair[0], default=None)
             if best is not None and best[0] >= SIMILAR:
                 chosen[i] = (best[1], "fuzzy")
@@ -134,13 +155,16 @@ def merge(found: list[Segment], old: Any | None, name: str, lang: str) -> tuple[
             entry.msgstr, entry.tcomment = source.msgstr, source.tcomment
             if how == "fuzzy":
                 entry.flags = ["fuzzy"]
-                entry.previous_msgid = (source.previous_msgid if "fuzzy" in source.flags
-                                        and source.previous_msgid else source.msgid)
+                entry.previous_msgid = (
+                    source.previous_msgid
+                    if "fuzzy" in source.flags and source.previous_msgid
+                    else source.msgid
+                )
             stats[how] += 1
         else:
             stats["untranslated"] += 1
         po.append(entry)
-    for e in previous:                                 # translated, and its English is gone
+    for e in previous:  # translated, and its English is gone
         if id(e) not in used and e.msgstr:
             e.obsolete = True
             po.append(e)
@@ -168,13 +192,15 @@ def extract(lang: str, src: Path, locale: Path, only: list[str] | None = None) -
 def translated(po: Any) -> dict[tuple[str, str], str]:
     """(context, English) -> translation, for entries translated and not fuzzy: a catalogue older
     than its notebook never puts an old translation on new English."""
-    return {(e.msgctxt, e.msgid): e.msgstr for e in po
-            if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+    return {
+        (e.msgctxt, e.msgid): e.msgstr for e in po if e.msgstr and not e.obsolete and "fuzzy" not in e.flags
+    }
 
 
 def rebase_links(text: str) -> str:
     """Relative link targets seen from ``notebooks/{lang}/``: siblings ``NN_*.ipynb`` stay (the
     edition has them), anything else gets ``../``."""
+
     def fix(match: re.Match[str]) -> str:
         group = next(i for i in (1, 2, 3) if match.group(i) is not None)
         target = match.group(group)
@@ -182,7 +208,8 @@ def rebase_links(text: str) -> str:
             return match.group(0)
         start, end = match.span(group)
         whole = match.group(0)
-        return whole[:start - match.start()] + "../" + target + whole[end - match.start():]
+        return whole[: start - match.start()] + "../" + target + whole[end - match.start() :]
+
     return _LINK.sub(fix, text)
 
 
@@ -222,8 +249,9 @@ def build_notebook(nb: Any, po: Any, lang: str) -> tuple[Any, Counter[str]]:
     return out, counts
 
 
-def build(lang: str, src: Path, locale: Path, out: Path,
-          only: list[str] | None = None) -> dict[str, Counter[str]]:
+def build(
+    lang: str, src: Path, locale: Path, out: Path, only: list[str] | None = None
+) -> dict[str, Counter[str]]:
     """Write the edition's notebooks into ``out``; the counts per notebook."""
     polib, report = _po(), {}
     out.mkdir(parents=True, exist_ok=True)
@@ -250,13 +278,21 @@ def lost(msgid: str, msgstr: str, kind: str) -> list[str]:
     problems = []
     if kind == "str" and placeholders(msgid) != placeholders(msgstr):
         problems.append(f"placeholders {placeholders(msgid)} became {placeholders(msgstr)}")
-    pairs = [("inline code", Counter(m.group(2) for m in _CODE.finditer(msgid)),
-              Counter(m.group(2) for m in _CODE.finditer(msgstr))),
-             ("link target", Counter(next(g for g in m.groups() if g) for m in _LINK.finditer(msgid)),
-              Counter(next(g for g in m.groups() if g) for m in _LINK.finditer(msgstr))),
-             ("number", _numbers(msgid, english=True), _numbers(msgstr))]
+    pairs = [
+        (
+            "inline code",
+            Counter(m.group(2) for m in _CODE.finditer(msgid)),
+            Counter(m.group(2) for m in _CODE.finditer(msgstr)),
+        ),
+        (
+            "link target",
+            Counter(next(g for g in m.groups() if g) for m in _LINK.finditer(msgid)),
+            Counter(next(g for g in m.groups() if g) for m in _LINK.finditer(msgstr)),
+        ),
+        ("number", _numbers(msgid, english=True), _numbers(msgstr)),
+    ]
     for what, english, japanese in pairs:
-        for item in (english - japanese):
+        for item in english - japanese:
             problems.append(f"{what} {item!r} is missing")
     return problems
 
@@ -268,8 +304,9 @@ def _entry_problems(po: Any, found: list[Segment]) -> list[str]:
     for ctx, unit in want.items():
         e = have.get(ctx)
         if e is None:
-            problems.append(f"new English   {ctx}: not in the catalogue yet (run extract): "
-                            f"{unit.msgid[:70]!r}")
+            problems.append(
+                f"new English   {ctx}: not in the catalogue yet (run extract): {unit.msgid[:70]!r}"
+            )
         elif e.msgid != unit.msgid:
             problems.append(f"English changed {ctx} (run extract): {word_diff(e.msgid, unit.msgid)}")
     for ctx, e in have.items():
@@ -277,23 +314,30 @@ def _entry_problems(po: Any, found: list[Segment]) -> list[str]:
             problems.append(f"gone          {ctx}: no longer in the notebook (run extract)")
         elif "fuzzy" in e.flags:
             before = e.previous_msgid or ""
-            problems.append(f"fuzzy         {ctx}: the English changed; update the translation, then "
-                            f"delete the '#, fuzzy' and '#| msgid' lines:\n"
-                            f"      {word_diff(before, e.msgid)}")
+            problems.append(
+                f"fuzzy         {ctx}: the English changed; update the translation, then "
+                f"delete the '#, fuzzy' and '#| msgid' lines:\n"
+                f"      {word_diff(before, e.msgid)}"
+            )
         elif not e.msgstr:
             problems.append(f"untranslated  {ctx}: {e.msgid[:70]!r}")
         else:
             kind = ctx.split(":")[1]
             problems += [f"lost          {ctx}: {p}" for p in lost(e.msgid, e.msgstr, kind)]
     for e in po.obsolete_entries():
-        problems.append(f"obsolete      {e.msgctxt}: its English is gone; reuse it, then delete the '#~' "
-                        f"lines: {e.msgid[:60]!r}")
+        problems.append(
+            f"obsolete      {e.msgctxt}: its English is gone; reuse it, then delete the '#~' "
+            f"lines: {e.msgid[:60]!r}"
+        )
     ways: dict[str, set[str]] = {}
     for e in have.values():
         if e.msgstr and ":str:" in e.msgctxt:
             ways.setdefault(e.msgid, set()).add(e.msgstr)
-    problems += [f"inconsistent  string {k!r} is translated {len(v)} ways: code may compare it"
-                 for k, v in ways.items() if len(v) > 1]
+    problems += [
+        f"inconsistent  string {k!r} is translated {len(v)} ways: code may compare it"
+        for k, v in ways.items()
+        if len(v) > 1
+    ]
     return problems
 
 
@@ -308,18 +352,22 @@ def _code_problems(english: Any, built: Any, lang: str) -> list[str]:
             problems.append(f"code          {ja.id}: the translated cell does not tokenize ({exc})")
             continue
         if not same:
-            problems.append(f"code          {ja.id}: differs from the English cell outside comments "
-                            "and strings")
+            problems.append(
+                f"code          {ja.id}: differs from the English cell outside comments and strings"
+            )
     return problems
 
 
 def _inputs(nb: Any) -> list[tuple[Any, ...]]:
-    return [(c.get("id"), c.cell_type, c.source,
-             {k: v for k, v in c.metadata.items() if k != "execution"}) for c in nb.cells]
+    return [
+        (c.get("id"), c.cell_type, c.source, {k: v for k, v in c.metadata.items() if k != "execution"})
+        for c in nb.cells
+    ]
 
 
-def check(lang: str, src: Path, locale: Path, committed: Path | None,
-          only: list[str] | None = None) -> tuple[list[str], list[str]]:
+def check(
+    lang: str, src: Path, locale: Path, committed: Path | None, only: list[str] | None = None
+) -> tuple[list[str], list[str]]:
     """(problems, summary lines) for every notebook; no problems means the edition is current."""
     polib, problems, summary = _po(), [], []
     for path in notebooks(src, only):
@@ -339,12 +387,15 @@ def check(lang: str, src: Path, locale: Path, committed: Path | None,
                 mine.append(f"committed     {on_disk} is missing (run build)")
             elif (old := _inputs(nbformat.read(on_disk, as_version=4))) != (new := _inputs(built)):
                 first = next((a[0] for a, b in zip(old, new) if a != b), "(cell count)")
-                mine.append(f"committed     {on_disk}: inputs differ from a fresh build (first: cell "
-                            f"{first}); run build, then execute it")
-        summary.append(f"{path.stem}: {counts['translated']} of {len(found)} entries translated, "
-                       f"{len(mine)} problem(s)")
+                mine.append(
+                    f"committed     {on_disk}: inputs differ from a fresh build (first: cell "
+                    f"{first}); run build, then execute it"
+                )
+        summary.append(
+            f"{path.stem}: {counts['translated']} of {len(found)} entries translated, {len(mine)} problem(s)"
+        )
         blank = [p for p in mine if p.startswith("untranslated")]
-        if len(blank) > SHOWN:   # a catalogue not started yet: a few lines, then a count
+        if len(blank) > SHOWN:  # a catalogue not started yet: a few lines, then a count
             mine = [p for p in mine if p not in blank[SHOWN:]]
             mine.append(f"… and {len(blank) - SHOWN} more untranslated entries")
         problems += [f"{path.stem}.po  {p}" for p in mine]
@@ -352,31 +403,40 @@ def check(lang: str, src: Path, locale: Path, committed: Path | None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursetools.translation.notebooks",
-                                     description=(__doc__ or "").split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m coursetools.translation.notebooks", description=(__doc__ or "").split("\n")[0]
+    )
     parser.add_argument("command", choices=["extract", "build", "check"])
     parser.add_argument("lang", help="the edition's language, e.g. ja")
     parser.add_argument("only", nargs="*", help="only these notebooks (05 or 05_hardening); default all")
     parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks", help="the English notebooks")
     parser.add_argument("--locale", type=Path, default=ROOT / "lessons" / "locale", help="catalogue root")
     parser.add_argument("--out", type=Path, help="build: where to write (default notebooks/LANG)")
-    parser.add_argument("--committed", type=Path,
-                        help="check: the committed edition to compare (default notebooks/LANG, if present)")
+    parser.add_argument(
+        "--committed",
+        type=Path,
+        help="check: the committed edition to compare (default notebooks/LANG, if present)",
+    )
     args = parser.parse_args(argv)
     if args.command == "extract":
         for name, st in extract(args.lang, args.notebooks, args.locale, args.only).items():
-            print(f"{name}: {st['entries']} entries, {st['words']} words; kept {st['kept']}, "
-                  f"moved {st['moved']}, fuzzy {st['fuzzy']}, untranslated {st['untranslated']}, "
-                  f"obsolete {st['obsolete']}")
+            print(
+                f"{name}: {st['entries']} entries, {st['words']} words; kept {st['kept']}, "
+                f"moved {st['moved']}, fuzzy {st['fuzzy']}, untranslated {st['untranslated']}, "
+                f"obsolete {st['obsolete']}"
+            )
         return 0
     if args.command == "build":
         out = args.out or args.notebooks / args.lang
         for name, counts in build(args.lang, args.notebooks, args.locale, out, args.only).items():
-            print(f"{out / name}.ipynb: {counts['translated']} units translated, "
-                  f"{counts['english']} left in English")
+            print(
+                f"{out / name}.ipynb: {counts['translated']} units translated, "
+                f"{counts['english']} left in English"
+            )
         return 0
-    problems, summary = check(args.lang, args.notebooks, args.locale,
-                              args.committed or args.notebooks / args.lang, args.only)
+    problems, summary = check(
+        args.lang, args.notebooks, args.locale, args.committed or args.notebooks / args.lang, args.only
+    )
     print("\n".join(summary))
     if problems:
         print(f"\n{len(problems)} problem(s) in the {args.lang} edition:", file=sys.stderr)

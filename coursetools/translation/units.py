@@ -40,15 +40,24 @@ import tokenize
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Segment", "cell_segments", "code_signature", "is_lesson_cell", "is_prose",
-           "normalise_markdown", "placeholders"]
+__all__ = [
+    "Segment",
+    "cell_segments",
+    "code_signature",
+    "is_lesson_cell",
+    "is_prose",
+    "normalise_markdown",
+    "placeholders",
+]
 
 FSTRING_START = getattr(tokenize, "FSTRING_START", -1)
 FSTRING_END = getattr(tokenize, "FSTRING_END", -2)
 FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -3)
 
-_PROSE = re.compile(r"(?<![\w/.=-])[A-Za-z][a-z]*,?\s+\(?[a-z]{2,}(?![\w/=])"
-                    r"|(?<![\w/.=-])[a-z]{2,},?\s+\(?[A-Z][A-Za-z0-9_-]*(?![\w/=])")
+_PROSE = re.compile(
+    r"(?<![\w/.=-])[A-Za-z][a-z]*,?\s+\(?[a-z]{2,}(?![\w/=])"
+    r"|(?<![\w/.=-])[a-z]{2,},?\s+\(?[A-Z][A-Za-z0-9_-]*(?![\w/=])"
+)
 _SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH)\s+[A-Z*]")
 _FIELD = re.compile(r"\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
 _PRAGMA = re.compile(r"^\s*(noqa|type:|pragma|fmt:|isort:|ruff:|mypy:)")
@@ -65,9 +74,9 @@ class Segment:
     text: str
     ctx: str = ""
     msgid: str = ""
-    kind: str = ""          # "md", "comment" or "str"
-    indent: str = ""        # comment: what comes before "#" on its first line
-    marker: str = ""        # comment: "#" and the spaces after it
+    kind: str = ""  # "md", "comment" or "str"
+    indent: str = ""  # comment: what comes before "#" on its first line
+    marker: str = ""  # comment: "#" and the spaces after it
 
 
 def placeholders(text: str) -> list[str]:
@@ -157,8 +166,7 @@ def _markdown_segments(cell_id: str, source: str) -> list[Segment]:
 # ---------------------------------------------------------------- code
 def blank_magics(source: str) -> str:
     """The source with ``%magic`` / ``!shell`` / ``?help`` lines emptied (lines keep their rows)."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!", "?")) else line
-                     for line in source.split("\n"))
+    return "\n".join("" if line.lstrip().startswith(("%", "!", "?")) else line for line in source.split("\n"))
 
 
 def _tokens(source: str) -> list[tokenize.TokenInfo]:
@@ -188,8 +196,14 @@ def code_signature(source: str) -> list[tuple[int, str]]:
     strings. Raises ``tokenize.TokenError`` / ``SyntaxError`` on code that does not tokenize."""
     if source.lstrip().startswith("%%"):
         return [(-1, source)]
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.STRING, tokenize.ENDMARKER,
-            FSTRING_MIDDLE}
+    skip = {
+        tokenize.COMMENT,
+        tokenize.NL,
+        tokenize.NEWLINE,
+        tokenize.STRING,
+        tokenize.ENDMARKER,
+        FSTRING_MIDDLE,
+    }
     out, depth = [], 0
     for tok in _tokens(source):
         if tok.type == FSTRING_START:
@@ -217,7 +231,7 @@ def _comment_blocks(tokens: list[tokenize.TokenInfo], lines: list[str]) -> list[
         full_line = not lines[row - 1][:col].strip()
         if groups and full_line:
             last = groups[-1][-1]
-            last_full = not lines[last.start[0] - 1][:last.start[1]].strip()
+            last_full = not lines[last.start[0] - 1][: last.start[1]].strip()
             if last_full and last.start[0] == row - 1 and last.start[1] == col:
                 groups[-1].append(tok)
                 continue
@@ -229,7 +243,7 @@ def _comment_text(tok: tokenize.TokenInfo) -> tuple[str, str]:
     """("#" and its spaces, the text) of one comment token."""
     match = re.match(r"#+\s*", tok.string)
     marker = match.group(0) if match else "#"
-    return marker, tok.string[len(marker):]
+    return marker, tok.string[len(marker) :]
 
 
 def _code_segments(cell_id: str, source: str, lesson: bool) -> list[Segment]:
@@ -252,16 +266,17 @@ def _code_segments(cell_id: str, source: str, lesson: bool) -> list[Segment]:
         if _PRAGMA.match(first) or not is_prose(msgid):
             continue
         indent = " " * group[0].start[1]
-        found.append((at(group[0].start), at(group[-1].end),
-                      Segment("", "comment", msgid, "comment", indent, marker)))
+        found.append(
+            (at(group[0].start), at(group[-1].end), Segment("", "comment", msgid, "comment", indent, marker))
+        )
     if not lesson:
         for lo, hi in _literal_spans(tokens):
-            literal = source[at(lo):at(hi)]
+            literal = source[at(lo) : at(hi)]
             match = _PREFIX.match(literal)
             if not match or "b" in match.group(1).lower():
                 continue
             head, quote = len(match.group(0)), match.group(2)
-            body = literal[head:len(literal) - len(quote)]
+            body = literal[head : len(literal) - len(quote)]
             if is_prose(body):
                 found.append((at(lo) + head, at(hi) - len(quote), Segment("", "str", body, "str")))
     found.sort(key=lambda item: item[0])
@@ -269,8 +284,11 @@ def _code_segments(cell_id: str, source: str, lesson: bool) -> list[Segment]:
     for begin, end, seg in found:
         segments.append(Segment(source[pos:begin]))
         kind = seg.kind
-        segments.append(Segment(source[begin:end], f"{cell_id}:{kind}:{counts[kind]}", seg.msgid, kind,
-                                seg.indent, seg.marker))
+        segments.append(
+            Segment(
+                source[begin:end], f"{cell_id}:{kind}:{counts[kind]}", seg.msgid, kind, seg.indent, seg.marker
+            )
+        )
         counts[kind] += 1
         pos = end
     segments.append(Segment(source[pos:]))

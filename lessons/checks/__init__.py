@@ -33,6 +33,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 
 from .. import progress
 from ..i18n import _
@@ -69,8 +70,7 @@ class Report:
         try:
             yield self
         except Exception as exc:
-            self.check(False, _("your code raised {error}: {message}",
-                                error=type(exc).__name__, message=exc))
+            self.check(False, _("your code raised {error}: {message}", error=type(exc).__name__, message=exc))
 
     @property
     def _earned(self) -> bool:
@@ -95,19 +95,45 @@ class Report:
         earned = self._earned
         for line in self.lines:
             if line.passed and line.trivial and not earned:
-                print(_("· {text} (counts once the rest works: a stub that does nothing does this too)",
-                        text=line.text))
+                print(
+                    _(
+                        "· {text} (counts once the rest works: a stub that does nothing does this too)",
+                        text=line.text,
+                    )
+                )
             else:
                 print(("✓ " if line.passed else "✗ ") + line.text + line.detail)
         if self.ok:
             print(_("All checks passed."))
         else:
-            print(_("Not yet: {failed} of {total} checks failed. "
+            print(
+                _(
+                    "Not yet: {failed} of {total} checks failed. "
                     "Edit your code above, run its cell, then run this check again.",
-                    failed=self.failed, total=len(self.lines)))
-        caller = sys._getframe(1).f_code.co_name
+                    failed=self.failed,
+                    total=len(self.lines),
+                )
+            )
+        frame = sys._getframe(1)
+        caller = frame.f_code.co_name
         item = self.item or (caller.removeprefix("check_") if caller.startswith("check_") else None)
         notebook = item and (progress.notebook_of(item) or progress.current_notebook())
-        if item and notebook:
+        if item and notebook and not _run_by_the_course_solution(frame):
             progress.record(notebook, item, self.ok, kind="exercise")
         return self.ok
+
+
+def _run_by_the_course_solution(frame: FrameType | None) -> bool:
+    """True when the check runs from one of the course's Solution cells, which name what they
+    check ``…_solution`` (a function, a class or a header string): up the call stack to the cell
+    (the first module-level frame), any code that names such a thing. The verdict is printed as
+    usual but not recorded as the learner's, so running the collapsed solutions (or "Run All")
+    earns no ✓ on the progress board."""
+    while frame is not None:
+        code = frame.f_code
+        if any(name.endswith("_solution") for name in (*code.co_names, *code.co_varnames)):
+            return True
+        if code.co_name == "<module>":
+            return False
+        frame = frame.f_back
+    return False

@@ -32,8 +32,7 @@ __all__ = ["check_live_session_ids", "check_lock_out", "disabled_key"]
 _SCANS = frozenset({"SCAN", "KEYS"})
 
 
-def check_live_session_ids(
-        live_session_ids: Callable[[Client, str, Any], object]) -> bool:
+def check_live_session_ids(live_session_ids: Callable[[Client, str, Any], object]) -> bool:
     """``live_session_ids(client, prefix, user_id)`` must return the IDs of that user's live
     sessions, read from the index ``{prefix}-by-user:{user_id}``, in at most two round trips,
     without SCAN or KEYS, leaving out index entries whose session is gone.
@@ -55,23 +54,34 @@ def check_live_session_ids(
         with report.guard():
             with trips.measure() as m:
                 got = live_session_ids(client, prefix, 7)
-            report.check(isinstance(got, list), _("returns a list of session IDs"),
-                         type(got).__name__, trivial=True)
+            report.check(
+                isinstance(got, list), _("returns a list of session IDs"), type(got).__name__, trivial=True
+            )
             ids = list(got) if isinstance(got, (list, tuple, set)) else []
             right = sorted(ids) == live
-            report.check(right, _("returns exactly user {user}'s {n} live sessions", user=7, n=2),
-                         None if right else _("{ids} IDs: {mine} of them live sessions of user 7, "
-                                              "{theirs} of user 8, {deleted} of the deleted one",
-                                              ids=len(ids), mine=len(set(ids) & set(live)),
-                                              theirs=len(set(ids) & set(theirs)),
-                                              deleted=int(mine[0] in ids)))
+            report.check(
+                right,
+                _("returns exactly user {user}'s {n} live sessions", user=7, n=2),
+                None
+                if right
+                else _(
+                    "{ids} IDs: {mine} of them live sessions of user 7, "
+                    "{theirs} of user 8, {deleted} of the deleted one",
+                    ids=len(ids),
+                    mine=len(set(ids) & set(live)),
+                    theirs=len(set(ids) & set(theirs)),
+                    deleted=int(mine[0] in ids),
+                ),
+            )
             scanned = [c for c in m.commands if c.split()[0] in _SCANS]
-            report.check(right and not scanned, _("finds them through the index, without SCAN "
-                           "or KEYS"), scanned[0] if scanned else None)
+            report.check(
+                right and not scanned,
+                _("finds them through the index, without SCAN or KEYS"),
+                scanned[0] if scanned else None,
+            )
             report.check(right and m.count <= 2, _("in at most {n} round trips", n=2), m.count)
             nobody = live_session_ids(client, prefix, 9)
-            report.check(nobody == [], _("returns [] for a user without sessions"), nobody,
-                         trivial=True)
+            report.check(nobody == [], _("returns [] for a user without sessions"), nobody, trivial=True)
     finally:
         backend.delete_prefix(client, prefix)
         client.close()
@@ -99,8 +109,9 @@ def _paused(stand_in: Any) -> bool:
     return bool(stand_in.pauses)
 
 
-def check_lock_out(lock_out: Callable[[SessionStore, int], object],
-                   login: Callable[[SessionStore, int], object]) -> bool:
+def check_lock_out(
+    lock_out: Callable[[SessionStore, int], object], login: Callable[[SessionStore, int], object]
+) -> bool:
     """``lock_out(store, user_id)`` must mark the account disabled (``disabled_key``, with a
     TTL) and then end all its sessions; ``login(store, user_id)`` must return a new session ID,
     or None for a disabled account, checking again after creating the session (and deleting it
@@ -120,49 +131,71 @@ def check_lock_out(lock_out: Callable[[SessionStore, int], object],
         with report.guard():
             sid = login(store, 1)
             works = isinstance(sid, str) and (store.get(sid) or {}).get("user_id") == 1
-            report.check(works, _("login gives an account in good standing a live session"),
-                         None if sid is None else _("login answered {answer}", answer=_answer(sid)))
+            report.check(
+                works,
+                _("login gives an account in good standing a live session"),
+                None if sid is None else _("login answered {answer}", answer=_answer(sid)),
+            )
             mine = [store.create({"user_id": 2}) for _n in range(2)]
             other = store.create({"user_id": 3})
             lock_out(store, 2)
             alive = sum(store.get(s) is not None for s in mine)
-            report.check(alive == 0, _("lock_out ends every session of the account"),
-                         _("{alive} of {n} still alive", alive=alive, n=2))
+            report.check(
+                alive == 0,
+                _("lock_out ends every session of the account"),
+                _("{alive} of {n} still alive", alive=alive, n=2),
+            )
             ttl = client.ttl(disabled_key(prefix, 2))
-            report.check(ttl > 0, _("lock_out marks the account disabled: disabled_key(prefix, "
-                           "user_id), with a TTL"),
-                         {-2: _("no such key"), -1: _("a key without a TTL")}.get(ttl, ttl))
-            report.check(store.get(other) is not None, _("lock_out leaves other accounts alone"),
-                         _("another account's session was ended"), trivial=True)
+            report.check(
+                ttl > 0,
+                _("lock_out marks the account disabled: disabled_key(prefix, user_id), with a TTL"),
+                {-2: _("no such key"), -1: _("a key without a TTL")}.get(ttl, ttl),
+            )
+            report.check(
+                store.get(other) is not None,
+                _("lock_out leaves other accounts alone"),
+                _("another account's session was ended"),
+                trivial=True,
+            )
             before = _live_sessions_of(client, prefix, 2)
             refused = login(store, 2)
-            report.check(refused is None and _live_sessions_of(client, prefix, 2) == before,
-                         _("login refuses a disabled account (None, no new session)"),
-                         _("login answered {answer}", answer=_answer(refused)), trivial=True)
+            report.check(
+                refused is None and _live_sessions_of(client, prefix, 2) == before,
+                _("login refuses a disabled account (None, no new session)"),
+                _("login answered {answer}", answer=_answer(refused)),
+                trivial=True,
+            )
 
             # a login paused between its account check and its create, while lock_out runs
             racing = pause_before(client, "zadd", lambda: lock_out(store, 4))
             got = login(SessionStore(client=racing, prefix=prefix, default_ttl=60), 4)
             left = _live_sessions_of(client, prefix, 4)
-            report.check(works and _paused(racing) and got is None and left == 0,
-                         _("race 1, lock_out runs while a login is between its check and "
-                           "its create: the login answers None, no session survives"),
-                         _("login answered {answer}, {left} session(s) alive",
-                           answer=_answer(got), left=left)
-                         if _paused(racing) else
-                         _("login never reached store.create"))
+            report.check(
+                works and _paused(racing) and got is None and left == 0,
+                _(
+                    "race 1, lock_out runs while a login is between its check and "
+                    "its create: the login answers None, no session survives"
+                ),
+                _("login answered {answer}, {left} session(s) alive", answer=_answer(got), left=left)
+                if _paused(racing)
+                else _("login never reached store.create"),
+            )
 
             # a whole login right after lock_out's first command
             answers: list[object] = []
             inside = pause_after(client, "*", lambda: answers.append(login(store, 5)))
             lock_out(SessionStore(client=inside, prefix=prefix, default_ttl=60), 5)
             left = _live_sessions_of(client, prefix, 5)
-            report.check(works and _paused(inside) and left == 0,
-                         _("race 2, a login runs in the middle of lock_out: no session "
-                           "survives (disable first, then revoke)"),
-                         _("{left} session(s) alive after lock_out", left=left)
-                         if _paused(inside) else
-                         _("lock_out sent no command through store.r"))
+            report.check(
+                works and _paused(inside) and left == 0,
+                _(
+                    "race 2, a login runs in the middle of lock_out: no session "
+                    "survives (disable first, then revoke)"
+                ),
+                _("{left} session(s) alive after lock_out", left=left)
+                if _paused(inside)
+                else _("lock_out sent no command through store.r"),
+            )
     finally:
         backend.delete_prefix(client, prefix)
         client.close()

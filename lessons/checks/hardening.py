@@ -31,8 +31,8 @@ from . import Report
 
 __all__ = ["check_login_throttle"]
 
-WINDOW = 60      # seconds: the window the check passes to record_failure
-LIMIT = 5        # failures: the limit the check passes to is_locked
+WINDOW = 60  # seconds: the window the check passes to record_failure
+LIMIT = 5  # failures: the limit the check passes to is_locked
 LATER_MS = 5000  # "55 s later": the TTL the check leaves before a second failure
 
 
@@ -66,8 +66,9 @@ def _ttl_seen(pttl: int) -> str:
     return f"PTTL {pttl}" if pttl < 0 else _("TTL about {seconds} s", seconds=round(pttl / 1000))
 
 
-def check_login_throttle(record_failure: Callable[[Client, str, int], object],
-                         is_locked: Callable[[Client, str, int], object]) -> bool:
+def check_login_throttle(
+    record_failure: Callable[[Client, str, int], object], is_locked: Callable[[Client, str, int], object]
+) -> bool:
     """Run ``record_failure(r, key, window)`` and ``is_locked(r, key, limit)`` on Redis.
 
     record_failure: returns 1, 2, 3; the first failure sets a TTL of ``window`` (PTTL); a later
@@ -89,22 +90,26 @@ def check_login_throttle(record_failure: Callable[[Client, str, int], object],
             later_ttl = client.pttl(key)
             counts.append(record_failure(client, key, WINDOW))
             report.check(counts == [1, 2, 3], _("record_failure returns the count: 1, 2, 3"), counts)
-            report.check(_in_window(first_ttl, window_ms),
-                         _("the first failure starts a {window} s window (TTL {window} s)", window=WINDOW),
-                         _ttl_seen(first_ttl))
-            report.check(0 < later_ttl <= LATER_MS,
-                         _("a later failure does not extend the window ({s} s left stays {s} s)",
-                           s=LATER_MS // 1000),
-                         _ttl_seen(later_ttl))
+            report.check(
+                _in_window(first_ttl, window_ms),
+                _("the first failure starts a {window} s window (TTL {window} s)", window=WINDOW),
+                _ttl_seen(first_ttl),
+            )
+            report.check(
+                0 < later_ttl <= LATER_MS,
+                _("a later failure does not extend the window ({s} s left stays {s} s)", s=LATER_MS // 1000),
+                _ttl_seen(later_ttl),
+            )
             stored = _stored(client, key)
             report.check(stored == "3", _("the counter in Redis holds {n} after {n} failures", n=3), stored)
             client.pexpire(key, 0)  # the window ends: Redis deletes the key
             again = record_failure(client, key, WINDOW)
             again_ttl = client.pttl(key)
-            report.check(again == 1 and _in_window(again_ttl, window_ms),
-                         _("after the window, a failure counts 1 again, in a new {window} s window",
-                           window=WINDOW),
-                         _("returned {again!r}, {ttl}", again=again, ttl=_ttl_seen(again_ttl)))
+            report.check(
+                again == 1 and _in_window(again_ttl, window_ms),
+                _("after the window, a failure counts 1 again, in a new {window} s window", window=WINDOW),
+                _("returned {again!r}, {ttl}", again=again, ttl=_ttl_seen(again_ttl)),
+            )
 
         with report.guard():
             states = {}
@@ -114,12 +119,16 @@ def check_login_throttle(record_failure: Callable[[Client, str, int], object],
                 states[failures] = bool(is_locked(client, name, LIMIT))
             report.check(states[LIMIT], _("is_locked: locked at the limit ({n} failures)", n=LIMIT))
             report.check(states[7], _("is_locked: locked above the limit ({n} failures)", n=7))
-            report.check(not states[4], _("is_locked: not locked below the limit ({n} failures)", n=4),
-                         trivial=True)
+            report.check(
+                not states[4], _("is_locked: not locked below the limit ({n} failures)", n=4), trivial=True
+            )
             nobody = f"{prefix}:account:nobody"
             free = bool(is_locked(client, nobody, LIMIT))
-            report.check(not free and not client.exists(nobody),
-                         _("is_locked: no failures, not locked, and no key written"), trivial=True)
+            report.check(
+                not free and not client.exists(nobody),
+                _("is_locked: no failures, not locked, and no key written"),
+                trivial=True,
+            )
 
         with report.guard():
             both = f"{prefix}:account:bob"
@@ -128,15 +137,19 @@ def check_login_throttle(record_failure: Callable[[Client, str, int], object],
                 record_failure(client, both, WINDOW)
                 locked_after.append(bool(is_locked(client, both, LIMIT)))
             expected = [False] * (LIMIT - 1) + [True]
-            report.check(locked_after == expected,
-                         _("together: locked after the {n}th failure, not before", n=LIMIT),
-                         _("locked after each failure: {states}", states=locked_after))
+            report.check(
+                locked_after == expected,
+                _("together: locked after the {n}th failure, not before", n=LIMIT),
+                _("locked after each failure: {states}", states=locked_after),
+            )
             client.pexpire(both, 0)  # the window ends
-            report.check(not is_locked(client, both, LIMIT),
-                         _("together: unlocked once the window has passed"), trivial=True)
+            report.check(
+                not is_locked(client, both, LIMIT),
+                _("together: unlocked once the window has passed"),
+                trivial=True,
+            )
 
         with report.guard():
             no_ttl = keys_without_ttl(client, f"{prefix}:*")
-            report.check(not no_ttl, _("every key written has a TTL"), no_ttl[:3] or None,
-                         trivial=True)
+            report.check(not no_ttl, _("every key written has a TTL"), no_ttl[:3] or None, trivial=True)
     return report.finish()

@@ -39,17 +39,26 @@ def check_user_keys(keys_for: Callable[[str, int], object], cluster_url: str) ->
     try:
         with report.guard():
             names = keys_for(prefix, 42)
-            ok = isinstance(names, (list, tuple)) and len(names) == 3 \
-                and all(isinstance(n, str) for n in names) and len(set(names)) == 3
+            ok = (
+                isinstance(names, (list, tuple))
+                and len(names) == 3
+                and all(isinstance(n, str) for n in names)
+                and len(set(names)) == 3
+            )
             report.check(ok, _("returns {n} different key names for one user", n=3), names)
             if not ok:
                 return report.finish()
             assert isinstance(names, (list, tuple))
-            if not report.check(all(n.startswith(f"{prefix}:") for n in names),
-                                _("every name starts with the prefix and a colon"), names):
+            if not report.check(
+                all(n.startswith(f"{prefix}:") for n in names),
+                _("every name starts with the prefix and a colon"),
+                names,
+            ):
                 return report.finish()  # write nothing outside the check's own prefix
-            report.check(list(keys_for(prefix, 42)) == list(names),  # type: ignore[call-overload]
-                         _("the same user gets the same names every time"))
+            report.check(
+                list(keys_for(prefix, 42)) == list(names),  # type: ignore[call-overload]
+                _("the same user gets the same names every time"),
+            )
             try:
                 pipe = client.pipeline(transaction=True)
                 for name in names:
@@ -57,17 +66,22 @@ def check_user_keys(keys_for: Callable[[str, int], object], cluster_url: str) ->
                 pipe.execute()
                 report.check(True, _("one MULTI writes all three on the cluster (one slot)"))
             except (redis.RedisError, RedisClusterException) as exc:
-                report.check(False, _("one MULTI writes all three on the cluster (one slot)"),
-                             type(exc).__name__)
+                report.check(
+                    False, _("one MULTI writes all three on the cluster (one slot)"), type(exc).__name__
+                )
             others = keys_for(prefix, 7)
-            report.check(isinstance(others, (list, tuple)) and not set(others) & set(names),
-                         _("user {other} gets other names than user {user}", other=7, user=42), others)
+            report.check(
+                isinstance(others, (list, tuple)) and not set(others) & set(names),
+                _("user {other} gets other names than user {user}", other=7, user=42),
+                others,
+            )
             firsts = [next(iter(keys_for(prefix, user))) for user in range(60)]  # type: ignore[call-overload]
             nodes = {client.get_node_from_key(name).name for name in firsts}
-            report.check(len(nodes) == len(client.get_primaries()),
-                         _("{users} users' keys spread over every master (no single global tag)", users=60),
-                         _("{nodes} of {masters} masters", nodes=len(nodes),
-                           masters=len(client.get_primaries())))
+            report.check(
+                len(nodes) == len(client.get_primaries()),
+                _("{users} users' keys spread over every master (no single global tag)", users=60),
+                _("{nodes} of {masters} masters", nodes=len(nodes), masters=len(client.get_primaries())),
+            )
     finally:
         backend.delete_prefix(client, prefix + ":")
         client.close()

@@ -53,17 +53,24 @@ def check_safe_login(safe_login: Callable[[SessionStore, str | None, dict[str, A
         planted = store.create({"cart": []})
         new_id = safe_login(store, planted, {"user_id": "alice", "username": "alice"})
         valid = is_valid_session_id(new_id)
-        report.check(valid and new_id != planted,
-                     _("returns a new ID, not the one the browser arrived with"), new_id)
+        report.check(
+            valid and new_id != planted, _("returns a new ID, not the one the browser arrived with"), new_id
+        )
         report.check(valid, _("the new ID is a well-formed {n}-character token", n=43), new_id)
         session = store.get(new_id) if isinstance(new_id, str) and valid else None
-        report.check(session is not None and session.get("username") == "alice",
-                     _("the new session holds the user"), session)
+        report.check(
+            session is not None and session.get("username") == "alice",
+            _("the new session holds the user"),
+            session,
+        )
         report.check(store.get(planted) is None, _("the planted ID no longer authenticates"))
         none_id = safe_login(store, None, {"user_id": "bob", "username": "bob"})
         fresh = store.get(none_id) if isinstance(none_id, str) and is_valid_session_id(none_id) else None
-        report.check(fresh is not None and fresh.get("username") == "bob",
-                     _("works when the browser arrived without a session"), none_id)
+        report.check(
+            fresh is not None and fresh.get("username") == "bob",
+            _("works when the browser arrived without a session"),
+            none_id,
+        )
     return report.finish()
 
 
@@ -79,9 +86,12 @@ def check_host_cookie(header: str) -> bool:
     with report.guard():
         reason = BrowserModel.rejection(cookie, "https://app.example.com/login")
         report.check(cookie.name.startswith("__Host-"), _("the name starts with __Host-"), cookie.name)
-        report.check(reason is None, _("a browser accepts it from {origin}", origin="https://app.example.com"),
-                     reason,
-                     trivial=True)  # the stub's plain "session_id=…; Path=/" is accepted too
+        report.check(
+            reason is None,
+            _("a browser accepts it from {origin}", origin="https://app.example.com"),
+            reason,
+            trivial=True,
+        )  # the stub's plain "session_id=…; Path=/" is accepted too
         report.check(cookie.httponly, _("HttpOnly (page scripts cannot read it)"))
         report.check(cookie.samesite in ("Lax", "Strict"), _("SameSite=Lax or Strict"), cookie.samesite)
     return report.finish()
@@ -130,35 +140,51 @@ def check_touch(touch: Callable[[Any, str, int], object]) -> bool:
 
         def session(name: str, deadline_in_ms: int, pttl_ms: int) -> str:
             key = f"{store.prefix}:{name}"
-            value = {"user_id": "alice", "idle_ttl": _IDLE_TTL,
-                     "absolute_deadline_ms": _NOW_MS + deadline_in_ms}
+            value = {
+                "user_id": "alice",
+                "idle_ttl": _IDLE_TTL,
+                "absolute_deadline_ms": _NOW_MS + deadline_in_ms,
+            }
             client.set(key, json.dumps(value), px=pttl_ms)
             return key
 
         active = session("active", deadline_in_ms=3_600_000, pttl_ms=5_000)  # 5 s of idle time left
-        late = session("late", deadline_in_ms=2_000, pttl_ms=300_000)        # 2 s before its deadline
-        past = session("past", deadline_in_ms=-1, pttl_ms=300_000)          # its deadline has passed
+        late = session("late", deadline_in_ms=2_000, pttl_ms=300_000)  # 2 s before its deadline
+        past = session("past", deadline_in_ms=-1, pttl_ms=300_000)  # its deadline has passed
         missing = f"{store.prefix}:missing"
 
         answer = touch(client, active, _NOW_MS)
         left = client.pttl(active)
-        report.check(_answered(answer, True) and _IDLE_TTL * 500 < left <= _IDLE_TTL * 1000,
-                     _("an active session: True, and its TTL slides back to its idle TTL ({minutes} min)",
-                       minutes=_IDLE_TTL // 60),
-                     _("answer {answer!r}, {ttl}", answer=answer, ttl=_ttl_words(left)))
+        report.check(
+            _answered(answer, True) and _IDLE_TTL * 500 < left <= _IDLE_TTL * 1000,
+            _(
+                "an active session: True, and its TTL slides back to its idle TTL ({minutes} min)",
+                minutes=_IDLE_TTL // 60,
+            ),
+            _("answer {answer!r}, {ttl}", answer=answer, ttl=_ttl_words(left)),
+        )
         answer = touch(client, late, _NOW_MS)
         left = client.pttl(late)
-        report.check(_answered(answer, True) and 0 < left <= 2_000,
-                     _("{s} s before its absolute deadline: True, and a TTL of at most those {s} s", s=2),
-                     _("answer {answer!r}, {ttl}", answer=answer, ttl=_ttl_words(left)))
+        report.check(
+            _answered(answer, True) and 0 < left <= 2_000,
+            _("{s} s before its absolute deadline: True, and a TTL of at most those {s} s", s=2),
+            _("answer {answer!r}, {ttl}", answer=answer, ttl=_ttl_words(left)),
+        )
         answer = touch(client, past, _NOW_MS)
-        report.check(_answered(answer, False) and client.exists(past) == 0,
-                     _("past its absolute deadline: False, and the session is deleted from Redis"),
-                     _("answer {answer!r}, key still there", answer=answer) if client.exists(past)
-                     else _("answer {answer!r}, key gone", answer=answer))
+        report.check(
+            _answered(answer, False) and client.exists(past) == 0,
+            _("past its absolute deadline: False, and the session is deleted from Redis"),
+            _("answer {answer!r}, key still there", answer=answer)
+            if client.exists(past)
+            else _("answer {answer!r}, key gone", answer=answer),
+        )
         answer = touch(client, missing, _NOW_MS)
-        report.check(_answered(answer, False) and client.exists(missing) == 0,
-                     _("no session at the key: False, and no key written"), answer, trivial=True)
+        report.check(
+            _answered(answer, False) and client.exists(missing) == 0,
+            _("no session at the key: False, and no key written"),
+            answer,
+            trivial=True,
+        )
     return report.finish()
 
 
@@ -173,18 +199,22 @@ def check_find_immortal(find_immortal: Callable[[Any, str], object]) -> bool:
         mortal = [store.create({"user_id": i}) for i in range(3)]
         immortal = plant_immortal_sessions(store, n_without_ex=2, n_persisted=1)
         found = find_immortal(store.r, store.prefix)
-        report.check(isinstance(found, list), _("returns a list"), type(found).__name__,
-                     trivial=True)  # a stub that returns [] does
+        report.check(
+            isinstance(found, list), _("returns a list"), type(found).__name__, trivial=True
+        )  # a stub that returns [] does
         items = list(found) if isinstance(found, (list, tuple, set)) else []
-        report.check(set(immortal) <= set(items),
-                     _("finds every session without a TTL (SET without EX, PERSIST)"),
-                     _("{found} of {total}", found=len(set(immortal) & set(items)), total=len(immortal)))
+        report.check(
+            set(immortal) <= set(items),
+            _("finds every session without a TTL (SET without EX, PERSIST)"),
+            _("{found} of {total}", found=len(set(immortal) & set(items)), total=len(immortal)),
+        )
         keys = [f for f in items if ":" in str(f)]
-        report.check(bool(items) and not keys, _("returns session IDs, not key names"),
-                     keys[0] if keys else None)
-        report.check(bool(items) and not set(mortal) & set(items),
-                     _("leaves out sessions that have a TTL"))
-        report.check(bool(items) and not any("by-user" in str(f) for f in items),
-                     _("leaves out the per-user index"))
+        report.check(
+            bool(items) and not keys, _("returns session IDs, not key names"), keys[0] if keys else None
+        )
+        report.check(bool(items) and not set(mortal) & set(items), _("leaves out sessions that have a TTL"))
+        report.check(
+            bool(items) and not any("by-user" in str(f) for f in items), _("leaves out the per-user index")
+        )
         report.check(bool(items) and len(items) == len(set(items)), _("no duplicates"))
     return report.finish()

@@ -60,17 +60,23 @@ def check_refresh(refresh: Callable[[Client, str, int], object]) -> bool:
                 result = refresh(client, live, 60)
             report.check(result is True or result == 1, _("returns True for a live session"), result)
             ttl = client.ttl(live)
-            report.check(50 < ttl <= 60,
-                         _("resets its TTL to {ttl} s (it had {left} s left)", ttl=60, left=5),
-                         _("still 5 s or less: not reset") if 0 <= ttl <= 5 else f"TTL {ttl}")
-            report.check(client.get(live) == "data", _("leaves the value unchanged"), client.get(live),
-                         trivial=True)
+            report.check(
+                50 < ttl <= 60,
+                _("resets its TTL to {ttl} s (it had {left} s left)", ttl=60, left=5),
+                _("still 5 s or less: not reset") if 0 <= ttl <= 5 else f"TTL {ttl}",
+            )
+            report.check(
+                client.get(live) == "data", _("leaves the value unchanged"), client.get(live), trivial=True
+            )
             report.check(len(_sent(m)) == 1, _("sends one command (one round trip)"), _sent(m))
             result = refresh(client, missing, 60)
-            report.check(result is False or result == 0, _("returns False for a missing session"),
-                         result)
-            report.check(client.exists(missing) == 0, _("does not create the missing session"),
-                         client.get(missing), trivial=True)
+            report.check(result is False or result == 0, _("returns False for a missing session"), result)
+            report.check(
+                client.exists(missing) == 0,
+                _("does not create the missing session"),
+                client.get(missing),
+                trivial=True,
+            )
     return report.finish()
 
 
@@ -89,10 +95,12 @@ def check_update_keep_ttl(update: Callable[[Client, str, str], object]) -> bool:
             if value == "new":
                 report.check(45 <= ttl <= 50, _("keeps the remaining TTL (about 50 s)"), ttl)
             else:
-                report.check(False, _("keeps the remaining TTL (about 50 s) while writing "
-                               "(nothing was written yet)"))
+                report.check(
+                    False, _("keeps the remaining TTL (about 50 s) while writing (nothing was written yet)")
+                )
             sent = _sent(m)
-            report.check(not set(sent) & _TTL_READS, _("does not read the TTL first"), m.commands,
-                         trivial=True)
+            report.check(
+                not set(sent) & _TTL_READS, _("does not read the TTL first"), m.commands, trivial=True
+            )
             report.check(m.count == 1, _("uses one round trip"), m.commands)
     return report.finish()

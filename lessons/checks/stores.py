@@ -46,19 +46,32 @@ def check_cleanup_sql(cleanup: Callable[[sqlite3.Connection, float], object]) ->
                     returned = cleanup(store.conn, now[0])
                 finally:
                     store.conn.set_trace_callback(None)
-                report.check(returned == 3, _("returns how many rows it deleted ({n})", n=3),
-                             _("no return value") if returned is None else returned)
+                report.check(
+                    returned == 3,
+                    _("returns how many rows it deleted ({n})", n=3),
+                    _("no return value") if returned is None else returned,
+                )
                 left = store.stored_count()
-                report.check(left == 2,
-                             _("deletes the {expired} expired rows and only those ({live} rows left)",
-                               expired=3, live=2),
-                             _("{left} rows left", left=left))
+                report.check(
+                    left == 2,
+                    _(
+                        "deletes the {expired} expired rows and only those ({live} rows left)",
+                        expired=3,
+                        live=2,
+                    ),
+                    _("{left} rows left", left=left),
+                )
                 readable = sum(store.get(sid) is not None for sid in live)
                 # a stub that deletes nothing keeps them readable too: counted once the rest works
-                report.check(readable == 2, _("the {live} live sessions are still readable", live=2),
-                             _("{readable} of {live}", readable=readable, live=2), trivial=True)
-                report.check(len(statements) == 1, _("uses one SQL statement"),
-                             _("{n} statements", n=len(statements)))
+                report.check(
+                    readable == 2,
+                    _("the {live} live sessions are still readable", live=2),
+                    _("{readable} of {live}", readable=readable, live=2),
+                    trivial=True,
+                )
+                report.check(
+                    len(statements) == 1, _("uses one SQL statement"), _("{n} statements", n=len(statements))
+                )
         finally:
             store.close()
     return report.finish()

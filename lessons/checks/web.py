@@ -26,8 +26,9 @@ def request_with_cookie(header: str | None) -> Request:
     return Request({"type": "http", "method": "GET", "path": "/me", "headers": headers})
 
 
-def check_get_session(get_session: Callable[[Request], Any], client: Client, trips: Any,
-                      prefix: str = "session") -> bool:
+def check_get_session(
+    get_session: Callable[[Request], Any], client: Client, trips: Any, prefix: str = "session"
+) -> bool:
     """Test a lesson-style ``get_session(request) -> dict | None`` on Redis; print the verdicts.
 
     It must return the session and slide its TTL in ONE round trip (``trips`` counts the requests
@@ -56,10 +57,18 @@ def check_get_session(get_session: Callable[[Request], Any], client: Client, tri
             with trips.measure() as m:
                 answers = [get_session(request_with_cookie(f"session_id={v}")) for v in HOSTILE]
                 answers.append(get_session(request_with_cookie(None)))
-            report.check(all(a is None for a in answers),
-                         _("a missing or malformed cookie gives None"), seen=answers, trivial=True)
-            report.check(m.count == 0, _("... without any Redis command"),
-                         seen=_("{n} round trips", n=m.count), trivial=True)
+            report.check(
+                all(a is None for a in answers),
+                _("a missing or malformed cookie gives None"),
+                seen=answers,
+                trivial=True,
+            )
+            report.check(
+                m.count == 0,
+                _("... without any Redis command"),
+                seen=_("{n} round trips", n=m.count),
+                trivial=True,
+            )
     finally:
         client.delete(key)
     return report.finish()

@@ -36,10 +36,28 @@ from ..replicated import NotReplicated
 from ..store import SessionStore
 from .local import INSTALL_HINT, SLOTS, LocalRedisCluster, Node
 
-__all__ = ["SKIPPED", "EndResult", "LossResult", "Resurrections", "cut_replication", "finish",
-           "heal_replication", "login_keys", "loss_experiment", "master_of", "moved_error",
-           "per_master", "reader_sessions", "refusal", "resurrection_experiment", "scan_one_node",
-           "slot_ranges", "start", "start_or_skip", "sync_replica"]
+__all__ = [
+    "SKIPPED",
+    "EndResult",
+    "LossResult",
+    "Resurrections",
+    "cut_replication",
+    "finish",
+    "heal_replication",
+    "login_keys",
+    "loss_experiment",
+    "master_of",
+    "moved_error",
+    "per_master",
+    "reader_sessions",
+    "refusal",
+    "resurrection_experiment",
+    "scan_one_node",
+    "slot_ranges",
+    "start",
+    "start_or_skip",
+    "sync_replica",
+]
 
 SKIPPED = "skipped: this cell needs redis-server (see the install line at the top)"
 
@@ -67,14 +85,22 @@ def start_or_skip(masters: int = 3, replicas: int = 1) -> LocalRedisCluster | No
     cluster = LocalRedisCluster(masters, replicas, progress=False).start()
     with cluster.nodes[0].connect() as node:
         version = node.info("server")["redis_version"]
-    print(_("Backend: a local Redis Cluster, {masters} masters + {replicas} replicas, Redis {version}, "
-            "started by this notebook at {url}", masters=masters, replicas=masters * replicas,
-            version=version, url=cluster.url))
+    print(
+        _(
+            "Backend: a local Redis Cluster, {masters} masters + {replicas} replicas, Redis {version}, "
+            "started by this notebook at {url}",
+            masters=masters,
+            replicas=masters * replicas,
+            version=version,
+            url=cluster.url,
+        )
+    )
     return cluster
 
 
-def start(notebook: str, *, masters: int = 3, replicas: int = 1,
-          edition: str | None = None) -> tuple[LocalRedisCluster | None, Any, str]:
+def start(
+    notebook: str, *, masters: int = 3, replicas: int = 1, edition: str | None = None
+) -> tuple[LocalRedisCluster | None, Any, str]:
     """The notebook's first cell: ``start_or_skip``, then a cluster client on it and this
     notebook's namespace (reset: one SCAN per master), like ``lessons.notebook.start`` for the
     other notebooks (an ``edition`` also sets the language of what ``lessons/`` prints and plots).
@@ -101,8 +127,13 @@ def finish(cluster: LocalRedisCluster, *clients: Client) -> None:
         client.close()
     cluster.stop()
     left = sum(os.path.exists(f"/proc/{pid}") for pid in pids)
-    print(_("Stopped this notebook's cluster: {left} of its {n} redis-server processes still running.",
-            left=left, n=len(pids)))
+    print(
+        _(
+            "Stopped this notebook's cluster: {left} of its {n} redis-server processes still running.",
+            left=left,
+            n=len(pids),
+        )
+    )
     show_progress()
 
 
@@ -114,8 +145,12 @@ def master_of(cluster: LocalRedisCluster, key: str) -> int:
     return min(key_slot(key.encode()) // (SLOTS // masters), masters - 1)
 
 
-def login_keys(cluster: LocalRedisCluster, store: SessionStore, users: Mapping[str, Any],
-               client_address: str = "testclient") -> str:
+def login_keys(
+    cluster: LocalRedisCluster,
+    store: SessionStore,
+    users: Mapping[str, Any],
+    client_address: str = "testclient",
+) -> str:
     """Where the keys a login touches live (``master_of``): the failed-login counter of the
     client address (FastAPI's test client is ``testclient``: one counter for every login), and
     per user the account's counter and the user's index. The new session lands on any master."""
@@ -123,9 +158,14 @@ def login_keys(cluster: LocalRedisCluster, store: SessionStore, users: Mapping[s
     shared = keys.login_failures_key("client", client_address)
     parts = [_("client counter → master {m}", m=master_of(cluster, shared))]
     for user in users:
-        parts.append(_("{user}: counter → master {counter}, index → master {index}", user=user,
-                       counter=master_of(cluster, keys.login_failures_key("account", user)),
-                       index=master_of(cluster, keys.index_key(user))))
+        parts.append(
+            _(
+                "{user}: counter → master {counter}, index → master {index}",
+                user=user,
+                counter=master_of(cluster, keys.login_failures_key("account", user)),
+                index=master_of(cluster, keys.index_key(user)),
+            )
+        )
     return _("keys every login reads or writes besides its new session: ") + "; ".join(parts)
 
 
@@ -133,8 +173,10 @@ def slot_ranges(cluster: LocalRedisCluster) -> list[str]:
     """One line per master: its slot range (CLUSTER SLOTS on one node)."""
     with cluster.nodes[0].connect() as node:
         slots = node.execute_command("CLUSTER SLOTS")
-    return [_("master {n}: slots {start:>5} – {end:>5}", n=n, start=start, end=end)
-            for n, (start, end, *_rest) in enumerate(sorted(slots))]
+    return [
+        _("master {n}: slots {start:>5} – {end:>5}", n=n, start=start, end=end)
+        for n, (start, end, *_rest) in enumerate(sorted(slots))
+    ]
 
 
 def moved_error(cluster: LocalRedisCluster, key: str) -> str:
@@ -216,8 +258,7 @@ def sync_replica(cluster: LocalRedisCluster, master: int, timeout: float = 30.0)
         deadline = time.monotonic() + timeout
         while True:
             info = r.info("replication")
-            if info.get("master_link_status") == "up" and \
-                    int(info.get("slave_repl_offset", -1)) >= target:
+            if info.get("master_link_status") == "up" and int(info.get("slave_repl_offset", -1)) >= target:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the replica of master {master} did not catch up in {timeout:.0f} s")
@@ -242,8 +283,14 @@ class LossResult:
     takeover_s: float  # seconds from the kill until the replica served the slots
 
 
-def loss_experiment(cluster: LocalRedisCluster, store: SessionStore, master: int, *, cut_first: bool = True,
-                    before_kill: float = 0.3) -> LossResult:
+def loss_experiment(
+    cluster: LocalRedisCluster,
+    store: SessionStore,
+    master: int,
+    *,
+    cut_first: bool = True,
+    before_kill: float = 0.3,
+) -> LossResult:
     """Create anonymous sessions in a loop (one thread, as fast as it goes); ``cut_first``:
     cut master ``master``'s replication (``cut_replication``); ``before_kill`` seconds later
     SIGKILL it; wait for its replica to take over; stop; GET every acknowledged session."""
@@ -294,12 +341,20 @@ class Resurrections:
 
     def lines(self) -> list[str]:
         """A table: one row per store and way of ending (stable text: counts, no timings)."""
-        out = [pad(_("ended by"), 11) + pad(_("store"), 17) + pad(_("answered OK"), 12, ">")
-               + pad(_("back"), 6, ">") + pad(_("not replicated"), 16, ">") + pad(_("back"), 6, ">")
-               + pad(_("still listed"), 14, ">")]
+        out = [
+            pad(_("ended by"), 11)
+            + pad(_("store"), 17)
+            + pad(_("answered OK"), 12, ">")
+            + pad(_("back"), 6, ">")
+            + pad(_("not replicated"), 16, ">")
+            + pad(_("back"), 6, ">")
+            + pad(_("still listed"), 14, ">")
+        ]
         for (label, how), r in self.results.items():
-            out.append(f"{how:<11}{label:<17}{r.answered_ok:>12}{r.back_after_ok:>6}"
-                       f"{r.not_replicated:>16}{r.back_after_refused:>6}{r.listed:>14}")
+            out.append(
+                f"{how:<11}{label:<17}{r.answered_ok:>12}{r.back_after_ok:>6}"
+                f"{r.not_replicated:>16}{r.back_after_refused:>6}{r.listed:>14}"
+            )
         return out
 
 
@@ -315,8 +370,9 @@ def _users_elsewhere(store: SessionStore, node: Node, label: str, n: int) -> lis
     return [next(elsewhere) for _ in range(n)]
 
 
-def resurrection_experiment(cluster: LocalRedisCluster, stores: Mapping[str, SessionStore], master: int, *,
-                            per_user: int = 10) -> Resurrections:
+def resurrection_experiment(
+    cluster: LocalRedisCluster, stores: Mapping[str, SessionStore], master: int, *, per_user: int = 10
+) -> Resurrections:
     """Does a failover bring ended sessions back?
 
     For each store (all on ``cluster``'s client): three users whose index lives on another
@@ -330,10 +386,10 @@ def resurrection_experiment(cluster: LocalRedisCluster, stores: Mapping[str, Ses
     node, _ = _master(cluster, master)
     planned: dict[tuple[str, str], tuple[str, list[str]]] = {}
     for label, store in stores.items():
-        maker = SessionStore(client=store.r, prefix=store.prefix, hash_ids=store.hash_ids,
-                             default_ttl=store.default_ttl)
-        for how, user in zip(("logout", "revoke", "regenerate"),
-                             _users_elsewhere(store, node, label, 3)):
+        maker = SessionStore(
+            client=store.r, prefix=store.prefix, hash_ids=store.hash_ids, default_ttl=store.default_ttl
+        )
+        for how, user in zip(("logout", "revoke", "regenerate"), _users_elsewhere(store, node, label, 3)):
             sids: list[str] = []
             while len(sids) < per_user:
                 sid = maker.create({"user_id": user})
@@ -366,14 +422,22 @@ def resurrection_experiment(cluster: LocalRedisCluster, stores: Mapping[str, Ses
         store = stores[label]
         listed = {s["session_id"] for s in _admin(store).list_sessions(planned[(label, how)][0])}
         result.results[(label, how)] = EndResult(
-            len(ok), len(refused), sum(store.get(s) is not None for s in ok),
+            len(ok),
+            len(refused),
+            sum(store.get(s) is not None for s in ok),
             sum(store.get(s) is not None for s in refused),
-            sum(store.keys.stored_id(s) in listed for s in ok + refused))
+            sum(store.keys.stored_id(s) in listed for s in ok + refused),
+        )
     return result
 
 
-def reader_sessions(app: Any, store: SessionStore, cluster: LocalRedisCluster, users: Mapping[str, Any],
-                    cookie_name: str = "session_id") -> dict[str, tuple[str, str]]:
+def reader_sessions(
+    app: Any,
+    store: SessionStore,
+    cluster: LocalRedisCluster,
+    users: Mapping[str, Any],
+    cookie_name: str = "session_id",
+) -> dict[str, tuple[str, str]]:
     """One session per master as started (by its slots: after a failover its replica serves
     them), made by logging in to ``app`` (the users in turn) until each has one:
     {"/me, session on master i": (user name, cookie value)}, for ``run_load(readers=…)``.

@@ -105,7 +105,10 @@ class CourseStore:
 
 
 DESIGNS: dict[str, type[SingleKeys] | type[UserHashTag] | type[CourseStore]] = {
-    "single keys": SingleKeys, "user hash tag": UserHashTag, "course store": CourseStore}
+    "single keys": SingleKeys,
+    "user hash tag": UserHashTag,
+    "course store": CourseStore,
+}
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,9 @@ def _per_node(client: RedisCluster, keys: list[str], masters: int) -> list[int]:
     return sorted([*counts.values(), *[0] * (masters - len(counts))], reverse=True)
 
 
-def measure(cluster_url: str, prefix: str, users: int = 200, per_user: int = 3,
-            heavy: int = 600, heavy_user: int = 0) -> list[DesignRow]:
+def measure(
+    cluster_url: str, prefix: str, users: int = 200, per_user: int = 3, heavy: int = 600, heavy_user: int = 0
+) -> list[DesignRow]:
     """For each design: ``users`` users with ``per_user`` sessions each, plus user
     ``heavy_user`` with ``heavy`` sessions (a very active user, or a bot); count round trips of
     each create, then revoke user 1 and count. Every key written has a TTL of 10 minutes;
@@ -153,21 +157,35 @@ def measure(cluster_url: str, prefix: str, users: int = 200, per_user: int = 3,
         revoke: RoundTrips
         with trips.measure() as revoke:
             revoked = design.revoke(1)
-        rows.append(DesignRow(name, (min(counts), max(counts)), revoke.count, revoked,
-                              _per_node(client, keys, masters),
-                              _per_node(client, heavy_keys, masters)))
+        rows.append(
+            DesignRow(
+                name,
+                (min(counts), max(counts)),
+                revoke.count,
+                revoked,
+                _per_node(client, keys, masters),
+                _per_node(client, heavy_keys, masters),
+            )
+        )
         client.close()
     return rows
 
 
 def format_rows(rows: list[DesignRow]) -> str:
     """A text table of ``rows``."""
-    lines = [pad(_("design"), 14) + f" {'create':>7} {'revoke':>7}  " + pad(_("keys per node"), 18) + " "
-             + _("very active user")]
+    lines = [
+        pad(_("design"), 14)
+        + f" {'create':>7} {'revoke':>7}  "
+        + pad(_("keys per node"), 18)
+        + " "
+        + _("very active user")
+    ]
     for r in rows:
         low, high = r.create_trips
         create = str(high) if low == high else f"{low}-{high}"
-        lines.append(f"{r.design:<14} {create:>7} {r.revoke_trips:>7}  "
-                     f"{' / '.join(map(str, r.keys_per_node)):<18} "
-                     f"{' / '.join(map(str, r.heavy_per_node))}")
+        lines.append(
+            f"{r.design:<14} {create:>7} {r.revoke_trips:>7}  "
+            f"{' / '.join(map(str, r.keys_per_node)):<18} "
+            f"{' / '.join(map(str, r.heavy_per_node))}"
+        )
     return "\n".join(lines)

@@ -48,8 +48,11 @@ SLOTS = 16384
 STARTUP_TIMEOUT = 60.0  # seconds to form the cluster (a loaded 2-core machine needs a while)
 STOP_TIMEOUT = 5.0  # seconds a node gets to exit after SIGTERM before it is killed
 #: What to tell a user whose machine has no ``redis-server``.
-INSTALL_HINT = ("redis-server is not installed: install it with `sudo apt-get install "
-                 "redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)")
+INSTALL_HINT = (
+    "redis-server is not installed: install it with `sudo apt-get install "
+    "redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)"
+)
+
 
 class RedisServerNotFound(RuntimeError):
     """``redis-server`` is not installed (or not on PATH); the message says how to install it."""
@@ -80,8 +83,13 @@ class Node:
 
     def connect(self) -> redis.Redis:
         """A plain client for this one node (cluster commands, INFO)."""
-        return redis.Redis(port=self.port, decode_responses=True, retry=Retry(NoBackoff(), 0),
-                           socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=SOCKET_TIMEOUT)
+        return redis.Redis(
+            port=self.port,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=SOCKET_TIMEOUT,
+        )
 
     def log_tail(self, lines: int = 3) -> str:
         return log_tail(os.path.join(self.directory, "redis.log"), lines)
@@ -113,9 +121,16 @@ class LocalRedisCluster:
     a callable: called with the line instead). ``config``: extra ``redis-server`` directives.
     """
 
-    def __init__(self, masters: int = 3, replicas: int = 0, *, node_timeout_ms: int = 1000,
-                 startup_timeout: float = STARTUP_TIMEOUT, config: dict[str, str] | None = None,
-                 progress: bool | Callable[[str], Any] = True):
+    def __init__(
+        self,
+        masters: int = 3,
+        replicas: int = 0,
+        *,
+        node_timeout_ms: int = 1000,
+        startup_timeout: float = STARTUP_TIMEOUT,
+        config: dict[str, str] | None = None,
+        progress: bool | Callable[[str], Any] = True,
+    ):
         if not 3 <= masters <= 16:
             raise ValueError(f"masters must be between 3 and 16 (Redis needs 3), not {masters}")
         if replicas not in (0, 1):
@@ -155,11 +170,29 @@ class LocalRedisCluster:
     def _spawn(self, server: str, index: int, port: int, master: int | None) -> Node:
         directory = os.path.join(self._tmpdir, f"node-{index}")
         os.makedirs(directory, exist_ok=True)
-        args = [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
-                "--save", "", "--appendonly", "no",
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", str(self.node_timeout_ms),
-                "--repl-diskless-sync-delay", "0", "--daemonize", "no"]
+        args = [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            directory,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            str(self.node_timeout_ms),
+            "--repl-diskless-sync-delay",
+            "0",
+            "--daemonize",
+            "no",
+        ]
         args += [part for name, value in self.config.items() for part in (f"--{name}", value)]
         process = spawn(args, log_path=os.path.join(directory, "redis.log"), new_session=True)
         for dog in self._watchdog:
@@ -179,8 +212,9 @@ class LocalRedisCluster:
             for node in self.nodes:
                 if not node.running() and node.index not in self._killed:
                     log = " / ".join(node.log_tail().split("\n")).strip(" /")
-                    raise RuntimeError(f"redis-server on port {node.port} exited "
-                                       f"({node.process.returncode}): {log}")
+                    raise RuntimeError(
+                        f"redis-server on port {node.port} exited ({node.process.returncode}): {log}"
+                    )
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} did not happen within {self.startup_timeout:.0f} s")
             if self.progress and not self._announced and time.monotonic() - self._started_at > 1:
@@ -199,7 +233,7 @@ class LocalRedisCluster:
             for node, c in zip(self.nodes, clients):
                 node.node_id = c.execute_command("CLUSTER MYID")
             share = SLOTS // self.masters
-            for i, c in enumerate(clients[:self.masters]):
+            for i, c in enumerate(clients[: self.masters]):
                 first, last = i * share, (SLOTS - 1 if i == self.masters - 1 else (i + 1) * share - 1)
                 c.execute_command("CLUSTER ADDSLOTSRANGE", first, last)
                 c.execute_command("CLUSTER SET-CONFIG-EPOCH", i + 1)
@@ -220,10 +254,13 @@ class LocalRedisCluster:
         info = c.cluster("INFO")
         nodes = c.cluster("NODES").values()
         flags = [n["flags"] for n in nodes]
-        if info.get("cluster_state") != "ok" or len(flags) != len(self.nodes) \
-                or any("handshake" in f or "fail" in f for f in flags) \
-                or not all(n["connected"] for n in nodes) \
-                or sum("slave" in f for f in flags) != self.masters * self.replicas:
+        if (
+            info.get("cluster_state") != "ok"
+            or len(flags) != len(self.nodes)
+            or any("handshake" in f or "fail" in f for f in flags)
+            or not all(n["connected"] for n in nodes)
+            or sum("slave" in f for f in flags) != self.masters * self.replicas
+        ):
             return False
         if any("myself" in f and "slave" in f for f in flags):
             repl = c.info("replication")
@@ -258,9 +295,15 @@ class LocalRedisCluster:
 
     def client(self, **kwargs: Any) -> RedisCluster:
         """A ``RedisCluster`` client (decode_responses, the course's short timeouts)."""
-        return RedisCluster.from_url(self.url, **{
-            "decode_responses": True, "socket_connect_timeout": CONNECT_TIMEOUT,
-            "socket_timeout": SOCKET_TIMEOUT, **kwargs})
+        return RedisCluster.from_url(
+            self.url,
+            **{
+                "decode_responses": True,
+                "socket_connect_timeout": CONNECT_TIMEOUT,
+                "socket_timeout": SOCKET_TIMEOUT,
+                **kwargs,
+            },
+        )
 
     def roles(self) -> dict[int, str]:
         """Port -> "master"/"replica"/"down", as the running nodes see it now (CLUSTER NODES)."""
@@ -298,8 +341,10 @@ class LocalRedisCluster:
         try:
             while time.monotonic() - killed_at < timeout:
                 try:
-                    if all(c.cluster("INFO").get("cluster_state") == "ok" for c in clients) and \
-                            promoted.info("replication").get("role") == "master":
+                    if (
+                        all(c.cluster("INFO").get("cluster_state") == "ok" for c in clients)
+                        and promoted.info("replication").get("role") == "master"
+                    ):
                         return time.monotonic() - killed_at
                 except redis.RedisError:
                     pass
@@ -312,8 +357,9 @@ class LocalRedisCluster:
 
 def _knows(client: redis.Redis, node_id: str) -> bool:
     """True if ``client``'s node lists ``node_id`` in CLUSTER NODES, past the handshake."""
-    return any(n["node_id"] == node_id and "handshake" not in n["flags"]
-               for n in client.cluster("NODES").values())
+    return any(
+        n["node_id"] == node_id and "handshake" not in n["flags"] for n in client.cluster("NODES").values()
+    )
 
 
 def local_cluster(masters: int = 3, replicas: int = 0, **kwargs: Any) -> LocalRedisCluster:

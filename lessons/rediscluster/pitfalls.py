@@ -64,5 +64,10 @@ def old_revoke(client: Client, keys: KeySchema, user_id: UserId) -> int:
     """ZRANGE the index, then one DEL of every listed session and the index (a raw command,
     as the old MULTI block sent it: redis-py's cluster ``delete`` would split it per slot)."""
     ids = cast("list[str]", client.zrange(keys.index_key(user_id), 0, -1))
-    return int(client.execute_command("DEL", *[keys.key_of(i) for i in ids],  # type: ignore[no-untyped-call]
-                                      keys.index_key(user_id)))
+    return int(
+        client.execute_command(
+            "DEL",
+            *[keys.key_of(i) for i in ids],  # type: ignore[no-untyped-call]
+            keys.index_key(user_id),
+        )
+    )

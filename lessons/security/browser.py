@@ -117,8 +117,7 @@ class BrowserModel:
                 return _("__Host- needs Path=/")
         if cookie.samesite == "None" and not cookie.secure:
             return _("SameSite=None needs Secure")
-        if cookie.domain is not None and not (host == cookie.domain
-                                              or host.endswith("." + cookie.domain)):
+        if cookie.domain is not None and not (host == cookie.domain or host.endswith("." + cookie.domain)):
             return _("{host} cannot set a cookie for Domain={domain}", host=host, domain=cookie.domain)
         return None
 
@@ -132,8 +131,16 @@ class BrowserModel:
             self.jar.append((cookie, scope))
         return reason
 
-    def decide(self, cookie: SetCookie, scope: str, url: str, *, initiator: str | None = None,
-               method: str = "GET", top_level: bool = True) -> tuple[bool, str]:
+    def decide(
+        self,
+        cookie: SetCookie,
+        scope: str,
+        url: str,
+        *,
+        initiator: str | None = None,
+        method: str = "GET",
+        top_level: bool = True,
+    ) -> tuple[bool, str]:
         """(sent?, why) for one cookie on a request to ``url``.
 
         ``initiator``: the page that caused the request (None: the user typed the URL or used a
@@ -143,8 +150,9 @@ class BrowserModel:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         host_only = cookie.domain is None
-        if (host_only and host != scope) or (not host_only and not (
-                host == scope or host.endswith("." + scope))):
+        if (host_only and host != scope) or (
+            not host_only and not (host == scope or host.endswith("." + scope))
+        ):
             return False, "another host"
         if cookie.secure and parts.scheme != "https":
             return False, "Secure: not sent over http"
@@ -157,17 +165,13 @@ class BrowserModel:
         if samesite == "Lax":
             if top_level and method.upper() in ("GET", "HEAD"):
                 return True, "SameSite=Lax: cross-site top-level GET"
-            return False, f"SameSite=Lax: cross-site {method.upper()}" + (
-                "" if top_level else " subresource")
+            return False, f"SameSite=Lax: cross-site {method.upper()}" + ("" if top_level else " subresource")
         return True, "SameSite=None: sent everywhere"
 
     def cookies_for(self, url: str, **request: Any) -> dict[str, str]:
         """The ``Cookie`` header a request to ``url`` would carry, as {name: value}."""
-        return {c.name: c.value for c, scope in self.jar
-                if self.decide(c, scope, url, **request)[0]}
+        return {c.name: c.value for c, scope in self.jar if self.decide(c, scope, url, **request)[0]}
 
     def document_cookie(self, url: str) -> dict[str, str]:
         """What ``document.cookie`` shows a script on a page at ``url``: HttpOnly cookies never."""
-        return {c.name: c.value for c, scope in self.jar
-                if not c.httponly and self.decide(c, scope, url)[0]}
-
+        return {c.name: c.value for c, scope in self.jar if not c.httponly and self.decide(c, scope, url)[0]}

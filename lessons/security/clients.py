@@ -46,8 +46,9 @@ def plant_cookie(http: Any, name: str, value: str) -> None:
     http.cookies.set(name, value, domain=host if "." in host else f"{host}.local", path="/")
 
 
-def replay_client(app: FastAPI, cookie_value: str, cookie_name: str = "session_id",
-                  base_url: str = "https://testserver") -> Any:
+def replay_client(
+    app: FastAPI, cookie_value: str, cookie_name: str = "session_id", base_url: str = "https://testserver"
+) -> Any:
     """The attacker's client: it sends a stolen cookie value with every request, as a raw
     ``Cookie`` header. Unlike a browser it ignores ``Max-Age`` and anything the server sets, so
     a 401 it gets means the *server* refused the session."""

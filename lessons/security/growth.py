@@ -21,12 +21,17 @@ from ..backend import Client
 from ..keys import KeySchema
 from ..store import SessionStore
 
-__all__ = ["GrowthRun", "count_keys", "find_immortal_keys", "growth_experiment",
-           "plant_immortal_sessions", "server_memory_facts"]
+__all__ = [
+    "GrowthRun",
+    "count_keys",
+    "find_immortal_keys",
+    "growth_experiment",
+    "plant_immortal_sessions",
+    "server_memory_facts",
+]
 
 
-def plant_immortal_sessions(store: SessionStore, n_without_ex: int = 2,
-                            n_persisted: int = 1) -> list[str]:
+def plant_immortal_sessions(store: SessionStore, n_without_ex: int = 2, n_persisted: int = 1) -> list[str]:
     """Plant session keys with no TTL, the two ways it happens in real code; returns their IDs.
 
     ``SET key value`` without ``EX`` (a hand-written write path that forgot the TTL) and
@@ -80,8 +85,9 @@ class GrowthRun:
         return self.per_tick * (math.ceil(self.ttl / self.tick) + 1)
 
 
-def growth_experiment(client: Client, prefix: str, *, ticks: int = 25, per_tick: int = 10,
-                      tick: float = 0.1, ttl: int = 1) -> GrowthRun:
+def growth_experiment(
+    client: Client, prefix: str, *, ticks: int = 25, per_tick: int = 10, tick: float = 0.1, ttl: int = 1
+) -> GrowthRun:
     """Create ``per_tick`` sessions every ``tick`` seconds under two key schemas, for ``ticks``
     ticks: ``KeySchema(f"{prefix}-ttl")`` with ``SET … EX ttl``, ``KeySchema(f"{prefix}-immortal")``
     with a plain ``SET``.
@@ -125,16 +131,22 @@ def server_memory_facts(client: Client, sample_key: str | None = None) -> list[s
     lines = []
     try:
         config = client.config_get("maxmemory*")
-        lines.append(f"maxmemory = {config.get('maxmemory')} bytes (0 = no limit), "
-                     f"maxmemory-policy = {config.get('maxmemory-policy')}")
+        lines.append(
+            f"maxmemory = {config.get('maxmemory')} bytes (0 = no limit), "
+            f"maxmemory-policy = {config.get('maxmemory-policy')}"
+        )
     except redis.ResponseError as exc:
-        lines.append(f"{_not_available('CONFIG GET', exc)}: "
-                     "ask whoever runs the Redis what maxmemory-policy it uses.")
+        lines.append(
+            f"{_not_available('CONFIG GET', exc)}: ask whoever runs the Redis what maxmemory-policy it uses."
+        )
     if sample_key is not None:
         try:
             usage = client.memory_usage(sample_key)
-            lines.append(f"MEMORY USAGE of one session key: {usage} bytes" if usage is not None
-                         else f"MEMORY USAGE: there is no key {sample_key!r}")
+            lines.append(
+                f"MEMORY USAGE of one session key: {usage} bytes"
+                if usage is not None
+                else f"MEMORY USAGE: there is no key {sample_key!r}"
+            )
         except redis.ResponseError as exc:
             lines.append(f"{_not_available('MEMORY USAGE', exc)}.")
     return lines

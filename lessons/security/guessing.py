@@ -9,8 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["AGE_OF_UNIVERSE_YEARS", "ID_SCHEMES", "SECONDS_PER_YEAR", "expected_guess_seconds",
-           "format_duration", "guessing_table"]
+__all__ = [
+    "AGE_OF_UNIVERSE_YEARS",
+    "ID_SCHEMES",
+    "SECONDS_PER_YEAR",
+    "expected_guess_seconds",
+    "format_duration",
+    "guessing_table",
+]
 
 #: (name, bits of randomness) for the ID schemes compared in the notebook.
 ID_SCHEMES: list[tuple[str, int]] = [
@@ -31,27 +37,32 @@ def expected_guess_seconds(bits: int, guesses_per_second: float, live_sessions: 
     """
     if bits <= 0 or guesses_per_second <= 0 or live_sessions <= 0:
         raise ValueError("bits, guesses_per_second and live_sessions must all be > 0")
-    return float((2 ** bits + 1) / (2 * guesses_per_second * live_sessions))
+    return float((2**bits + 1) / (2 * guesses_per_second * live_sessions))
 
 
 def format_duration(seconds: float) -> str:
     """A duration a person can read: seconds, minutes, hours, days or years (3 significant digits)."""
-    for unit, size in (("years", SECONDS_PER_YEAR), ("days", 86400), ("hours", 3600),
-                       ("minutes", 60)):
+    for unit, size in (("years", SECONDS_PER_YEAR), ("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
             value = seconds / size
             return f"{value:.3g} {unit}" if value < 1e6 else f"{value:.2e} {unit}"
     return f"{seconds:.3g} seconds"
 
 
-def guessing_table(guesses_per_second: float, live_sessions: int,
-                   schemes: Iterable[tuple[str, int]] = ID_SCHEMES) -> list[dict[str, Any]]:
+def guessing_table(
+    guesses_per_second: float, live_sessions: int, schemes: Iterable[tuple[str, int]] = ID_SCHEMES
+) -> list[dict[str, Any]]:
     """One row per ID scheme: bits, expected time to a first hit, and that in ages of the universe."""
     rows = []
     for name, bits in schemes:
         seconds = expected_guess_seconds(bits, guesses_per_second, live_sessions)
-        rows.append({"scheme": name, "bits": bits, "seconds": seconds,
-                     "time": format_duration(seconds),
-                     "universe_ages": seconds / SECONDS_PER_YEAR / AGE_OF_UNIVERSE_YEARS})
+        rows.append(
+            {
+                "scheme": name,
+                "bits": bits,
+                "seconds": seconds,
+                "time": format_duration(seconds),
+                "universe_ages": seconds / SECONDS_PER_YEAR / AGE_OF_UNIVERSE_YEARS,
+            }
+        )
     return rows
-

@@ -71,15 +71,21 @@ def export_snapshot(client: backend.Client, match: str) -> str:
         pipe.ttl(key)
     replies = pipe.execute()
     types, ttls = replies[0::2], replies[1::2]
-    readers = {"string": lambda p, k: p.get(k), "hash": lambda p, k: p.hgetall(k),
-               "zset": lambda p, k: p.zrange(k, 0, -1, withscores=True),
-               "set": lambda p, k: p.smembers(k), "list": lambda p, k: p.lrange(k, 0, -1)}
+    readers = {
+        "string": lambda p, k: p.get(k),
+        "hash": lambda p, k: p.hgetall(k),
+        "zset": lambda p, k: p.zrange(k, 0, -1, withscores=True),
+        "set": lambda p, k: p.smembers(k),
+        "list": lambda p, k: p.lrange(k, 0, -1),
+    }
     pipe = client.pipeline(transaction=False)
     for key, kind in zip(keys, types):
         readers.get(kind, lambda p, k: p.exists(k))(pipe, key)
     values = pipe.execute()
-    snapshot = {k: {"type": t, "ttl": ttl, "value": sorted(v) if isinstance(v, set) else v}
-                for k, t, ttl, v in zip(keys, types, ttls, values)}
+    snapshot = {
+        k: {"type": t, "ttl": ttl, "value": sorted(v) if isinstance(v, set) else v}
+        for k, t, ttl, v in zip(keys, types, ttls, values)
+    }
     return json.dumps(snapshot, indent=1, ensure_ascii=False)
 
 

@@ -23,8 +23,7 @@ from pydantic import BaseModel
 from ..backend import Client
 from ..keys import KeySchema
 
-__all__ = ["VULNERABLE_APP_USERS", "client_side_session_app", "forge_client_side_cookie",
-           "vulnerable_app"]
+__all__ = ["VULNERABLE_APP_USERS", "client_side_session_app", "forge_client_side_cookie", "vulnerable_app"]
 
 #: The accounts of the vulnerable apps, ``{username: password}`` in plain text (these apps are
 #: naive on purpose). Not ``lessons.web.DEMO_USERS``: the attacks need ``mallory``, the attacker's
@@ -73,12 +72,16 @@ def vulnerable_app(
     app = FastAPI(title="DELIBERATELY VULNERABLE: session fixation")
 
     def set_cookie(response: Response, session_id: str) -> None:
-        response.set_cookie(cookie_name, session_id, max_age=ttl, path="/", secure=True,
-                            httponly=True, samesite="lax")
+        response.set_cookie(
+            cookie_name, session_id, max_age=ttl, path="/", secure=True, httponly=True, samesite="lax"
+        )
 
     def known(session_id: str | None) -> bool:
-        return (session_id is not None and 0 < len(session_id) <= _MAX_ID
-                and client.exists(keys.key_of(session_id)) == 1)
+        return (
+            session_id is not None
+            and 0 < len(session_id) <= _MAX_ID
+            and client.exists(keys.key_of(session_id)) == 1
+        )
 
     def adoptable(session_id: str | None) -> bool:
         return adopt_unknown_ids and session_id is not None and 0 < len(session_id) <= _MAX_ID
@@ -110,8 +113,7 @@ def vulnerable_app(
     @app.get("/me")
     def me(request: Request) -> dict[str, Any]:
         session_id = request.cookies.get(cookie_name)
-        raw = (client.get(keys.key_of(session_id))
-               if session_id and len(session_id) <= _MAX_ID else None)
+        raw = client.get(keys.key_of(session_id)) if session_id and len(session_id) <= _MAX_ID else None
         session = json.loads(raw) if raw else None
         if not isinstance(session, dict) or "username" not in session:
             raise HTTPException(status_code=401, detail="Not authenticated")
@@ -136,8 +138,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def client_side_session_app(users: Mapping[str, str] | None = None,
-                            cookie_name: str = "session") -> FastAPI:
+def client_side_session_app(users: Mapping[str, str] | None = None, cookie_name: str = "session") -> FastAPI:
     """A DELIBERATELY VULNERABLE app that keeps the session *in the cookie*, unsigned.
 
     ``POST /login`` sets ``session=base64url(JSON {"username": …})``; ``GET /me`` believes
@@ -151,8 +152,9 @@ def client_side_session_app(users: Mapping[str, str] | None = None,
         if not _check_password(users, body.username, body.password):
             raise HTTPException(status_code=401, detail="Wrong username or password")
         user = {"username": body.username}
-        response.set_cookie(cookie_name, _b64(json.dumps(user).encode()), path="/",
-                            secure=True, httponly=True, samesite="lax")
+        response.set_cookie(
+            cookie_name, _b64(json.dumps(user).encode()), path="/", secure=True, httponly=True, samesite="lax"
+        )
         return {"message": "Logged in", "user": user}
 
     @app.get("/me")

@@ -33,8 +33,9 @@ class FileStore:
 
     kind = "file"
 
-    def __init__(self, directory: str | os.PathLike[str], default_ttl: int = 3600, *,
-                 clock: Clock = time.time):
+    def __init__(
+        self, directory: str | os.PathLike[str], default_ttl: int = 3600, *, clock: Clock = time.time
+    ):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.default_ttl = check_ttl("default_ttl", default_ttl)
@@ -96,8 +97,7 @@ class FileStore:
         if not is_valid_session_id(session_id):
             raise SessionNotFound("malformed session ID")
         now = self.clock()
-        expires_at, updated = merge_update(self._live(session_id, now), data, refresh, now,
-                                           self.default_ttl)
+        expires_at, updated = merge_update(self._live(session_id, now), data, refresh, now, self.default_ttl)
         self._write(session_id, expires_at, updated)
         return updated
 

@@ -27,8 +27,7 @@ class RedisStore:
 
     kind = "redis"
 
-    def __init__(self, redis_url: str | None = None, prefix: str = "session",
-                 default_ttl: int = 3600):
+    def __init__(self, redis_url: str | None = None, prefix: str = "session", default_ttl: int = 3600):
         self.url = redis_url or backend.redis_url()
         self.sessions = SessionStore(self.url, prefix=prefix, default_ttl=default_ttl)
         self.r = self.sessions.r

@@ -38,12 +38,15 @@ def open_store(spec: str, default_ttl: int = 3600) -> ComparedStore:
     if kind == "redis" and "@" in rest:
         prefix, _, url = rest.partition("@")
         return RedisStore(url, prefix=prefix, default_ttl=default_ttl)
-    raise ValueError(f"not a store spec: {spec.split('@')[0]!r} (expected memory:, file:DIR, "
-                     "sqlite:PATH or redis:PREFIX@URL)")
+    raise ValueError(
+        f"not a store spec: {spec.split('@')[0]!r} (expected memory:, file:DIR, "
+        "sqlite:PATH or redis:PREFIX@URL)"
+    )
 
 
-def other_process_sees(lookups: Iterable[tuple[ComparedStore, str]],
-                       timeout: float = 60.0) -> tuple[int, dict[str, dict[str, Any] | None]]:
+def other_process_sees(
+    lookups: Iterable[tuple[ComparedStore, str]], timeout: float = 60.0
+) -> tuple[int, dict[str, dict[str, Any] | None]]:
     """Look sessions up from a brand-new Python process; return (its pid, {kind: session or None}).
 
     Runs ``python -m lessons.stores peek`` with ``[{"kind", "spec", "session_id"}, …]`` on stdin
@@ -52,9 +55,14 @@ def other_process_sees(lookups: Iterable[tuple[ComparedStore, str]],
     dict. ``RuntimeError`` with the child's error if it fails.
     """
     request = [{"kind": s.kind, "spec": s.spec, "session_id": sid} for s, sid in lookups]
-    done = subprocess.run([sys.executable, "-m", "lessons.stores", "peek"],
-                          input=json.dumps(request), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "lessons.stores", "peek"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"the second process failed:\n{done.stderr.strip()}")
     reply = json.loads(done.stdout)
@@ -80,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lessons.stores",
         description="The second process of other_process_sees: open each store named on stdin "
-                    '([{"kind", "spec", "session_id"}, ...]) and print what it finds, as JSON.')
+        '([{"kind", "spec", "session_id"}, ...]) and print what it finds, as JSON.',
+    )
     parser.add_argument("command", choices=["peek"])
     parser.parse_args(argv)
     return _peek()

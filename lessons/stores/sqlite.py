@@ -37,19 +37,19 @@ class SqliteStore:
 
     kind = "sqlite"
 
-    SCHEMA = ("CREATE TABLE IF NOT EXISTS sessions ("
-              "id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at REAL NOT NULL)")
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS sessions ("
+        "id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at REAL NOT NULL)"
+    )
     INDEX = "CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at)"
 
-    def __init__(self, path: str | os.PathLike[str], default_ttl: int = 3600, *,
-                 clock: Clock = time.time):
+    def __init__(self, path: str | os.PathLike[str], default_ttl: int = 3600, *, clock: Clock = time.time):
         self.path = Path(path)
         self.default_ttl = check_ttl("default_ttl", default_ttl)
         self.clock = clock
         self._lock = threading.Lock()
         # isolation_level=None: autocommit; each statement is its own transaction unless BEGIN.
-        self.conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None,
-                                    check_same_thread=False)
+        self.conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute(self.SCHEMA)
@@ -67,18 +67,20 @@ class SqliteStore:
         payload = dumps(new_session(data, ttl))
         session_id = secrets.token_urlsafe(32)
         with self._lock:
-            self.conn.execute("INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)",
-                              (session_id, payload, self.clock() + ttl))
+            self.conn.execute(
+                "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)",
+                (session_id, payload, self.clock() + ttl),
+            )
         return session_id
 
     def _live(self, session_id: str, now: float) -> tuple[float, dict[str, Any]] | None:
-        row = self.conn.execute("SELECT data, expires_at FROM sessions WHERE id = ?",
-                                (session_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT data, expires_at FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
         if row is None:
             return None
         if row[1] <= now:
-            self.conn.execute("DELETE FROM sessions WHERE id = ? AND expires_at <= ?",
-                              (session_id, now))
+            self.conn.execute("DELETE FROM sessions WHERE id = ? AND expires_at <= ?", (session_id, now))
             return None
         return float(row[1]), dict(json.loads(row[0]))
 
@@ -92,8 +94,10 @@ class SqliteStore:
             if record is None:
                 return None
             if refresh:
-                self.conn.execute("UPDATE sessions SET expires_at = ? WHERE id = ?",
-                                  (now + idle_ttl(record[1], self.default_ttl), session_id))
+                self.conn.execute(
+                    "UPDATE sessions SET expires_at = ? WHERE id = ?",
+                    (now + idle_ttl(record[1], self.default_ttl), session_id),
+                )
             return record[1]
 
     def update(self, session_id: str, data: dict[str, Any], refresh: bool = True) -> dict[str, Any]:
@@ -105,10 +109,13 @@ class SqliteStore:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 now = self.clock()
-                expires_at, updated = merge_update(self._live(session_id, now), data, refresh,
-                                                   now, self.default_ttl)
-                self.conn.execute("UPDATE sessions SET data = ?, expires_at = ? WHERE id = ?",
-                                  (dumps(updated), expires_at, session_id))
+                expires_at, updated = merge_update(
+                    self._live(session_id, now), data, refresh, now, self.default_ttl
+                )
+                self.conn.execute(
+                    "UPDATE sessions SET data = ?, expires_at = ? WHERE id = ?",
+                    (dumps(updated), expires_at, session_id),
+                )
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -120,8 +127,7 @@ class SqliteStore:
         if not is_valid_session_id(session_id):
             return False
         with self._lock:
-            return self.conn.execute("DELETE FROM sessions WHERE id = ?",
-                                     (session_id,)).rowcount > 0
+            return self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
 
     def refresh(self, session_id: str) -> bool:
         """Slide the session back to its own idle TTL; True if it is live."""
@@ -130,16 +136,14 @@ class SqliteStore:
     def ttl(self, session_id: str) -> float | None:
         """Seconds left, or None if missing or expired."""
         with self._lock:
-            row = self.conn.execute("SELECT expires_at FROM sessions WHERE id = ?",
-                                    (session_id,)).fetchone()
+            row = self.conn.execute("SELECT expires_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
             left = None if row is None else float(row[0]) - self.clock()
             return left if left is not None and left > 0 else None
 
     def cleanup(self) -> int:
         """``DELETE FROM sessions WHERE expires_at <= now``; return how many rows went."""
         with self._lock:
-            return self.conn.execute("DELETE FROM sessions WHERE expires_at <= ?",
-                                     (self.clock(),)).rowcount
+            return self.conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (self.clock(),)).rowcount
 
     def stored_count(self) -> int:
         """Rows in the table, expired ones included."""

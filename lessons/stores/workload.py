@@ -23,12 +23,18 @@ OPS = ("create", "get", "update", "delete")
 
 def _payload(i: int) -> dict[str, Any]:
     """A small, typical session (about 150 bytes of JSON)."""
-    return {"user_id": i % 100, "username": f"user{i % 100}", "role": "member",
-            "csrf": f"{i:032x}", "cart": [i % 7, i % 11]}
+    return {
+        "user_id": i % 100,
+        "username": f"user{i % 100}",
+        "role": "member",
+        "csrf": f"{i:032x}",
+        "cart": [i % 7, i % 11],
+    }
 
 
-def run_workload(store: ComparedStore, n: int = 2000, seed: int = 0,
-                 warmup: int = 50) -> dict[str, list[float]]:
+def run_workload(
+    store: ComparedStore, n: int = 2000, seed: int = 0, warmup: int = 50
+) -> dict[str, list[float]]:
     """Time the same workload on any store: ``n`` creates, ``n`` gets, ``n`` updates, ``n`` deletes.
 
     Gets, updates and deletes visit the sessions in a shuffled (seeded) order. Each call is timed
@@ -88,6 +94,14 @@ def summarize(results: dict[str, dict[str, list[float]]]) -> list[OpStats]:
     for kind, timings in results.items():
         for op in OPS:
             values = timings[op]
-            rows.append(OpStats(kind, op, len(values), 1e6 * percentile(values, 50),
-                                1e6 * percentile(values, 99), len(values) / sum(values)))
+            rows.append(
+                OpStats(
+                    kind,
+                    op,
+                    len(values),
+                    1e6 * percentile(values, 50),
+                    1e6 * percentile(values, 99),
+                    len(values) / sum(values),
+                )
+            )
     return rows

@@ -65,8 +65,9 @@ def attempt_login(ctx: WebContext, username: str, password: str, client: str) ->
     return Attempt(account, verdict)
 
 
-def start_session(ctx: WebContext, request: Request, response: Response, account: Account,
-                  verdict: Verdict) -> None:
+def start_session(
+    ctx: WebContext, request: Request, response: Response, account: Account, verdict: Verdict
+) -> None:
     """After a correct password: forget the account's failures, delete the session the request
     came with, create a new one and set its cookie."""
     ctx.throttle.succeeded(account.username, verdict)
@@ -85,14 +86,17 @@ def add_auth_routes(app: FastAPI, ctx: WebContext) -> None:
     async def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
         client = ctx.client_address(request)  # the peer, unless it is a trusted proxy
         attempt = await asyncio.get_running_loop().run_in_executor(
-            ctx.password_checks, attempt_login, ctx, body.username, body.password, client)
+            ctx.password_checks, attempt_login, ctx, body.username, body.password, client
+        )
         if attempt.verdict.retry_after is not None:
-            raise HTTPException(status_code=429, detail=too_many_attempts(),
-                                headers={"Retry-After": str(attempt.verdict.retry_after)})
+            raise HTTPException(
+                status_code=429,
+                detail=too_many_attempts(),
+                headers={"Retry-After": str(attempt.verdict.retry_after)},
+            )
         if attempt.account is None:
             raise HTTPException(status_code=401, detail=_("Wrong username or password"))
-        await run_in_threadpool(start_session, ctx, request, response, attempt.account,
-                                attempt.verdict)
+        await run_in_threadpool(start_session, ctx, request, response, attempt.account, attempt.verdict)
         return {"message": _("Logged in"), "user": attempt.account.public()}
 
     # plain ``def``: FastAPI runs these in its thread pool (the Redis calls block)

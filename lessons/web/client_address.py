@@ -40,7 +40,7 @@ def _host_of(entry: str) -> str:
     -> ``1.2.3.4``; an IP address in its normal form; anything else as text (cut short)."""
     entry = entry.strip()
     if entry.startswith("[") and "]" in entry:
-        entry = entry[1:entry.index("]")]
+        entry = entry[1 : entry.index("]")]
     elif entry.count(":") == 1:
         entry = entry.partition(":")[0]
     try:
@@ -51,8 +51,7 @@ def _host_of(entry: str) -> str:
 
 def forwarded_hops(values: Iterable[str]) -> list[str]:
     """The addresses of every ``X-Forwarded-For`` header line, in order (left to right)."""
-    return [host for value in values for part in value.split(",")
-            if (host := _host_of(part))]
+    return [host for value in values for part in value.split(",") if (host := _host_of(part))]
 
 
 class TrustedProxies:
@@ -66,15 +65,18 @@ class TrustedProxies:
     def __init__(self, spec: str | Iterable[str] | None = None):
         entries = spec.split(",") if isinstance(spec, str) else list(spec or [])
         self.networks: tuple[Network, ...] = tuple(
-            self._network(str(entry).strip()) for entry in entries if str(entry).strip())
+            self._network(str(entry).strip()) for entry in entries if str(entry).strip()
+        )
 
     @staticmethod
     def _network(entry: str) -> Network:
         try:
             return ipaddress.ip_network(entry)  # an address is a /32 (or /128) network
         except ValueError:
-            raise ValueError(f"trusted proxies: {entry!r} is not an IP address or CIDR network "
-                             "(like 10.0.0.5 or 10.1.0.0/16)") from None
+            raise ValueError(
+                f"trusted proxies: {entry!r} is not an IP address or CIDR network "
+                "(like 10.0.0.5 or 10.1.0.0/16)"
+            ) from None
 
     def __bool__(self) -> bool:
         return bool(self.networks)

@@ -76,8 +76,10 @@ def env_seconds(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         return check_ttl(name, value)
     except ValueError:
-        raise ConfigError(f"{name} must be > 0 seconds, not {env[name].strip()!r}: a session "
-                          "needs a lifetime (0 does not mean 'the default')") from None
+        raise ConfigError(
+            f"{name} must be > 0 seconds, not {env[name].strip()!r}: a session "
+            "needs a lifetime (0 does not mean 'the default')"
+        ) from None
 
 
 def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -110,15 +112,19 @@ def store_from_env(env: Mapping[str, str]) -> AppStore:
     if kind == "memory":
         for name in ("LESSONS_ABSOLUTE_TTL", "LESSONS_REPLICAS"):
             if env.get(name, "").strip() not in ("", "none", "0"):
-                raise ConfigError(f"{name} needs LESSONS_SESSION_STORE=redis: the memory store "
-                                  "has no such setting")
+                raise ConfigError(
+                    f"{name} needs LESSONS_SESSION_STORE=redis: the memory store has no such setting"
+                )
         return MemoryStore(default_ttl=ttl)
     if kind != "redis":
         raise ConfigError(f"LESSONS_SESSION_STORE must be 'redis' or 'memory', not {kind!r}")
-    options: dict[str, Any] = {"redis_url": env.get("REDIS_URL") or None,
-                               "prefix": env.get("LESSONS_SESSION_PREFIX", "session"),
-                               "default_ttl": ttl, "absolute_ttl": absolute_ttl,
-                               "hash_ids": hash_ids}
+    options: dict[str, Any] = {
+        "redis_url": env.get("REDIS_URL") or None,
+        "prefix": env.get("LESSONS_SESSION_PREFIX", "session"),
+        "default_ttl": ttl,
+        "absolute_ttl": absolute_ttl,
+        "hash_ids": hash_ids,
+    }
     if replicas:
         # notebook 06's store: WAIT after each write
         replicated: SessionStore = ReplicatedStore(**options, replicas=replicas, timeout_ms=timeout_ms)
@@ -137,13 +143,13 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     """The app configured by ``environ`` (default ``os.environ``): see the table above."""
     env = os.environ if environ is None else environ
     proxies = _trusted_proxies(env)
-    return create_app(store_from_env(env),
-                      cookie_name=env.get("LESSONS_COOKIE_NAME", "session_id"),
-                      secret_key=env.get("LESSONS_SECRET_KEY") or None,
-                      server_name=env.get("LESSONS_SERVER_NAME") or None,
-                      trusted_proxies=[str(net) for net in proxies.networks],
-                      max_failures_per_account=_whole(env, "LESSONS_MAX_FAILURES_PER_ACCOUNT", 5,
-                                                      "failed logins"),
-                      max_failures_per_client=_whole(env, "LESSONS_MAX_FAILURES_PER_CLIENT", 20,
-                                                     "failed logins"),
-                      failure_window=env_seconds(env, "LESSONS_FAILURE_WINDOW", 900))
+    return create_app(
+        store_from_env(env),
+        cookie_name=env.get("LESSONS_COOKIE_NAME", "session_id"),
+        secret_key=env.get("LESSONS_SECRET_KEY") or None,
+        server_name=env.get("LESSONS_SERVER_NAME") or None,
+        trusted_proxies=[str(net) for net in proxies.networks],
+        max_failures_per_account=_whole(env, "LESSONS_MAX_FAILURES_PER_ACCOUNT", 5, "failed logins"),
+        max_failures_per_client=_whole(env, "LESSONS_MAX_FAILURES_PER_CLIENT", 20, "failed logins"),
+        failure_window=env_seconds(env, "LESSONS_FAILURE_WINDOW", 900),
+    )

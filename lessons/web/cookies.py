@@ -51,8 +51,12 @@ def cookie_signer(secret_key: SecretKeys) -> Signer:
     if not keys:
         raise ValueError("secret_key: give at least one key")
     # itsdangerous signs with the LAST key of the list; ours signs with the first
-    return Signer([_key_bytes(k) for k in reversed(keys)], salt=SIGNING_SALT,
-                  key_derivation="hmac", digest_method=hashlib.sha256)
+    return Signer(
+        [_key_bytes(k) for k in reversed(keys)],
+        salt=SIGNING_SALT,
+        key_derivation="hmac",
+        digest_method=hashlib.sha256,
+    )
 
 
 def check_cookie_name(name: object) -> str:
@@ -86,10 +90,12 @@ class SessionCookie:
     def set(self, response: Response, session_id: str) -> None:
         """Send the (signed) session ID with the hardened attributes."""
         value = session_id if self.signer is None else self.signer.sign(session_id).decode()
-        response.set_cookie(self.name, value, max_age=self.max_age, path="/", secure=True,
-                            httponly=True, samesite="lax")
+        response.set_cookie(
+            self.name, value, max_age=self.max_age, path="/", secure=True, httponly=True, samesite="lax"
+        )
 
     def clear(self, response: Response) -> None:
         """Tell the browser to delete the cookie (Max-Age=0, same attributes)."""
-        response.set_cookie(self.name, "", max_age=0, expires=EXPIRED, path="/", secure=True,
-                            httponly=True, samesite="lax")
+        response.set_cookie(
+            self.name, "", max_age=0, expires=EXPIRED, path="/", secure=True, httponly=True, samesite="lax"
+        )

@@ -27,8 +27,16 @@ from fastapi.responses import JSONResponse
 from ..i18n import _
 from ..replicated import NotReplicated
 
-__all__ = ["NOT_AUTHENTICATED", "NOT_CONFIRMED", "STORE_UNAVAILABLE", "TOO_MANY_ATTEMPTS",
-           "install_error_handlers", "not_authenticated", "too_many_attempts", "validation_details"]
+__all__ = [
+    "NOT_AUTHENTICATED",
+    "NOT_CONFIRMED",
+    "STORE_UNAVAILABLE",
+    "TOO_MANY_ATTEMPTS",
+    "install_error_handlers",
+    "not_authenticated",
+    "too_many_attempts",
+    "validation_details",
+]
 
 NOT_AUTHENTICATED = "Not authenticated"
 STORE_UNAVAILABLE = "Session store unavailable; try again shortly"
@@ -51,28 +59,35 @@ def validation_details(errors: Any) -> list[dict[str, Any]]:
     """Each error's location, message and type: no ``input``, no ``ctx`` (they echo values)."""
     details = []
     for error in errors:
-        details.append({"loc": [part if isinstance(part, (int, str)) else str(part)
-                                for part in error.get("loc", ())],
-                        "msg": str(error.get("msg", "invalid")),
-                        "type": str(error.get("type", "value_error"))})
+        details.append(
+            {
+                "loc": [part if isinstance(part, (int, str)) else str(part) for part in error.get("loc", ())],
+                "msg": str(error.get("msg", "invalid")),
+                "type": str(error.get("type", "value_error")),
+            }
+        )
     return details
 
 
 async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": validation_details(exc.errors())}, status_code=422,
-                        headers=NO_STORE)
+    return JSONResponse({"detail": validation_details(exc.errors())}, status_code=422, headers=NO_STORE)
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": _("Session store unavailable; try again shortly")}, status_code=503,
-                        headers={"Retry-After": "1", **NO_STORE})
+    return JSONResponse(
+        {"detail": _("Session store unavailable; try again shortly")},
+        status_code=503,
+        headers={"Retry-After": "1", **NO_STORE},
+    )
 
 
 async def _not_confirmed(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": _("No replica confirmed this change in time, so it may not stick; "
-                                      "try again")}, status_code=503,
-                        headers={"Retry-After": "1", **NO_STORE})
+    return JSONResponse(
+        {"detail": _("No replica confirmed this change in time, so it may not stick; try again")},
+        status_code=503,
+        headers={"Retry-After": "1", **NO_STORE},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -57,16 +57,19 @@ def create_app(
     proxies (IP addresses, CIDR networks) whose ``X-Forwarded-For`` names the client for the
     per-client limit (``client_address``); default: none, the TCP peer is the client.
     """
-    if isinstance(password_threads, bool) or not isinstance(password_threads, int) \
-            or password_threads <= 0:
+    if isinstance(password_threads, bool) or not isinstance(password_threads, int) or password_threads <= 0:
         raise ValueError(f"password_threads must be a positive int, not {password_threads!r}")
     ctx = WebContext(
         store=store,
         directory=directory_for(store),
         cookie=SessionCookie(cookie_name, store.default_ttl, secret_key),
         accounts=Accounts(users),
-        throttle=LoginThrottle(*_counters(store), per_account=max_failures_per_account,
-                               per_client=max_failures_per_client, window=failure_window),
+        throttle=LoginThrottle(
+            *_counters(store),
+            per_account=max_failures_per_account,
+            per_client=max_failures_per_client,
+            window=failure_window,
+        ),
         password_checks=ThreadPoolExecutor(password_threads, thread_name_prefix="password-check"),
         proxies=TrustedProxies(trusted_proxies),
     )

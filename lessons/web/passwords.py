@@ -39,8 +39,9 @@ class PasswordHash:
 def hash_password(password: str, salt: bytes | None = None) -> PasswordHash:
     """scrypt(password, random 16-byte salt). No Redis."""
     salt = secrets.token_bytes(16) if salt is None else salt
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
-                            p=SCRYPT_P, dklen=SCRYPT_DKLEN)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_DKLEN
+    )
     return PasswordHash(salt, digest)
 
 

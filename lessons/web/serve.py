@@ -30,8 +30,13 @@ from fastapi import FastAPI
 from ..errors import CourseError
 from .config import app_from_env
 
-__all__ = ["SharedStoreRequired", "check_shared_store", "served_app", "uvicorn_rewrites_client",
-           "uvicorn_workers"]
+__all__ = [
+    "SharedStoreRequired",
+    "check_shared_store",
+    "served_app",
+    "uvicorn_rewrites_client",
+    "uvicorn_workers",
+]
 
 #: uvicorn's exit code for "failed before serving": its supervisor then stops instead of
 #: restarting the worker forever.
@@ -67,8 +72,9 @@ def _parent_command_line() -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def uvicorn_workers(environ: Mapping[str, str] | None = None,
-                    parent_argv: Sequence[str] | None = None) -> int:
+def uvicorn_workers(
+    environ: Mapping[str, str] | None = None, parent_argv: Sequence[str] | None = None
+) -> int:
     """How many uvicorn worker processes serve this app: 1 unless this process is a
     multiprocessing child (how uvicorn starts workers) of a command line with ``--workers N``,
     or with ``WEB_CONCURRENCY=N`` and no ``--workers``."""
@@ -88,8 +94,7 @@ def uvicorn_workers(environ: Mapping[str, str] | None = None,
     return max(workers, 1)
 
 
-def check_shared_store(environ: Mapping[str, str] | None = None, workers: int | None = None
-                       ) -> None:
+def check_shared_store(environ: Mapping[str, str] | None = None, workers: int | None = None) -> None:
     """``SharedStoreRequired`` (a one-line reason) if several workers would each keep their own
     sessions: no ``REDIS_URL``, or ``LESSONS_SESSION_STORE=memory``."""
     env = os.environ if environ is None else environ
@@ -100,12 +105,14 @@ def check_shared_store(environ: Mapping[str, str] | None = None, workers: int | 
         raise SharedStoreRequired(
             f"lessons.web: refusing to run {workers} workers with LESSONS_SESSION_STORE=memory: "
             "each worker would keep its own sessions, so logins would fail at random; use "
-            "--workers 1 or a shared Redis (REDIS_URL)")
+            "--workers 1 or a shared Redis (REDIS_URL)"
+        )
     if not env.get("REDIS_URL"):
         raise SharedStoreRequired(
             f"lessons.web: refusing to run {workers} workers without REDIS_URL: each worker would "
             "start its own embedded Redis, so logins would fail at random; set REDIS_URL to a "
-            "shared Redis or use --workers 1")
+            "shared Redis or use --workers 1"
+        )
 
 
 def uvicorn_rewrites_client() -> str | None:
@@ -141,13 +148,18 @@ def served_app(environ: Mapping[str, str] | None = None) -> FastAPI:
         check_shared_store(env)
         app = app_from_env(env)
     except CourseError as exc:  # SharedStoreRequired, ConfigError, a malformed REDIS_URL
-        print(f"lessons.web: {exc}" if not str(exc).startswith("lessons.web") else exc,
-              file=sys.stderr, flush=True)
+        print(
+            f"lessons.web: {exc}" if not str(exc).startswith("lessons.web") else exc,
+            file=sys.stderr,
+            flush=True,
+        )
         raise SystemExit(STARTUP_FAILURE) from None
     rewriters = uvicorn_rewrites_client()
     if rewriters:
         logging.getLogger("uvicorn.error").warning(
             "lessons.web: uvicorn replaces the client address with X-Forwarded-For from %s, so "
             "a client there can pose as any address to the login throttle; start uvicorn with "
-            "--no-proxy-headers (real proxies go in LESSONS_TRUSTED_PROXIES)", rewriters)
+            "--no-proxy-headers (real proxies go in LESSONS_TRUSTED_PROXIES)",
+            rewriters,
+        )
     return app

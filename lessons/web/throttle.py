@@ -88,8 +88,7 @@ class MemoryCounters:
         now = time.monotonic()
         with self._lock:
             items = [self._counts.get(name, (0, now)) for name in names]
-        return [(count, int((expiry - now) * 1000)) if expiry > now else (0, 0)
-                for count, expiry in items]
+        return [(count, int((expiry - now) * 1000)) if expiry > now else (0, 0) for count, expiry in items]
 
     def bump(self, names: list[str], window_ms: int) -> None:
         now = time.monotonic()
@@ -121,10 +120,16 @@ class LoginThrottle:
     """At most ``per_account`` failed logins per user name and ``per_client`` per client address
     within ``window`` seconds (a fixed window from the first failure)."""
 
-    def __init__(self, counters: FailureCounters, keys: KeySchema, *, per_account: int = 5,
-                 per_client: int = 20, window: int = 900):
-        for name, value in (("per_account", per_account), ("per_client", per_client),
-                            ("window", window)):
+    def __init__(
+        self,
+        counters: FailureCounters,
+        keys: KeySchema,
+        *,
+        per_account: int = 5,
+        per_client: int = 20,
+        window: int = 900,
+    ):
+        for name, value in (("per_account", per_account), ("per_client", per_client), ("window", window)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"login throttle: {name} must be a positive int, not {value!r}")
         self.counters = counters
@@ -132,16 +137,22 @@ class LoginThrottle:
         self.per_account, self.per_client, self.window = per_account, per_client, window
 
     def _names(self, username: str, client: str) -> list[str]:
-        return [self.keys.login_failures_key("account", username),
-                self.keys.login_failures_key("client", client)]
+        return [
+            self.keys.login_failures_key("account", username),
+            self.keys.login_failures_key("client", client),
+        ]
 
     def check(self, username: str, client: str) -> Verdict:
         """May this client try this account's password now? One round trip."""
-        (account, account_ms), (by_client, client_ms) = self.counters.read(
-            self._names(username, client))
-        waits = [ms for count, limit, ms in ((account, self.per_account, account_ms),
-                                             (by_client, self.per_client, client_ms))
-                 if count >= limit]
+        (account, account_ms), (by_client, client_ms) = self.counters.read(self._names(username, client))
+        waits = [
+            ms
+            for count, limit, ms in (
+                (account, self.per_account, account_ms),
+                (by_client, self.per_client, client_ms),
+            )
+            if count >= limit
+        ]
         retry_after = max(1, math.ceil(max(waits) / 1000)) if waits else None
         return Verdict(retry_after, account)
 

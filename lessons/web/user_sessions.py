@@ -60,13 +60,14 @@ def last_seen(session: dict[str, Any], default_idle_ttl: int, now: datetime) -> 
     return implied.isoformat()
 
 
-def _item(session: dict[str, Any], current_stored: str, idle_ttl: int,
-          now: datetime) -> dict[str, Any]:
-    return {"id": session_handle(session["session_id"]),
-            "current": session["session_id"] == current_stored,
-            "created_at": session.get("created_at"),
-            "last_accessed": last_seen(session, idle_ttl, now),
-            "expires_in": session.get("ttl")}
+def _item(session: dict[str, Any], current_stored: str, idle_ttl: int, now: datetime) -> dict[str, Any]:
+    return {
+        "id": session_handle(session["session_id"]),
+        "current": session["session_id"] == current_stored,
+        "created_at": session.get("created_at"),
+        "last_accessed": last_seen(session, idle_ttl, now),
+        "expires_in": session.get("ttl"),
+    }
 
 
 def add_session_routes(app: FastAPI, ctx: WebContext) -> None:
@@ -77,8 +78,9 @@ def add_session_routes(app: FastAPI, ctx: WebContext) -> None:
         session_id, session = ctx.current(request)
         mine = directory.stored_id(session_id)
         now = datetime.now(timezone.utc)
-        items = [_item(s, mine, ctx.store.default_ttl, now)
-                 for s in directory.list_sessions(session["user_id"])]
+        items = [
+            _item(s, mine, ctx.store.default_ttl, now) for s in directory.list_sessions(session["user_id"])
+        ]
         items.sort(key=lambda item: (str(item["created_at"]), item["id"]))
         return {"sessions": items}
 

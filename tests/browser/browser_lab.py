@@ -37,7 +37,9 @@ STOP_TIMEOUT = 10.0
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False},
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
@@ -80,10 +82,17 @@ class LabServer:
         env = dict(os.environ)  # REDIS_URL stays only if this test run has it
         for name in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_TOKEN", "JUPYTER_PASSWORD"):
             env.pop(name, None)
-        dirs = {name: self.state / sub for name, sub in [
-            ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-            ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")]}
+        dirs = {
+            name: self.state / sub
+            for name, sub in [
+                ("JUPYTER_CONFIG_DIR", "config"),
+                ("JUPYTER_DATA_DIR", "data"),
+                ("JUPYTER_RUNTIME_DIR", "runtime"),
+                ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+                ("IPYTHONDIR", "ipython"),
+            ]
+        }
         for name, path in dirs.items():
             path.mkdir(parents=True, exist_ok=True)
             env[name] = str(path)
@@ -102,12 +111,20 @@ class LabServer:
 
     def _command(self) -> list[str]:
         return [
-            sys.executable, "-m", "jupyterlab", "--no-browser",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.root}",
-            "--IdentityProvider.token=", "--ServerApp.password=",
-            "--ServerApp.disable_check_xsrf=True", "--ServerApp.terminals_enabled=False",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={self.root}",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            "--ServerApp.terminals_enabled=False",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--LabApp.extension_manager=readonly",
             f"--LabApp.user_settings_dir={self.state / 'settings'}",
@@ -118,8 +135,9 @@ class LabServer:
         env = self._env()
         for _attempt in range(3):  # a port taken between free_port() and bind(): try another
             self.port = free_port()
-            self.process = spawn(self._command(), env=env, cwd=self.root,
-                                 log_path=self.log_path, new_session=True)
+            self.process = spawn(
+                self._command(), env=env, cwd=self.root, log_path=self.log_path, new_session=True
+            )
             try:
                 wait_until_ready(self.process, f"{self.url}/api/status", timeout=START_TIMEOUT)
                 return self
@@ -136,8 +154,9 @@ class LabServer:
     # -- REST ----------------------------------------------------------------------------
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=30) as r:
             raw = r.read()
         return json.loads(raw) if raw else None

@@ -103,8 +103,9 @@ def jupyterlab(browser: Browser, tmp_path_factory: TempPathFactory) -> Iterator[
     from browser_lab import NOTEBOOKS, LabServer
 
     root = tmp_path_factory.mktemp("lab-root")
-    shutil.copytree(NOTEBOOKS, root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(
+        NOTEBOOKS, root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    )
     server = LabServer(root, tmp_path_factory.mktemp("lab-state")).start()
     try:
         yield server

@@ -23,11 +23,16 @@ RUN_TIMEOUT_S = 150.0
 # JS: the current notebook panel, its kernel status and its cells (model + DOM node).
 _NB = "const p = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
 
-KERNEL_IDLE_JS = _NB + """
+KERNEL_IDLE_JS = (
+    _NB
+    + """
 return !!(p && p.sessionContext && p.sessionContext.session &&
           p.sessionContext.kernelDisplayStatus === 'idle');"""
+)
 
-CELLS_JS = _NB + """
+CELLS_JS = (
+    _NB
+    + """
 return p.content.widgets.map((w, i) => ({
   index: i,
   type: w.model.type,
@@ -37,9 +42,12 @@ return p.content.widgets.map((w, i) => ({
   state: w.model.type === 'code' ? w.model.executionState : null,
   outputs: w.model.type === 'code' ? w.model.outputs.toJSON() : [],
 }));"""
+)
 
 # A flag that turns true when any code cell starts running (JupyterLab's own cell-model signal).
-ARM_JS = _NB + """
+ARM_JS = (
+    _NB
+    + """
 window.__courseRan = false;
 if (!p.__courseArmed) {
   p.__courseArmed = true;
@@ -51,11 +59,15 @@ if (!p.__courseArmed) {
   }
 }
 return true;"""
+)
 
-RUN_STATE_JS = _NB + """
+RUN_STATE_JS = (
+    _NB
+    + """
 const running = p.content.widgets.some(w => w.model.type === 'code' && w.model.executionState === 'running');
 const idle = !!(p.sessionContext.session && p.sessionContext.kernelDisplayStatus === 'idle');
 return [window.__courseRan === true, running, idle];"""
+)
 
 # Every visible text node containing one of the needles: [{needle, text, cell}].
 VISIBLE_TEXT_JS = """
@@ -97,12 +109,16 @@ class NotebookTab:
     def open(self, n_cells: int) -> NotebookTab:
         """Open the notebook in a fresh workspace; wait for its cells and an idle kernel."""
         workspace = "t" + uuid.uuid4().hex[:10]
-        self.page.goto(f"{self.base_url}/lab/workspaces/{workspace}/tree/{self.path}?reset",
-                       timeout=OPEN_TIMEOUT_MS)
+        self.page.goto(
+            f"{self.base_url}/lab/workspaces/{workspace}/tree/{self.path}?reset", timeout=OPEN_TIMEOUT_MS
+        )
         self.page.wait_for_function(
-            _fn(_NB + "return !!(p && p.content && p.content.widgets && "
-                      f"p.content.widgets.length === {n_cells} && p.context.isReady);"),
-            timeout=OPEN_TIMEOUT_MS)
+            _fn(
+                _NB + "return !!(p && p.content && p.content.widgets && "
+                f"p.content.widgets.length === {n_cells} && p.context.isReady);"
+            ),
+            timeout=OPEN_TIMEOUT_MS,
+        )
         self.wait_kernel_idle()
         self.page.locator(".jp-Notebook .jp-Cell").nth(n_cells - 1).wait_for(state="attached")
         self.page.wait_for_load_state("networkidle", timeout=OPEN_TIMEOUT_MS)
@@ -124,8 +140,9 @@ class NotebookTab:
     def menu(self, top: str, item: str) -> None:
         """Click ``top`` in the menu bar, then the menu item whose label starts with ``item``."""
         self.page.locator(".lm-MenuBar-itemLabel", has_text=top).first.click()
-        entry = self.page.locator(".lm-Menu-content .lm-Menu-item:not(.lm-mod-hidden) "
-                                  ".lm-Menu-itemLabel", has_text=item).first
+        entry = self.page.locator(
+            ".lm-Menu-content .lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel", has_text=item
+        ).first
         entry.wait_for(state="visible", timeout=10_000)
         entry.click()
 
@@ -160,11 +177,18 @@ class NotebookTab:
                 quiet_since = None
             time.sleep(0.2)
         ran, running, idle = self.page.evaluate(_fn(RUN_STATE_JS))
-        busy = self.page.evaluate(_fn(_NB + """return p.content.widgets.map((w, i) => [i, w.model])
+        busy = self.page.evaluate(
+            _fn(
+                _NB
+                + """return p.content.widgets.map((w, i) => [i, w.model])
             .filter(([i, m]) => m.type === 'code' && m.executionState === 'running')
-            .map(([i]) => i);"""))
-        raise TimeoutError(f"{self.path}: not finished after {timeout_s:.0f} s (a cell started: "
-                           f"{ran}; cells running or queued: {busy[:10]}; kernel idle: {idle})")
+            .map(([i]) => i);"""
+            )
+        )
+        raise TimeoutError(
+            f"{self.path}: not finished after {timeout_s:.0f} s (a cell started: "
+            f"{ran}; cells running or queued: {busy[:10]}; kernel idle: {idle})"
+        )
 
     def restart_and_run_all(self) -> float:
         """Kernel > Restart Kernel and Run All Cells…, confirm; the wall time until done (s)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
 from conftest import CHROMIUM_FLAGS, chromium_path
 
 if TYPE_CHECKING:
@@ -71,9 +72,11 @@ def decks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from coursetools.slides import build_all
 
     out: dict[str, Path] = {}
-    for key, lang, aspect, folder in (("en", "en", "16:9", REPO / "notebooks"),
-                                      ("ja", "ja", "16:9", REPO / "notebooks" / "ja"),
-                                      ("en-4:3", "en", "4:3", REPO / "notebooks")):
+    for key, lang, aspect, folder in (
+        ("en", "en", "16:9", REPO / "notebooks"),
+        ("ja", "ja", "16:9", REPO / "notebooks" / "ja"),
+        ("en-4:3", "en", "4:3", REPO / "notebooks"),
+    ):
         copies = tmp_path_factory.mktemp("deck-notebooks")
         for nb in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
             shutil.copy2(nb, copies / nb.name)
@@ -83,8 +86,9 @@ def decks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-def _open(browser: Browser, deck: Path,
-          viewport: ViewportSize) -> tuple[BrowserContext, Page, dict[str, list[str]]]:
+def _open(
+    browser: Browser, deck: Path, viewport: ViewportSize
+) -> tuple[BrowserContext, Page, dict[str, list[str]]]:
     """A context and page showing ``deck``; every non-file request is aborted and recorded."""
     context = browser.new_context(viewport=viewport)
     context.set_default_timeout(30_000)
@@ -109,8 +113,9 @@ def _open(browser: Browser, deck: Path,
 _measured: dict[tuple[str, str, int], dict[str, Any]] = {}
 
 
-def measured(browser: Browser, decks: dict[str, Path], lang: str, name: str,
-             viewport: ViewportSize = SMALL) -> dict[str, Any]:
+def measured(
+    browser: Browser, decks: dict[str, Path], lang: str, name: str, viewport: ViewportSize = SMALL
+) -> dict[str, Any]:
     """What MEASURE and the right-arrow walk found in one deck at one viewport (cached)."""
     key = (lang, name, viewport["width"])
     if key not in _measured:
@@ -136,12 +141,13 @@ def measured(browser: Browser, decks: dict[str, Path], lang: str, name: str,
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("name", NAMES)
 def test_deck_works_offline_from_file_url(
-        browser: Browser, decks: dict[str, Path], lang: str, name: str) -> None:
+    browser: Browser, decks: dict[str, Path], lang: str, name: str
+) -> None:
     found = measured(browser, decks, lang, name)
     assert not found["blocked"], f"non-local requests: {found['blocked']}"
     assert not found["failed"], f"failed requests: {found['failed']}"
     assert not found["errors"], f"script errors: {found['errors']}"
-    notebook = (REPO / "notebooks" / (f"{name}.ipynb" if lang == "en" else f"ja/{name}.ipynb"))
+    notebook = REPO / "notebooks" / (f"{name}.ipynb" if lang == "en" else f"ja/{name}.ipynb")
     drawn = [area for p in found["pages"] for area in p["diagrams"]]
     assert len(drawn) <= notebook.read_text(encoding="utf-8").count("```mermaid")
     assert all(area > 10_000 for area in drawn), f"a mermaid diagram is not drawn: {drawn}"
@@ -150,7 +156,8 @@ def test_deck_works_offline_from_file_url(
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("name", NAMES)
 def test_the_right_arrow_alone_visits_every_page_in_order(
-        browser: Browser, decks: dict[str, Path], lang: str, name: str) -> None:
+    browser: Browser, decks: dict[str, Path], lang: str, name: str
+) -> None:
     found = measured(browser, decks, lang, name)
     walk, total = found["walk"], found["total"]
     pages = [h for n, h in enumerate(walk) if n == 0 or h != walk[n - 1]]
@@ -164,25 +171,30 @@ def test_the_right_arrow_alone_visits_every_page_in_order(
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("name", NAMES)
 def test_every_page_carries_its_own_sections_heading(
-        browser: Browser, decks: dict[str, Path], lang: str, name: str) -> None:
+    browser: Browser, decks: dict[str, Path], lang: str, name: str
+) -> None:
     for page in measured(browser, decks, lang, name)["pages"]:
         # one heading at most; a ### may share its own ## section's near-empty page
         assert page["headings"] in ("", "H1", "H2", "H3", "H2 H3"), (
-            f"{name} page {page['index'] + 1}: headings {page['headings']}")
+            f"{name} page {page['index'] + 1}: headings {page['headings']}"
+        )
         assert page["firstText"].split("\n")[0].strip() == page["heading"] or (
-            page["firstTag"] == "P" and page["heading"] in page["firstText"]), (
-            f"{name} page {page['index'] + 1}: shows {page['firstText'][:80]!r} under {page['heading']!r}")
+            page["firstTag"] == "P" and page["heading"] in page["firstText"]
+        ), f"{name} page {page['index'] + 1}: shows {page['firstText'][:80]!r} under {page['heading']!r}"
 
 
 @pytest.mark.parametrize("viewport", [SMALL, WIDE], ids=["1024x768", "1280x720"])
 @pytest.mark.parametrize("lang", ["en", "ja", "en-4:3"])
 @pytest.mark.parametrize("name", NAMES)
 def test_code_and_output_are_20px_on_screen_and_nothing_overflows(
-        browser: Browser, decks: dict[str, Path], lang: str, name: str, viewport: ViewportSize) -> None:
+    browser: Browser, decks: dict[str, Path], lang: str, name: str, viewport: ViewportSize
+) -> None:
     found = measured(browser, decks, lang, name, viewport)
     sizes = [p["minMono"] for p in found["pages"] if p["minMono"] is not None]
-    print(f"\n{lang} {name} at {viewport['width']}x{viewport['height']}: scale {found['scale']:.3f}, "
-          f"smallest code/output {min(sizes):.1f} px, {found['total']} pages")
+    print(
+        f"\n{lang} {name} at {viewport['width']}x{viewport['height']}: scale {found['scale']:.3f}, "
+        f"smallest code/output {min(sizes):.1f} px, {found['total']} pages"
+    )
     assert min(sizes) >= MIN_SCREEN_PX, f"{name}: code or output at {min(sizes):.1f} px on screen"
     over = [(p["index"] + 1, p["heading"], p["overflow"]) for p in found["pages"] if p["overflow"] > 1]
     assert not over, f"{name}: pages that overflow (page, heading, px): {over}"
@@ -195,7 +207,8 @@ def test_every_teaching_slide_has_speaker_notes(browser: Browser, decks: dict[st
     without = [(p["index"] + 1, p["heading"]) for p in teaching if not p["notes"]]
     print(f"\n{name}: notes on {len(teaching) - len(without)} of {len(teaching)} teaching slides")
     assert teaching and not without, (
-        f"{name}: {len(without)} of {len(teaching)} teaching slides without notes, e.g. {without[:5]}")
+        f"{name}: {len(without)} of {len(teaching)} teaching slides without notes, e.g. {without[:5]}"
+    )
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
@@ -218,7 +231,8 @@ def test_s_opens_the_speaker_view_offline(browser: Browser, decks: dict[str, Pat
         popup = popup_info.value
         popup.wait_for_function(
             "t => (document.querySelector('.speaker-controls-notes') || {}).innerText?.includes(t)",
-            arg=expected.split("\n")[0][:20])
+            arg=expected.split("\n")[0][:20],
+        )
     finally:
         context.close()
     assert not seen["blocked"], seen["blocked"]
@@ -256,7 +270,8 @@ TEXT = """async () => {
 
 
 def test_japanese_decks_render_every_character_with_no_japanese_system_font(
-        browser: Browser, decks: dict[str, Path], tmp_path: Path) -> None:
+    browser: Browser, decks: dict[str, Path], tmp_path: Path
+) -> None:
     """A second Chromium whose fontconfig sees one Latin-only font (DejaVu Serif, which the decks
     never name): every character must come from the fonts the decks ship. (With no system font
     at all, Chromium fails every @font-face load with a NetworkError, so one font has to stay.)"""
@@ -269,16 +284,20 @@ def test_japanese_decks_render_every_character_with_no_japanese_system_font(
     shutil.copy2(serif, only / serif.name)
     assert ord("あ") not in TTFont(serif, lazy=True).getBestCmap(), "the system font must lack Japanese"
     conf = tmp_path / "fonts.conf"
-    conf.write_text(f'<?xml version="1.0"?>\n<fontconfig><dir>{only}</dir><cachedir>{tmp_path}/cache'
-                    "</cachedir></fontconfig>\n", encoding="utf-8")
+    conf.write_text(
+        f'<?xml version="1.0"?>\n<fontconfig><dir>{only}</dir><cachedir>{tmp_path}/cache'
+        "</cachedir></fontconfig>\n",
+        encoding="utf-8",
+    )
     env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
     if shutil.which("fc-list"):
         listed = subprocess.run(["fc-list"], env=env, capture_output=True, text=True, check=False).stdout
         assert listed.strip().splitlines() == [f"{only / serif.name}: DejaVu Serif:style=Book"], listed
     covered = _cmap_union()
     problems = []
-    chromium = browser.browser_type.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS,
-                                           headless=True, env={**env})
+    chromium = browser.browser_type.launch(
+        executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True, env={**env}
+    )
     try:
         for name in NAMES:
             page = chromium.new_page(viewport=WIDE)
@@ -289,7 +308,8 @@ def test_japanese_decks_render_every_character_with_no_japanese_system_font(
             missing = sorted({ch for ch in found["chars"] if not ch.isspace() and ord(ch) not in covered})
             loaded = {f[0] for f in found["faces"] if f[2] == "loaded"}
             unloaded = [f for f in found["faces"] if f[2] == "error"] + sorted(
-                {"Course Mono", "Course JP"} - loaded)  # Latin may all come from Course JP
+                {"Course Mono", "Course JP"} - loaded
+            )  # Latin may all come from Course JP
             foreign = [f for f in found["families"] if "Course" not in f]
             if missing or unloaded or foreign or not found["jp"]:
                 problems.append((name, "".join(missing), unloaded, foreign, found["jp"]))

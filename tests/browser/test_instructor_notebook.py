@@ -31,9 +31,13 @@ def test_instructor_notebook_runs_and_shows_the_heat_map(notebook_tabs: TabCache
         cells = tab.cells()
         code = [c for c in cells if c["type"] == "code"]
         assert all(c["executionCount"] is not None for c in code), "a cell did not run"
-        problems = [f"cell {c['index']}: {o.get('ename') or o.get('text')}"
-                    for c in code for o in c["outputs"] if o.get("output_type") == "error"
-                    or (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        problems = [
+            f"cell {c['index']}: {o.get('ename') or o.get('text')}"
+            for c in code
+            for o in c["outputs"]
+            if o.get("output_type") == "error"
+            or (o.get("output_type") == "stream" and o.get("name") == "stderr")
+        ]
         assert not problems, "\n".join(problems)
 
         heat = next(c for c in code if c["source"].strip() == HEATMAP_CALL)

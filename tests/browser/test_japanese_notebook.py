@@ -135,8 +135,9 @@ def wait_for(output: Locator, needle: str, timeout_s: float = 20.0) -> str:
             if line.strip().startswith(needle):
                 return line.strip()
         time.sleep(0.2)
-    raise AssertionError(f"the quiz shows no line starting with {needle!r} within "
-                         f"{timeout_s:.0f} s: {text[-300:]!r}")
+    raise AssertionError(
+        f"the quiz shows no line starting with {needle!r} within {timeout_s:.0f} s: {text[-300:]!r}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +164,9 @@ def test_japanese_notebook_runs_and_reads_in_japanese(japanese_tabs: TabCache) -
     assert len(blocks) > 50, f"only {len(blocks)} rendered markdown blocks found"
     for block in blocks:
         if not JAPANESE.search(block["text"]) and english_prose(block["text"]):
-            problems.append(f"cell {block['cell']} <{block['tag']}> is English prose: "
-                            f"{block['text'][:120]!r}")
+            problems.append(
+                f"cell {block['cell']} <{block['tag']}> is English prose: {block['text'][:120]!r}"
+            )
 
     # Outputs: no error, no stderr (so no "Glyph … missing"), figures rendered.
     for c in cells:
@@ -180,11 +182,16 @@ def test_japanese_notebook_runs_and_reads_in_japanese(japanese_tabs: TabCache) -
                 problems.append(f"cell {c['index']}: error {text[:200]!r}")
             elif out.get("output_type") == "stream" and out.get("name") == "stderr":
                 problems.append(f"cell {c['index']}: stderr {text.strip()[:200]!r}")
-    figures = {i: sum(any(t in o.get("data", {}) for t in IMAGE_TYPES) for o in cell.get("outputs", []))
-               for i, cell in enumerate(nb["cells"])}
+    figures = {
+        i: sum(any(t in o.get("data", {}) for t in IMAGE_TYPES) for o in cell.get("outputs", []))
+        for i, cell in enumerate(nb["cells"])
+    }
     for index, n_images in ((i, n) for i, n in figures.items() if n):
-        loaded = tab.cell(index).locator(".jp-OutputArea img").evaluate_all(
-            "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+        loaded = (
+            tab.cell(index)
+            .locator(".jp-OutputArea img")
+            .evaluate_all("imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+        )
         if loaded < n_images:
             problems.append(f"cell {index}: {n_images} figure(s) committed, {loaded} rendered")
     assert any(figures.values()), f"{NOTEBOOK} has no figure to look at"
@@ -200,8 +207,14 @@ def test_japanese_notebook_runs_and_reads_in_japanese(japanese_tabs: TabCache) -
     problems += [f"drawing Japanese warns: {w}" for w in font["glyph_warnings"]]
 
     # The quiz, answered in the widget: a Japanese button, Japanese verdicts.
-    quiz_index = next((i for i, cell in enumerate(nb["cells"])
-                       if cell["cell_type"] == "code" and QUIZ_CALL in "".join(cell["source"])), None)
+    quiz_index = next(
+        (
+            i
+            for i, cell in enumerate(nb["cells"])
+            if cell["cell_type"] == "code" and QUIZ_CALL in "".join(cell["source"])
+        ),
+        None,
+    )
     assert quiz_index is not None, f"{NOTEBOOK} has no cell calling {QUIZ_CALL}"
     cell = tab.cell(quiz_index)
     cell.scroll_into_view_if_needed()

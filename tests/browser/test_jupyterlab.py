@@ -40,8 +40,6 @@ SERVERS_NOTEBOOK = "02_fastapi_sessions.ipynb"
 pytestmark = pytest.mark.timeout(600)
 
 
-
-
 def record_time(what: str, seconds: float) -> None:
     line = f"{what}: {seconds:.1f} s"
     print(line)
@@ -57,8 +55,11 @@ def open_tab(tabs: TabCache, name: str, *, fresh: bool = False) -> NotebookTab:
 
 def collapsed_cells(nb: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     """(index, cell) for every cell whose metadata says its input is hidden."""
-    return [(i, c) for i, c in enumerate(nb["cells"])
-            if c.get("metadata", {}).get("jupyter", {}).get("source_hidden")]
+    return [
+        (i, c)
+        for i, c in enumerate(nb["cells"])
+        if c.get("metadata", {}).get("jupyter", {}).get("source_hidden")
+    ]
 
 
 def first_line(cell: dict[str, Any]) -> str:
@@ -66,11 +67,15 @@ def first_line(cell: dict[str, Any]) -> str:
     return source.lstrip("\n").split("\n", 1)[0].strip()
 
 
-def screenshot_cells(tab: NotebookTab, name: str, nb: dict[str, Any],
-                     hidden: list[tuple[int, dict[str, Any]]]) -> None:
+def screenshot_cells(
+    tab: NotebookTab, name: str, nb: dict[str, Any], hidden: list[tuple[int, dict[str, Any]]]
+) -> None:
     """Screenshots of the first collapsed cell and of the first quiz, as a learner scrolls to them."""
-    quizzes = [i for i, c in enumerate(nb["cells"]) if any(
-        "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c.get("outputs", []))]
+    quizzes = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c.get("outputs", []))
+    ]
     for what, indices in (("collapsed", [i for i, _ in hidden]), ("quiz", quizzes)):
         if indices:
             tab.cell(indices[0]).evaluate("e => e.scrollIntoView({block: 'center'})")
@@ -101,12 +106,14 @@ def test_opened_notebook_hides_answers(name: str, notebook_tabs: TabCache) -> No
         else:
             shown = placeholder.first.inner_text().strip()
             if shown != first_line(cell):
-                problems.append(f"cell {index}: placeholder shows {shown!r}, "
-                                f"not the first line {first_line(cell)!r}")
+                problems.append(
+                    f"cell {index}: placeholder shows {shown!r}, not the first line {first_line(cell)!r}"
+                )
             label = "#" if cell["cell_type"] == "code" else "**"  # a comment, or a bold label
             if not shown.startswith(label):
-                problems.append(f"cell {index}: collapsed cell's visible first line is not a "
-                                f"label ({label}…): {shown!r}")
+                problems.append(
+                    f"cell {index}: collapsed cell's visible first line is not a label ({label}…): {shown!r}"
+                )
         if cell["metadata"]["jupyter"].get("outputs_hidden") and cell.get("outputs"):
             out = node.locator(".jp-OutputArea")
             if out.count() and out.first.is_visible():
@@ -116,7 +123,8 @@ def test_opened_notebook_hides_answers(name: str, notebook_tabs: TabCache) -> No
     seen = set()
     for hit in tab.visible_text([SOLUTION_MARKER, VERDICT, *RAW_WIDGET]):
         what = {SOLUTION_MARKER: "solution code", VERDICT: "a quiz verdict"}.get(
-            hit["needle"], "a raw widget repr")
+            hit["needle"], "a raw widget repr"
+        )
         if (hit["cell"], what) not in seen:
             seen.add((hit["cell"], what))
             problems.append(f"cell {hit['cell']}: {what} is visible: {hit['text'][:100]!r}")
@@ -182,8 +190,11 @@ def check_restart_and_run_all(jupyterlab: LabServer, notebook_tabs: TabCache, na
             problems.append(f"cell {c['index']} ({c['source'].splitlines()[0][:60]!r}): {bad}")
 
     for index, n_images in committed_images(nb).items():
-        loaded = tab.cell(index).locator(".jp-OutputArea img").evaluate_all(
-            "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+        loaded = (
+            tab.cell(index)
+            .locator(".jp-OutputArea img")
+            .evaluate_all("imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+        )
         if loaded < n_images:
             problems.append(f"cell {index}: {n_images} committed figure(s), {loaded} rendered <img>")
 
@@ -210,10 +221,11 @@ def wait_for_verdict(output: Locator, key: str, timeout_s: float = 20.0) -> str:
         text = output.inner_text()
         found = pattern.search(text)
         if found:
-            return text[found.start():].split("\n", 1)[0].strip()
+            return text[found.start() :].split("\n", 1)[0].strip()
         time.sleep(0.2)
-    raise AssertionError(f"no verdict for option {key} within {timeout_s:.0f} s; "
-                         f"the quiz shows {text[-300:]!r}")
+    raise AssertionError(
+        f"no verdict for option {key} within {timeout_s:.0f} s; the quiz shows {text[-300:]!r}"
+    )
 
 
 def live_quiz(tab: NotebookTab, index: int) -> Locator:
@@ -232,8 +244,14 @@ def test_quiz_ttl_reset_has_one_correct_answer(notebook_tabs: TabCache) -> None:
     """Clicking each option, then Check: exactly one "Correct:" verdict, for EXPIRE."""
     started = time.monotonic()
     nb = notebook_tabs.notebook(QUIZ_NOTEBOOK)
-    index = next((i for i, c in enumerate(nb["cells"])
-                  if c["cell_type"] == "code" and QUIZ_CALL in "".join(c["source"])), None)
+    index = next(
+        (
+            i
+            for i, c in enumerate(nb["cells"])
+            if c["cell_type"] == "code" and QUIZ_CALL in "".join(c["source"])
+        ),
+        None,
+    )
     assert index is not None, f"{QUIZ_NOTEBOOK} has no cell calling {QUIZ_CALL}"
     try:
         tab = notebook_tabs.get(QUIZ_NOTEBOOK)  # as (b) left it, if it ran
@@ -256,7 +274,8 @@ def test_quiz_ttl_reset_has_one_correct_answer(notebook_tabs: TabCache) -> None:
     correct = [o for o, v in verdicts.items() if v.startswith("Correct:")]
     assert len(correct) == 1, f"expected one correct option, got {correct}: {verdicts}"
     assert "EXPIRE" in correct[0].split(".", 1)[-1].split(), (
-        f"the correct option is {correct[0]!r}, not EXPIRE")
+        f"the correct option is {correct[0]!r}, not EXPIRE"
+    )
     wrong = [o for o, v in verdicts.items() if o not in correct and not v.startswith("Not quite:")]
     assert not wrong, f"options without a 'Not quite' verdict: {wrong}: {verdicts}"
 
@@ -273,9 +292,16 @@ def test_kernel_shutdown_leaves_no_uvicorn(jupyterlab: LabServer, notebook_tabs:
     """
     started = time.monotonic()
     nb = notebook_tabs.notebook(SERVERS_NOTEBOOK)
-    start_cell = next((i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
-                       and "WebFarm(" in "".join(c["source"]) and ".start()" in "".join(c["source"])),
-                      None)
+    start_cell = next(
+        (
+            i
+            for i, c in enumerate(nb["cells"])
+            if c["cell_type"] == "code"
+            and "WebFarm(" in "".join(c["source"])
+            and ".start()" in "".join(c["source"])
+        ),
+        None,
+    )
     assert start_cell is not None, f"{SERVERS_NOTEBOOK} has no cell that starts a WebFarm"
     try:
         tab = notebook_tabs.get(SERVERS_NOTEBOOK)
@@ -294,11 +320,15 @@ def test_kernel_shutdown_leaves_no_uvicorn(jupyterlab: LabServer, notebook_tabs:
         while left and time.monotonic() < deadline:
             time.sleep(0.5)
             left = uvicorns(jupyterlab)
-        kernels = [k for k in jupyterlab.api("GET", "/api/sessions")
-                   if k.get("path") == notebook_tabs.path(SERVERS_NOTEBOOK) and k.get("kernel")]
+        kernels = [
+            k
+            for k in jupyterlab.api("GET", "/api/sessions")
+            if k.get("path") == notebook_tabs.path(SERVERS_NOTEBOOK) and k.get("kernel")
+        ]
     finally:
         notebook_tabs.close(SERVERS_NOTEBOOK)
     record_time("02 shut down kernel (test d)", time.monotonic() - started)
     assert not kernels, "the kernel still runs after Kernel > Shut Down Kernel"
     assert not left, "uvicorn left running after the kernel shut down: " + "; ".join(
-        f"pid {p.pid}: {cmdline(p)}" for p in left)
+        f"pid {p.pid}: {cmdline(p)}" for p in left
+    )

@@ -46,6 +46,39 @@ import matplotlib.pyplot
 BACKENDS = ["embedded", "real"]
 
 
+#: Test modules that never use the Redis that ``REDIS_URL`` names: pure functions, the notebooks'
+#: structure and the builds, grading (always on the embedded backend), and the Redis Cluster tests
+#: that start clusters of their own. A pass with ``COURSE_SKIP_EMBEDDED=1`` (CI's real-Redis pass,
+#: after the embedded pass ran everything) skips them instead of running the same thing twice.
+SAME_ON_EVERY_BACKEND = {
+    "test_backoff",
+    "test_grading",
+    "test_i18n_notebooks",
+    "test_layers",
+    "test_learner_edition",
+    "test_lock",
+    "test_notebook_structure",
+    "test_percentile",
+    "test_processes",
+    "test_rediscluster_durability",
+    "test_rediscluster_failover",
+    "test_rediscluster_local",
+    "test_scan_model",
+    "test_slides",
+    "test_study_time",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``COURSE_SKIP_EMBEDDED=1``, skip the modules of ``SAME_ON_EVERY_BACKEND``."""
+    if os.environ.get("COURSE_SKIP_EMBEDDED") != "1":
+        return
+    skip = pytest.mark.skip(reason="COURSE_SKIP_EMBEDDED=1: does not use REDIS_URL, ran in the embedded pass")
+    for item in items:
+        if item.path.stem in SAME_ON_EVERY_BACKEND and item.path.parent.name == "tests":
+            item.add_marker(skip)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import math
 import os
 import re
@@ -364,20 +363,6 @@ def _problems(runs: list[Graded], root: Path) -> dict[str, list[str]]:
     return found
 
 
-def _add_notes(path: Path, problems: dict[str, list[str]]) -> None:
-    """Append a ``notes`` column (why a learner's notebooks stopped early) to the CSV at ``path``,
-    whose first column is the learner (UTF-8 with a byte order mark, as ``write_csv`` writes it)."""
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    out = [[*rows[0], "notes"]] + [
-        [*row, "; ".join(problems.get(row[0], []))] if row else row for row in rows[1:]
-    ]
-    with path.open("w", newline="", encoding="utf-8-sig") as f:
-        csv.writer(f).writerows(out)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lessons.classroom grade",
@@ -455,8 +440,7 @@ def main(argv: Sequence[str]) -> int:
             for line in lines:
                 print(f"  {learner}  {line}")
     if args.csv is not None:
-        write_csv(args.csv, rows, items)
-        _add_notes(args.csv, problems)
+        write_csv(args.csv, rows, items, notes={name: "; ".join(found) for name, found in problems.items()})
         print(_("Wrote {path}", path=args.csv))
     return 0
 

@@ -529,14 +529,17 @@ def write_csv(
     path: str | os.PathLike[str],
     rows: Mapping[str, Mapping[Item, Result]],
     items: Iterable[tuple[str, str, str]],
+    notes: Mapping[str, str] | None = None,
 ) -> None:
     """One row per learner, one column per item (``01 refresh``), the table's marks (✓, ✗3,
-    empty for not tried), then passed / failing counts. UTF-8 with a byte order mark, so that
-    spreadsheet programs read ✓ and names in any script correctly."""
+    empty for not tried), then passed / failing counts, and a last ``notes`` column when
+    ``notes`` (learner → text) is given. UTF-8 with a byte order mark, so that spreadsheet
+    programs read ✓ and names in any script correctly."""
     items = list(items)
     with open(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["learner", *(f"{nb} {it}" for nb, it, _kind in items), "passed", "failing"])
+        extra = ["notes"] if notes is not None else []
+        writer.writerow(["learner", *(f"{nb} {it}" for nb, it, _kind in items), "passed", "failing", *extra])
         for name in sorted(rows):
             found = rows[name]
             cells = [_mark(found.get((nb, it))) for nb, it, _kind in items]
@@ -546,6 +549,7 @@ def write_csv(
                     *(c if c != "·" else "" for c in cells),
                     sum(r.passed for r in found.values()),
                     _failing(found)[0],
+                    *([notes.get(name, "")] if notes is not None else []),
                 ]
             )
 
